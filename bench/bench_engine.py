@@ -1,0 +1,200 @@
+"""Engine vs a plain textbook PyTorch loop: steps/s of Trainer.step() for the same GAN.
+
+    python bench/bench_engine.py [--steps 300] [--repeats 5] [--only ns,wgan-gp,...]
+
+Same config on both sides: ring8 from gansim.data, 2×128 ReLU MLPs, z_dim 64, batch 256,
+Adam betas (0.5, 0.999), lr_d 1e-4, lr_g 1e-3; one process, one thread. Each variant is
+warmed up, then the repeats interleave engine and textbook and the median is reported.
+
+The textbook loops draw fresh z for G's step (as the WGAN-GP toy script does), score
+fakes with `G(z).detach()` in D's step, and leave D's parameters trainable during G's
+backward (the usual tutorial code). The engine runs with its defaults (a history row
+every 10 steps, a 2,500-sample evaluation every 100, a checkpoint every 250), so its
+bookkeeping is in the figure; `engine-noeval` shows the cost of that bookkeeping.
+
+Unrolled, two pairs:
+  * unroll-5: second-order, as in Metz et al. 2016. The textbook side is the
+    functional form (torch.func.functional_call + a hand-written Adam step, k = 5
+    look-ahead steps with create_graph=True, starting from D's live Adam moments),
+    because torch.optim steps in place and cannot be differentiated through.
+  * unroll-5-1st: first-order. The textbook side is the common "deep-copy D and its
+    optimiser, step the copy k times with torch.optim, score the fakes with the copy";
+    the engine runs with unroll_first_order=true.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gansim import Config, Trainer  # noqa: E402
+from gansim.data import make_dataset  # noqa: E402
+
+BASE = dict(data="ring8", g_hidden=128, g_depth=2, d_hidden=128, d_depth=2, z_dim=64,
+            batch=256, beta1=0.5, beta2=0.999, lr_d=1e-4, lr_g=1e-3, activation="relu")
+VARIANTS = {
+    "ns": dict(loss="nonsaturating"),
+    "wgan-gp": dict(loss="wasserstein", gp=10.0, d_steps=5),
+    "unroll-5": dict(loss="nonsaturating", unroll=5),
+    "unroll-5-1st": dict(loss="nonsaturating", unroll=5, unroll_first_order=True),
+}
+
+
+# --- the textbook side --------------------------------------------------------------
+
+def mlp(n_in: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(n_in, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                         nn.Linear(128, n_out))
+
+
+class Textbook:
+    """A GAN training loop as a tutorial writes it; step() = d_steps D updates + one G."""
+
+    def __init__(self, variant: dict, seed: int = 0):
+        torch.manual_seed(seed)
+        self.v = {**BASE, **variant}
+        self.data = make_dataset("ring8")
+        self.gen = torch.Generator().manual_seed(seed)
+        self.G, self.D = mlp(64, 2), mlp(2, 1)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=1e-4, betas=(0.5, 0.999))
+        self.wgan = self.v["loss"] == "wasserstein"
+
+    def real(self):
+        return self.data.sample_torch(256, self.gen, torch.device("cpu"))
+
+    def z(self):
+        return torch.randn(256, 64, generator=self.gen)
+
+    def d_loss(self, d_real, d_fake):
+        if self.wgan:
+            return d_fake.mean() - d_real.mean()
+        return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # BCE with logits
+
+    def gradient_penalty(self, real, fake):
+        a = torch.rand(256, 1, generator=self.gen)
+        x = (a * real + (1 - a) * fake).requires_grad_(True)
+        (g,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
+        return 10.0 * ((g.norm(dim=1) - 1) ** 2).mean()
+
+    def step(self):
+        for _ in range(self.v.get("d_steps", 1)):
+            real, fake = self.real(), self.G(self.z()).detach()
+            loss = self.d_loss(self.D(real), self.D(fake))
+            if self.v.get("gp"):
+                loss = loss + self.gradient_penalty(real, fake)
+            self.opt_d.zero_grad()
+            loss.backward()
+            self.opt_d.step()
+        fake = self.G(self.z())
+        if self.v.get("unroll"):
+            out = (self.unrolled_first_order(fake) if self.v.get("unroll_first_order")
+                   else self.unrolled(fake))
+        else:
+            out = self.D(fake)
+        g_loss = -out.mean() if self.wgan else F.softplus(-out).mean()
+        self.opt_g.zero_grad()
+        g_loss.backward()
+        self.opt_g.step()
+
+    def unrolled_first_order(self, fake):
+        """Deep-copy D and its optimiser, step the copy k times, score the fakes with it."""
+        D2 = copy.deepcopy(self.D)
+        opt2 = torch.optim.Adam(D2.parameters(), lr=1e-4, betas=(0.5, 0.999))
+        opt2.load_state_dict(self.opt_d.state_dict())
+        real, fake_d = self.real(), fake.detach()
+        for _ in range(self.v["unroll"]):
+            loss = self.d_loss(D2(real), D2(fake_d))
+            opt2.zero_grad()
+            loss.backward()
+            opt2.step()
+        return D2(fake)
+
+    def unrolled(self, fake):
+        """Metz et al.: k differentiable Adam steps on D's weights, from D's live moments."""
+        names = [n for n, _ in self.D.named_parameters()]
+        params = {n: p.detach().requires_grad_(True) for n, p in self.D.named_parameters()}
+        state = [self.opt_d.state.get(p, {}) for p in self.D.parameters()]
+        m = [s["exp_avg"] if s else torch.zeros_like(p) for s, p in zip(state, params.values())]
+        v = [s["exp_avg_sq"] if s else torch.zeros_like(p) for s, p in zip(state, params.values())]
+        t0 = int(state[0]["step"]) if state[0] else 0
+        b1, b2, lr, eps = 0.5, 0.999, 1e-4, 1e-8
+        real = self.real()
+        for i in range(self.v["unroll"]):
+            loss = self.d_loss(functional_call(self.D, params, (real,)),
+                               functional_call(self.D, params, (fake,)))
+            grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+            t = t0 + i + 1
+            new = {}
+            for j, (n, g) in enumerate(zip(names, grads)):
+                m[j] = b1 * m[j] + (1 - b1) * g
+                v[j] = b2 * v[j] + (1 - b2) * g * g
+                v_hat = v[j] / (1 - b2**t)
+                # √ with gradient 0 at 0 (dead ReLU units leave v = 0; inf·0 = NaN otherwise)
+                root = torch.where(v_hat > 0, torch.where(v_hat > 0, v_hat, 1.0).sqrt(), 0.0)
+                step = lr * (m[j] / (1 - b1**t)) / (root + eps)
+                new[n] = params[n] - step
+            params = new
+        return functional_call(self.D, params, (fake,))
+
+
+# --- timing -------------------------------------------------------------------------
+
+def make(kind: str, variant: dict):
+    if kind == "textbook":
+        return Textbook(variant)
+    eval_every = 10**9 if kind == "engine-noeval" else 100
+    return Trainer(Config(**BASE, **variant), eval_every=eval_every, log_every=10)
+
+
+def rate(runner, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        runner.step()
+    return steps / (time.perf_counter() - start)
+
+
+def bench(name: str, variant: dict, steps: int, repeats: int, kinds) -> dict[str, float]:
+    runners = {k: make(k, variant) for k in kinds}
+    for r in runners.values():  # warm-up: allocator, Adam state, first evaluation
+        rate(r, max(steps // 5, 20))
+    rates: dict[str, list[float]] = {k: [] for k in kinds}
+    for i in range(repeats):
+        order = kinds if i % 2 == 0 else kinds[::-1]  # interleave: drift hits both sides
+        for k in order:
+            rates[k].append(rate(runners[k], steps))
+    return {k: statistics.median(v) for k, v in rates.items()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=300, help="G steps per timed repeat")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--only", default=",".join(VARIANTS), help="comma-separated variants")
+    p.add_argument("--noeval", action="store_true", help="also time the engine without evaluations")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    kinds = ["engine", "textbook"] + (["engine-noeval"] if args.noeval else [])
+    print(f"torch {torch.__version__}, 1 thread; median of {args.repeats} × {args.steps} steps")
+    print(f"{'variant':<14}{'engine':>10}{'textbook':>10}{'ratio':>8}" +
+          (f"{'no-eval':>10}{'ratio':>8}" if args.noeval else ""))
+    for name in args.only.split(","):
+        steps = args.steps // (8 if name.startswith("unroll-5") and "1st" not in name else 1)
+        r = bench(name, VARIANTS[name], max(steps, 20), args.repeats, kinds)
+        line = f"{name:<14}{r['engine']:>10.1f}{r['textbook']:>10.1f}{r['engine'] / r['textbook']:>7.2f}×"
+        if args.noeval:
+            line += f"{r['engine-noeval']:>10.1f}{r['engine-noeval'] / r['textbook']:>7.2f}×"
+        print(line + "   (steps/s; ratio = engine / textbook)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

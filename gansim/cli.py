@@ -1,0 +1,346 @@
+"""Headless gansim: `python -m gansim run | sweep | lessons check`, on the app's Trainer.
+
+Bad input (an unknown setting, a bad value, an unreadable config file) exits with code 2
+and one line on stderr; a run that diverges keeps what it trained, writes its files and
+exits with code 3.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import Config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+SAMPLES = 2500  # samples.npy: the VEEGAN/PacGAN evaluation size
+
+
+class UsageError(ValueError):
+    """Bad input from the command line; its message is printed as one line (exit 2)."""
+
+
+# --- configuration from files and --set ------------------------------------------
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """A flat {setting: value} table from a .json or .toml file."""
+    path = Path(path)
+    readers = {".json": lambda text: json.loads(text), ".toml": tomllib.loads}
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise UsageError(f"config file {path} must end in .json or .toml")
+    try:
+        values = reader(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UsageError(f"cannot read config file {path}: {e.strerror or e}") from None
+    except (ValueError, tomllib.TOMLDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise UsageError(f"config file {path} is not valid {path.suffix[1:].upper()}: "
+                         f"{str(e).splitlines()[0]}") from None
+    if not isinstance(values, dict):
+        raise UsageError(f"config file {path} must hold a table of settings, "
+                         f"e.g. {{\"loss\": \"wasserstein\"}}")
+    return values
+
+
+def parse_sets(items: Sequence[str], flag: str = "--set") -> dict[str, str]:
+    """["key=value", ...] → {key: value} (text; Config.from_dict coerces it)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"{flag} expects key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def resolve_config(file: str | None, sets: Sequence[str], seed: int | None = None) -> Config:
+    """Defaults, then the config file, then --set, then --seed; validated as one Config."""
+    values: dict[str, Any] = load_config_file(file) if file else {}
+    values.update(parse_sets(sets))
+    if seed is not None:
+        values["seed"] = seed
+    try:
+        return Config.from_dict(values)
+    except (ValueError, TypeError) as e:
+        raise UsageError(str(e)) from None
+
+
+# --- progress bar -----------------------------------------------------------------
+
+class Progress:
+    """A plain one-line bar on stderr, redrawn with \\r at most a few times a second."""
+
+    def __init__(self, total: int, label: str, unit: str = "steps", quiet: bool = False,
+                 stream=None):
+        self.total, self.label, self.unit, self.quiet = max(total, 1), label, unit, quiet
+        self.stream = stream or sys.stderr
+        self.start = self._last = time.perf_counter()
+        tty = getattr(self.stream, "isatty", lambda: False)()
+        self.every = 0.1 if tty else 2.0  # a log file gets a line now and then, not thousands
+
+    def update(self, done: int, note: str = "", force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.quiet or (not force and now - self._last < self.every and done < self.total):
+            return
+        self._last = now
+        elapsed = now - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - done) / rate if rate > 0 else math.nan
+        filled = int(30 * done / self.total)
+        bar = "#" * filled + "-" * (30 - filled)
+        eta_text = f"ETA {eta:4.0f}s" if math.isfinite(eta) else "ETA   ?"
+        line = (f"\r{self.label} [{bar}] {done}/{self.total} {self.unit} "
+                f"{rate:6.1f}/s {eta_text} {note}")
+        self.stream.write(line.ljust(100))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# --- run ----------------------------------------------------------------------------
+
+def _jsonable(value: Any) -> Any:
+    """JSON has no NaN/Inf: write null; numpy scalars become plain numbers."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_run(trainer, out: Path, seconds: float, requested: int) -> dict[str, Any]:
+    """config.json, samples.npy, metrics.csv and summary.json for one trainer."""
+    import numpy as np
+    import pandas as pd
+
+    from .diagnosis import diagnose
+    from .metrics import precision_recall
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(trainer.cfg.to_dict(), indent=2) + "\n")
+    samples = np.asarray(trainer.sample(SAMPLES), dtype=np.float32)
+    np.save(out / "samples.npy", samples)
+    history = trainer.history.as_arrays()
+    pd.DataFrame(history).astype({"step": int}).to_csv(out / "metrics.csv", index=False)
+    final = trainer.evaluate()
+    precision, recall = precision_recall(trainer.real_eval.cpu().numpy(), samples)
+    ds = trainer.dataset
+    diag = diagnose(history, critic=trainer.loss.critic, n_modes=getattr(ds, "n_modes", 0),
+                    config=trainer.cfg.to_dict(), diverged=trainer.diverged,
+                    mass=trainer.history.mass)
+    summary = {
+        "steps": trainer.g_step, "steps_requested": requested, "d_steps": trainer.d_step,
+        "seconds": round(seconds, 3),
+        "steps_per_s": round(trainer.g_step / seconds, 2) if seconds > 0 else None,
+        "diverged": trainer.diverged,
+        "final": {**final, "precision": precision, "recall": recall},
+        "diagnosis": {"kind": getattr(diag, "kind", None),
+                      "explanation": getattr(diag, "explanation", None)},
+        "changed": trainer.cfg.changed(),
+    }
+    (out / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
+    return summary
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = resolve_config(args.config, args.set, args.seed)
+    if args.steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    import torch
+
+    from .trainer import Diverged, Trainer
+
+    torch.set_num_threads(1)  # one run, one core: sweeps and the app run beside it
+    out = Path(args.out or f"runs/run-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        trainer = Trainer(cfg)
+    except ValueError as e:  # e.g. device=cuda without a GPU, data=points without points
+        raise UsageError(str(e)) from None
+    bar = Progress(args.steps, "run", quiet=args.quiet)
+    code, start = EXIT_OK, time.perf_counter()
+    try:
+        for i in range(args.steps):
+            trainer.step()
+            bar.update(i + 1, _note(trainer))
+    except Diverged as e:
+        code = EXIT_DIVERGED
+        bar.close()
+        print(f"gansim: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+        bar.close()
+        print(f"gansim: interrupted at step {trainer.g_step}; writing what was trained",
+              file=sys.stderr)
+    else:
+        bar.close()
+    seconds = time.perf_counter() - start
+    summary = write_run(trainer, out, seconds, args.steps)
+    if not args.quiet or code:
+        f = summary["final"]
+        print(f"gansim: {summary['steps']} steps in {seconds:.1f} s "
+              f"({summary['steps_per_s'] or 0:.0f} steps/s); modes {f.get('modes', 'n/a')}, "
+              f"HQ {_pct(f.get('hq'))}; diagnosis: {summary['diagnosis']['kind']}; "
+              f"files in {out}", file=sys.stderr)
+    return code
+
+
+def _note(trainer) -> str:
+    modes = trainer.history.last("modes")
+    return "" if math.isnan(modes) else f"modes {modes:.0f}"
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None or value != value else f"{100 * value:.1f}%"
+
+
+# --- sweep --------------------------------------------------------------------------
+
+def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
+    """["loss=a,b", "gp=0,10"] → {"loss": ["a", "b"], "gp": ["0", "10"]}."""
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise UsageError(f"--grid expects key=v1,v2,..., got {item!r}")
+        if key in grid:
+            raise UsageError(f"--grid {key} is given twice; list all its values once: "
+                             f"--grid {key}=a,b,c")
+        values = _split_values(text)
+        if not values or any(v == "" for v in values):
+            raise UsageError(f"--grid {key} needs comma-separated values, got {text!r}")
+        grid[key] = values
+    return grid
+
+
+def _split_values(text: str) -> list[str]:
+    """Split on commas outside brackets, so list values like [[0,0],[2,2]] survive."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch in "[(") - (ch in "])")
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return parts
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from . import sweep
+
+    base = resolve_config(args.config, args.set)
+    if args.seeds < 1 or args.steps < 1 or args.eval_last < 1:
+        raise UsageError("--seeds, --steps and --eval-last must be >= 1")
+    try:
+        jobs = sweep.expand(base, parse_grid(args.grid), list(range(args.seeds)))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    import torch
+
+    torch.set_num_threads(1)
+    out = Path(args.out or f"runs/sweep-{time.strftime('%Y%m%d-%H%M%S')}")
+    bar = Progress(len(jobs), "sweep", unit="runs", quiet=args.quiet)
+    start = time.perf_counter()
+
+    def progress(done: int, total: int, row: dict) -> None:
+        bar.total = max(total, 1)
+        note = f"last: {row['setting']} seed {row['seed']}" if row else ""
+        bar.update(done, note[:60], force=True)
+
+    try:
+        df = sweep.run_jobs(jobs, args.steps, out, args.jobs or os.cpu_count() or 1,
+                            args.eval_last, progress)
+    except ValueError as e:  # e.g. runs.csv made with other settings
+        bar.close()
+        raise UsageError(str(e)) from None
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"gansim: interrupted; finished runs are in {out / 'runs.csv'}, "
+              f"rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    bar.close()
+    if not args.quiet:
+        print(sweep.summary_table(sweep.summarize(df)))
+        print(f"gansim: {len(df)} runs ({int(df['diverged'].sum())} diverged) in "
+              f"{time.perf_counter() - start:.0f} s; summary in {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+# --- lessons ------------------------------------------------------------------------
+
+def cmd_lessons(args: argparse.Namespace) -> int:
+    from . import lesson_check
+
+    return lesson_check.main(seeds=args.seeds, lesson_id=args.lesson, jobs=args.jobs,
+                             out=args.out)
+
+
+# --- wiring -------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit code 2, like a bad setting."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see: python -m {self.prog.split()[0]} -h)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gansim", description="Headless GAN runs and sweeps.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(sp):
+        sp.add_argument("--config", metavar="FILE", help="settings as .json or .toml")
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="one setting (repeatable); beats the config file")
+        sp.add_argument("--steps", type=int, default=3000, help="G steps per run")
+        sp.add_argument("--out", metavar="DIR", help="output folder (default runs/...)")
+        sp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    run = sub.add_parser("run", help="train one run and write its files")
+    common(run)
+    run.add_argument("--seed", type=int, help="the run's seed (beats --set seed=)")
+    run.set_defaults(func=cmd_run)
+
+    sw = sub.add_parser("sweep", help="a grid of settings × seeds on every core")
+    common(sw)
+    sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                    help="values to sweep for one setting (repeatable)")
+    sw.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per setting")
+    sw.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    sw.add_argument("--eval-last", type=int, default=3,
+                    help="judge each run on the mean of its last K evaluations")
+    sw.set_defaults(func=cmd_sweep)
+
+    lessons = sub.add_parser("lessons", help="lesson tools")
+    lsub = lessons.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    check = lsub.add_parser("check", help="check every lesson's claims over seeds")
+    check.add_argument("--seeds", type=int, default=5)
+    check.add_argument("--lesson", help="only this lesson id")
+    check.add_argument("--jobs", type=int)
+    check.add_argument("--out", help="also write the table to this file")
+    check.set_defaults(func=cmd_lessons)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except UsageError as e:
+        print(f"gansim: error: {e}", file=sys.stderr)
+        return EXIT_USAGE

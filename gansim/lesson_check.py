@@ -1,0 +1,124 @@
+"""Run every lesson's claims headlessly over seeds: a lesson must show its point every time."""
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from .config import restart_fields_changed
+from .lessons import Lesson, load_all
+
+REQUIRED = 0.8  # a claim must hold in at least 4 of 5 seeds (issue: "fewer than 4 of 5" fails)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    lesson: str
+    run: str  # the step's label (or its index)
+    claim: str
+    seed: int
+    holds: bool
+    value: float
+    seconds: float  # training time of the run this claim belongs to
+
+
+def play(lesson: Lesson, seed: int) -> list[ClaimResult]:
+    """Walk a lesson's steps on one seed as the app would, checking each claim."""
+    import torch
+
+    from .trainer import Trainer
+
+    torch.set_num_threads(1)
+    trainer = None
+    results = []
+    for i, step in enumerate(lesson.steps):
+        cfg = lesson.config_at(i).replace(seed=seed)
+        if trainer is None or step.reset or restart_fields_changed(trainer.cfg, cfg):
+            trainer = Trainer(cfg)
+        else:
+            trainer.update(**{k: getattr(cfg, k) for k in step.changes})
+        start = time.perf_counter()
+        trainer.train(step.train)
+        seconds = time.perf_counter() - start
+        history = trainer.history.rows
+        for claim in step.expect:
+            holds, value = claim.holds(history)
+            results.append(ClaimResult(lesson.id, step.label or f"step {i + 1}", claim.describe(),
+                                       seed, holds, value, seconds))
+    return results
+
+
+def _play(args: tuple[Lesson, int]) -> list[ClaimResult]:
+    return play(*args)
+
+
+def check(lessons: list[Lesson], seeds: list[int], jobs: int | None = None,
+          progress=None) -> list[ClaimResult]:
+    """Every (lesson, seed) pair in parallel over the machine's cores."""
+    work = [(lesson, s) for lesson in lessons for s in seeds if any(st.expect for st in lesson.steps)]
+    jobs = jobs or os.cpu_count() or 1
+    results: list[ClaimResult] = []
+    if jobs == 1:
+        for n, item in enumerate(work, 1):
+            results += _play(item)
+            if progress:
+                progress(n, len(work))
+        return results
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        for n, part in enumerate(pool.map(_play, work), 1):
+            results += part
+            if progress:
+                progress(n, len(work))
+    return results
+
+
+def table(results: list[ClaimResult], n_seeds: int) -> tuple[str, bool]:
+    """A markdown table (lesson, run, claim, seeds that hold, seconds) and overall pass."""
+    rows: dict[tuple[str, str, str], list[ClaimResult]] = {}
+    for r in results:
+        rows.setdefault((r.lesson, r.run, r.claim), []).append(r)
+    lines = ["| lesson | run | claim | holds | values | seconds (mean) |",
+             "|---|---|---|---|---|---|"]
+    ok = True
+    for (lesson, run, claim), rs in rows.items():
+        held = sum(r.holds for r in rs)
+        passed = held >= math.ceil(REQUIRED * len(rs))
+        ok &= passed
+        values = ", ".join(f"{r.value:.3g}" for r in sorted(rs, key=lambda r: r.seed))
+        secs = sum(r.seconds for r in rs) / len(rs)
+        mark = "" if passed else " ✗"
+        lines.append(f"| {lesson} | {run} | {claim} | {held}/{len(rs)}{mark} | {values} | {secs:.1f} |")
+    return "\n".join(lines), ok
+
+
+def main(seeds: int = 5, lesson_id: str | None = None, jobs: int | None = None,
+         out=None) -> int:
+    """CLI entry: print the table; exit code 1 when any claim fails its seed threshold."""
+    import sys
+
+    lessons = load_all()
+    if lesson_id:
+        lessons = [lesson for lesson in lessons if lesson.id == lesson_id]
+        if not lessons:
+            print(f"no lesson with id '{lesson_id}' (ids: {', '.join(l.id for l in load_all())})",
+                  file=sys.stderr)
+            return 2
+    start = time.perf_counter()
+
+    def progress(n, total):
+        print(f"\r  lessons check: {n}/{total} lesson×seed runs", end="", file=sys.stderr, flush=True)
+
+    results = check(lessons, list(range(seeds)), jobs, progress)
+    print(file=sys.stderr)
+    text, ok = table(results, seeds)
+    print(text)
+    print(f"\n{len(lessons)} lessons × {seeds} seeds in {time.perf_counter() - start:.0f} s: "
+          f"{'all claims hold' if ok else 'SOME CLAIMS FAIL'} (threshold: {REQUIRED:.0%} of seeds)")
+    if out:
+        with open(out, "w") as f:
+            f.write(text + "\n")
+    return 0 if ok else 1

@@ -1,0 +1,297 @@
+"""Sweeps: a grid of settings × seeds, one process per core, resumable, summarised.
+
+Every combination is built as a Config before anything trains, so a typo costs
+nothing. Each finished run is appended to runs.csv at once (a crash or Ctrl-C loses
+only the runs in flight) and a rerun skips the (setting, seed) pairs already there.
+"""
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import FIELD_NAMES, Config, coerce
+
+# Each run is judged on the mean of its last K evaluations (every EVAL_EVERY steps, 2,500
+# samples each): one snapshot of a GAN that hops between modes is noisy.
+EVAL_EVERY = 100
+METRICS = ("modes", "modes_any", "hq", "reverse_kl", "mass_modes", "distance")
+COLUMNS = ("setting", "seed", "steps", "diverged", *METRICS, "precision", "recall",
+           "evals_used", "seconds", "steps_per_s", "config")
+# What summary.md and summary.html show: column, heading, scale for display.
+SHOWN = (("modes", "modes covered", 1.0), ("hq", "HQ %", 100.0),
+         ("reverse_kl", "reverse KL", 1.0), ("seconds", "seconds", 1.0))
+
+
+@dataclass(frozen=True)
+class Job:
+    setting: str  # "loss=wasserstein gp=10": the grid values, the row's key with seed
+    seed: int
+    cfg: Config
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def expand(base: Config, grid: dict[str, list], seeds: list[int]) -> list[Job]:
+    """Every grid combination × seed as a validated Config; ValueError names the culprit."""
+    for key, values in grid.items():
+        if key not in FIELD_NAMES:
+            coerce(key, None)  # raises the "unknown setting ... did you mean" message
+        if key == "seed":
+            raise ValueError("sweep seeds with --seeds N (or seeds=[...]), not a seed grid")
+        if not values:
+            raise ValueError(f"grid {key} has no values")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct and not empty, got {seeds}")
+    typed = {k: [coerce(k, v) for v in vs] for k, vs in grid.items()}
+    jobs = []
+    for combo in itertools.product(*typed.values()):
+        changes = dict(zip(typed, combo))
+        setting = " ".join(f"{k}={_fmt(v)}" for k, v in changes.items()) or "base"
+        try:
+            cfg = base.replace(**changes)
+        except ValueError as e:
+            raise ValueError(f"grid setting '{setting}': {e}") from None
+        jobs += [Job(setting, s, cfg.replace(seed=s)) for s in seeds]
+    settings = [j.setting for j in jobs]
+    if len(set(settings)) * len(seeds) != len(settings):
+        raise ValueError("the grid repeats a value; list each value once")
+    return jobs
+
+
+# --- one run (in a worker process) ------------------------------------------------------
+
+def final_metrics(trainer, eval_last: int) -> dict[str, Any]:
+    """Mean of the last `eval_last` evaluations (adding one at the final step if needed)."""
+    import numpy as np
+
+    h = trainer.history.as_arrays()
+    evaluated = ~np.isnan(h["distance"])
+    rows = [{k: h[k][i] for k in METRICS} for i in np.flatnonzero(evaluated)]
+    if not rows or h["step"][evaluated][-1] != trainer.g_step:
+        now = trainer.evaluate()
+        rows.append({k: now.get(k, math.nan) for k in METRICS})
+    rows = rows[-eval_last:]
+    return {k: float(np.mean([r[k] for r in rows])) for k in METRICS} | {"evals_used": len(rows)}
+
+
+def run_one(job: Job, steps: int, eval_last: int) -> dict[str, Any]:
+    """Train one job and return its runs.csv row; divergence is a result, not an error."""
+    from .metrics import precision_recall
+    from .trainer import Diverged, Trainer
+
+    trainer = Trainer(job.cfg, eval_every=EVAL_EVERY)
+    start = time.perf_counter()
+    try:
+        trainer.train(steps)
+    except Diverged:
+        pass  # the trainer kept its last good weights; report them with diverged=1
+    seconds = time.perf_counter() - start
+    precision, recall = precision_recall(trainer.real_eval.cpu().numpy(), trainer.sample(2500))
+    return {"setting": job.setting, "seed": job.seed, "steps": steps,
+            "diverged": int(trainer.diverged is not None),
+            **final_metrics(trainer, eval_last), "precision": precision, "recall": recall,
+            "seconds": round(seconds, 3), "steps_per_s": round(trainer.g_step / seconds, 2),
+            "config": json.dumps(job.cfg.changed(), sort_keys=True)}
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one core per run: the pool spreads runs over the cores
+
+
+def _run_packed(args: tuple[Job, int, int]) -> dict[str, Any]:
+    return run_one(*args)
+
+
+# --- the sweep ----------------------------------------------------------------------------
+
+def _done_rows(path: Path, jobs: list[Job], steps: int) -> dict[tuple[str, int], dict]:
+    """Rows already in runs.csv for these jobs; ValueError if they used other settings."""
+    if not path.exists():
+        return {}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    wanted = {(j.setting, j.seed): j for j in jobs}
+    done = {}
+    for row in rows:
+        key = (row["setting"], int(row["seed"]))
+        job = wanted.get(key)
+        if job is None:
+            continue
+        same = (int(row["steps"]) == steps
+                and row["config"] == json.dumps(job.cfg.changed(), sort_keys=True))
+        if not same:
+            raise ValueError(f"{path} already holds '{key[0]}' seed {key[1]} with other "
+                             f"settings or steps; use another --out to start a new sweep")
+        done[key] = row
+    return done
+
+
+def run_jobs(jobs: list[Job], steps: int, out: Path, n_jobs: int, eval_last: int = 3,
+             progress: Callable[[int, int, dict], None] | None = None):
+    """Run the jobs not yet in out/runs.csv over n_jobs processes; write the summaries."""
+    import pandas as pd
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "runs.csv"
+    done = _done_rows(path, jobs, steps)
+    todo = [(j, steps, eval_last) for j in jobs if (j.setting, j.seed) not in done]
+    new_file = not path.exists() or path.stat().st_size == 0
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, COLUMNS)
+        if new_file:
+            writer.writeheader()
+        count = len(done)
+        if progress:
+            progress(count, len(jobs), {})
+        for row in _results(todo, n_jobs):
+            writer.writerow(row)
+            f.flush()  # a crash or Ctrl-C keeps every finished run
+            count += 1
+            if progress:
+                progress(count, len(jobs), row)
+    df = pd.read_csv(path)
+    keys = {(j.setting, j.seed): i for i, j in enumerate(jobs)}
+    df = df[[k in keys for k in zip(df["setting"], df["seed"])]]
+    df = df.assign(_order=[keys[k] for k in zip(df["setting"], df["seed"])])
+    df = df.sort_values("_order").drop(columns="_order").reset_index(drop=True)
+    write_reports(df, out, eval_last)
+    return df
+
+
+def _results(todo: list, n_jobs: int):
+    """Finished rows in completion order: in this process, or from a spawn pool."""
+    n_jobs = max(1, min(n_jobs, len(todo)))
+    if n_jobs == 1:
+        yield from (_run_packed(t) for t in todo)
+        return
+    import multiprocessing as mp
+
+    # spawn, not fork: a forked torch can deadlock on its thread pools, and every
+    # platform supports spawn. One thread per worker keeps the cores from fighting.
+    with mp.get_context("spawn").Pool(n_jobs, initializer=_init_worker) as pool:
+        yield from pool.imap_unordered(_run_packed, todo, chunksize=1)
+
+
+def run_sweep(base: Config, grid: dict[str, list], seeds: list[int], steps: int, out: Path,
+              jobs: int, eval_last: int = 3, progress=None):
+    """Grid × seeds from `base`; returns one row per run (resumes from out/runs.csv)."""
+    return run_jobs(expand(base, grid, seeds), steps, Path(out), jobs, eval_last, progress)
+
+
+# --- summaries --------------------------------------------------------------------------
+
+def summarize(df):
+    """Per setting: runs, diverged, and mean and standard error over seeds of each metric."""
+    import numpy as np
+    import pandas as pd
+
+    parts = {}
+    for setting, g in df.groupby("setting", sort=False):
+        row: dict[str, Any] = {"runs": len(g), "diverged": int(g["diverged"].sum())}
+        for col in ("modes", "modes_any", "hq", "reverse_kl", "mass_modes", "distance",
+                    "precision", "recall", "seconds"):
+            values = g[col].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):  # reverse KL is inf when no sample is HQ
+                se = values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+            row[f"{col}_mean"], row[f"{col}_se"] = float(values.mean()), float(se)
+        parts[setting] = row
+    return pd.DataFrame.from_dict(parts, orient="index").rename_axis("setting")
+
+
+def summary_table(summary) -> str:
+    """A markdown table of mean ± standard error per setting."""
+    head = "| setting | runs | diverged | " + " | ".join(h for _, h, _ in SHOWN) + " |"
+    lines = [head, "|" + "---|" * (3 + len(SHOWN))]
+    for setting, r in summary.iterrows():
+        cells = [_pm(r[f"{c}_mean"] * k, r[f"{c}_se"] * k) for c, _, k in SHOWN]
+        lines.append(f"| {setting} | {int(r['runs'])} | {int(r['diverged'])} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _pm(mean: float, se: float) -> str:
+    if math.isnan(mean) or math.isinf(mean):
+        return "n/a" if math.isnan(mean) else f"{mean:g}"
+    return f"{mean:.3g}" if math.isnan(se) else f"{mean:.3g} ± {se:.2g}"
+
+
+def write_reports(df, out: Path, eval_last: int) -> None:
+    """summary.md (table + how runs were judged) and summary.html (a Vega-Lite chart)."""
+    steps = sorted(set(df["steps"])) if len(df) else []
+    seeds = sorted(set(df["seed"])) if len(df) else []
+    text = [
+        "# Sweep summary", "",
+        f"{df['setting'].nunique()} settings × {len(seeds)} seeds ({len(df)} runs), "
+        f"{', '.join(map(str, steps))} steps each.", "",
+        f"Each run is judged on the **mean of its last {eval_last} evaluations** (one every "
+        f"{EVAL_EVERY} steps, 2,500 samples each, VEEGAN/PacGAN protocol), not on one "
+        f"snapshot: a GAN that hops between modes looks different from one evaluation to "
+        f"the next. Cells are mean ± standard error over seeds (std / √n). Precision and "
+        f"recall in runs.csv are from one final sample of 2,500.", "",
+        summary_table(summarize(df)) if len(df) else "(no runs)", "",
+    ]
+    (out / "summary.md").write_text("\n".join(text))
+    (out / "summary.html").write_text(chart_html(chart_spec(df)))
+
+
+def chart_spec(df) -> dict:
+    """Vega-Lite: one panel per metric, each seed a dot, mean ± standard error per setting.
+
+    Written as the Vega-Lite JSON Altair would emit, because the engine imports no
+    plotting library (tests/test_layering.py); the tests validate it with Altair.
+    """
+    values = [{"setting": r["setting"], "seed": int(r["seed"]), "metric": head,
+               "value": None if not math.isfinite(float(r[col])) else float(r[col]) * k}
+              for _, r in df.iterrows() for col, head, k in SHOWN]
+    x = {"field": "setting", "type": "nominal", "sort": None, "title": None,
+         "axis": {"labelAngle": -30, "labelLimit": 300}}
+    y = {"field": "value", "type": "quantitative", "title": None,
+         "scale": {"zero": False}}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "title": "Sweep: mean ± standard error over seeds (dots: single seeds)",
+        "data": {"values": values},
+        "facet": {"row": {"field": "metric", "type": "nominal", "sort": [h for _, h, _ in SHOWN],
+                          "title": None}},
+        "spec": {"width": 480, "height": 160, "layer": [
+            {"mark": {"type": "circle", "opacity": 0.35, "size": 30, "color": "#888"},
+             "encoding": {"x": x, "y": y, "tooltip": [
+                 {"field": "setting", "type": "nominal"}, {"field": "seed", "type": "quantitative"},
+                 {"field": "value", "type": "quantitative", "format": ".3g"}]}},
+            {"mark": {"type": "errorbar", "extent": "stderr", "ticks": True},
+             "encoding": {"x": x, "y": y}},
+            {"mark": {"type": "point", "filled": True, "size": 70, "color": "black"},
+             "encoding": {"x": x, "y": {**y, "aggregate": "mean"}}},
+        ]},
+        "resolve": {"scale": {"y": "independent"}},
+    }
+
+
+_HTML = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>gansim sweep</title>
+<script src="https://cdn.jsdelivr.net/npm/vega@6"></script>
+<script src="https://cdn.jsdelivr.net/npm/vega-lite@6"></script>
+<script src="https://cdn.jsdelivr.net/npm/vega-embed@7"></script>
+</head><body><div id="vis"></div>
+<script>vegaEmbed("#vis", {spec});</script>
+</body></html>
+"""
+
+
+def chart_html(spec: dict) -> str:
+    return _HTML.replace("{spec}", json.dumps(spec))

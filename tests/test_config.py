@@ -1,0 +1,104 @@
+import dataclasses
+import json
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from gansim.config import (DEFAULT, FIELD_NAMES, LIVE_FIELDS, RESTART_FIELDS, Config,
+                           coerce, restart_fields_changed)
+
+
+def test_default_is_valid_and_frozen():
+    cfg = Config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.lr_d = 1.0  # type: ignore[misc]
+
+
+# (field, bad value, words the message must contain)
+BAD = [
+    ("lr_d", -1.0, ["lr_d", "-1"]),
+    ("lr_g", 0.0, ["lr_g", "0"]),
+    ("loss", "wgan", ["loss", "wasserstein", "'wgan'"]),
+    ("data", "ring9", ["data", "ring8"]),
+    ("batch", 3, ["batch", "3"]),
+    ("batch", 256.5, ["batch", "integer"]),
+    ("d_steps", 0, ["d_steps"]),
+    ("gp", float("nan"), ["gp", "finite"]),
+    ("unroll", -1, ["unroll"]),
+    ("pack", 9, ["pack"]),
+    ("mbstd", "yes", ["mbstd"]),
+    ("activation", "sigmoid", ["activation", "relu"]),
+    ("optimizer", "lbfgs", ["optimizer", "adam"]),
+    ("device", "tpu", ["device", "auto"]),
+    ("dropout", 1.0, ["dropout"]),
+    ("seed", -5, ["seed"]),
+]
+
+
+@pytest.mark.parametrize("field,value,words", BAD)
+def test_bad_values_name_field_and_value(field, value, words):
+    with pytest.raises(ValueError) as err:
+        Config(**{field: value})
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_cross_field_rules():
+    with pytest.raises(ValueError, match="multiple of pack"):
+        Config(batch=256, pack=3)
+    assert Config(batch=255, pack=3).pack == 3
+    with pytest.raises(ValueError, match="label_smoothing"):
+        Config(loss="wasserstein", label_smoothing=0.1)
+    with pytest.raises(ValueError, match="custom_centers"):
+        Config(data="custom")
+    with pytest.raises(ValueError, match="custom_stds"):
+        Config(data="custom", custom_centers=((0, 0), (1, 1)), custom_stds=(0.1, 0.1, 0.1))
+    ok = Config(data="custom", custom_centers=((0, 0), (1, 1)), custom_stds=(0.1,))
+    assert len(ok.custom_centers) == 2
+
+
+def test_unknown_field_suggests_fix():
+    with pytest.raises(ValueError, match="did you mean 'lr_d'"):
+        Config.from_dict({"lr_dd": "0.1"})
+    with pytest.raises(ValueError, match="unknown setting"):
+        DEFAULT.replace(nope=1)
+
+
+def test_from_dict_coerces_strings_both_ways():
+    cfg = Config.from_dict({"lr_d": "3e-4", "mbstd": "true", "unroll": "5", "loss": "hinge",
+                            "custom_centers": "[[0, 0], [1, 2]]"})
+    assert cfg.lr_d == 3e-4 and cfg.mbstd is True and cfg.unroll == 5
+    assert cfg.custom_centers == ((0, 0), (1, 2))
+    with pytest.raises(ValueError, match="unroll must be a int"):
+        coerce("unroll", "2.5")
+    with pytest.raises(ValueError, match="mbstd"):
+        coerce("mbstd", "maybe")
+
+
+def test_round_trip_through_json():
+    cfg = Config(loss="wasserstein", gp=10.0, d_steps=5, data="custom",
+                 custom_centers=((0.0, 0.0), (2.0, 1.0)), custom_stds=(0.1,))
+    again = Config.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg
+    assert Config.from_dict(cfg.changed()) == cfg
+
+
+def test_restart_vs_live_fields_partition():
+    assert RESTART_FIELDS | LIVE_FIELDS == FIELD_NAMES
+    assert not RESTART_FIELDS & LIVE_FIELDS
+    assert restart_fields_changed(DEFAULT, DEFAULT.replace(lr_d=0.01)) == []
+    assert restart_fields_changed(DEFAULT, DEFAULT.replace(z_dim=2)) == ["z_dim"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(field=st.sampled_from(sorted(FIELD_NAMES)),
+       value=st.one_of(st.integers(-10**9, 10**9), st.floats(allow_nan=True),
+                       st.text(max_size=8), st.booleans(), st.none()))
+def test_any_value_either_builds_or_raises_value_error(field, value):
+    """Fuzz: no setting ever escapes as anything but a clean ValueError."""
+    try:
+        cfg = Config(**{field: value})
+    except ValueError as err:
+        assert str(err)
+    else:
+        assert getattr(cfg, field) == value

@@ -1,0 +1,108 @@
+"""Sweeps: the grid is validated up front, runs are saved as they finish, reruns resume."""
+import json
+import math
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from gansim import Config, sweep
+from gansim.cli import main
+
+GRID = {"loss": ["nonsaturating", "wasserstein"]}
+
+
+def no_training(*args, **kwargs):
+    raise AssertionError("a run started")
+
+
+@pytest.mark.parametrize("grid, says", [
+    ({"los": ["hinge"]}, "did you mean 'loss'"),
+    ({"gp": ["0", "abc"]}, "gp must be a float"),
+    ({"gp": [0, -1]}, "gp must be in"),
+    ({"loss": ["nonsaturating", "hinge"], "label_smoothing": [0.1]}, "'loss=hinge label_smoothing=0.1'"),
+    ({"seed": [1, 2]}, "--seeds"),
+    ({"gp": []}, "no values"),
+    ({"gp": ["10", "10.0"]}, "repeats"),
+])
+def test_a_bad_grid_is_rejected_before_anything_runs(tmp_path, monkeypatch, grid, says):
+    monkeypatch.setattr(sweep, "run_one", no_training)
+    with pytest.raises(ValueError, match=says):
+        sweep.run_sweep(Config(), grid, [0, 1], 10, tmp_path / "s", jobs=1)
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_cli_rejects_a_bad_grid_with_exit_2(tmp_path, capsys):
+    assert main(["sweep", "--grid", "loss=nonsaturating,hinge", "--set", "label_smoothing=0.1",
+                 "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "label_smoothing" in err
+    assert not (tmp_path / "s").exists()
+
+
+def test_expand_makes_every_combination_times_every_seed():
+    jobs = sweep.expand(Config(data="grid25"), {"loss": ["wasserstein", "hinge"], "gp": ["0", "10"]},
+                        [3, 4, 5])
+    assert len(jobs) == 12
+    assert jobs[0].setting == "loss=wasserstein gp=0" and jobs[0].cfg.gp == 0.0
+    assert {(j.setting, j.seed) for j in jobs} == {
+        (f"loss={l} gp={g}", s) for l in ("wasserstein", "hinge") for g in (0, 10) for s in (3, 4, 5)}
+    assert all(j.cfg.data == "grid25" and j.cfg.seed == j.seed for j in jobs)
+
+
+def test_a_tiny_sweep_writes_its_files_and_a_rerun_skips_finished_runs(tmp_path, monkeypatch):
+    out = tmp_path / "s"
+    df = sweep.run_sweep(Config(g_hidden=32, d_hidden=32, batch=64), GRID, [0, 1], 20, out, jobs=2)
+    assert len(df) == 4 and set(df["setting"]) == {"loss=nonsaturating", "loss=wasserstein"}
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 4 and tuple(runs.columns) == sweep.COLUMNS
+    assert (runs["steps"] == 20).all() and (runs["evals_used"] == 1).all()
+    text = (out / "summary.md").read_text()
+    assert "last 3 evaluations" in text and "loss=wasserstein" in text
+    html = (out / "summary.html").read_text()
+    spec = json.loads(html.split('vegaEmbed("#vis", ')[1].split(");</script>")[0])
+    alt.TopLevelFacetSpec.from_dict(spec, validate=True)  # a valid Vega-Lite chart
+
+    monkeypatch.setattr(sweep, "run_one", no_training)  # everything is done: nothing runs
+    again = sweep.run_sweep(Config(g_hidden=32, d_hidden=32, batch=64), GRID, [0, 1], 20, out, jobs=2)
+    assert len(pd.read_csv(out / "runs.csv")) == 4
+    pd.testing.assert_frame_equal(again, df)
+
+
+def test_an_interrupted_sweep_resumes_with_the_missing_runs_only(tmp_path, monkeypatch):
+    out = tmp_path / "s"
+    base = Config(g_hidden=16, d_hidden=16, batch=32)
+    sweep.run_sweep(base, GRID, [0, 1], 5, out, jobs=1)
+    runs = pd.read_csv(out / "runs.csv")
+    runs.iloc[:3].to_csv(out / "runs.csv", index=False)  # as if the sweep stopped after 3
+    ran = []
+    real_run_one = sweep.run_one
+    monkeypatch.setattr(sweep, "run_one", lambda job, *a: ran.append(job) or real_run_one(job, *a))
+    df = sweep.run_sweep(base, GRID, [0, 1], 5, out, jobs=1)
+    assert [(j.setting, j.seed) for j in ran] == [("loss=wasserstein", 1)]
+    assert len(df) == 4 and len(pd.read_csv(out / "runs.csv")) == 4
+
+
+def test_resuming_with_other_steps_is_refused(tmp_path):
+    base = Config(g_hidden=16, d_hidden=16, batch=32)
+    sweep.run_sweep(base, {"gp": [0]}, [0], 5, tmp_path, jobs=1)
+    with pytest.raises(ValueError, match="another --out"):
+        sweep.run_sweep(base, {"gp": [0]}, [0], 6, tmp_path, jobs=1)
+
+
+def test_summarize_gives_mean_and_standard_error_over_seeds():
+    rows = [dict(setting="a", seed=s, diverged=0, modes=m, modes_any=m, hq=h, reverse_kl=0.1,
+                 mass_modes=m, distance=0.0, precision=1.0, recall=1.0, seconds=2.0)
+            for s, (m, h) in enumerate([(2, 0.5), (4, 0.7), (6, 0.9)])]
+    rows.append(dict(rows[0], setting="b", reverse_kl=math.inf, diverged=1))
+    s = sweep.summarize(pd.DataFrame(rows))
+    assert list(s.index) == ["a", "b"]
+    assert s.loc["a", "modes_mean"] == pytest.approx(4.0)
+    assert s.loc["a", "modes_se"] == pytest.approx(2.0 / math.sqrt(3))  # std 2, n 3
+    assert s.loc["a", "hq_se"] == pytest.approx(0.2 / math.sqrt(3))
+    assert s.loc["a", "seconds_se"] == pytest.approx(0.0)
+    assert math.isnan(s.loc["b", "modes_se"])  # one seed: no error bar
+    assert s.loc["b", "diverged"] == 1 and s.loc["a", "diverged"] == 0
+    table = sweep.summary_table(s)
+    assert "| a | 3 | 0 | 4 ± 1.2 | 70 ± 12 |" in table
+    assert "| b | 1 | 1 | 2 | 50 | inf |" in table
