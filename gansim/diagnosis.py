@@ -50,18 +50,20 @@ def _diverged(hist, critic, n_modes, cfg, diverged) -> Diagnosis | None:
 
 
 def _collapse(hist, critic, n_modes, cfg, diverged) -> Diagnosis | None:
-    modes = _recent(hist, "modes", 3)
-    if n_modes < 2 or len(modes) == 0:
+    # Collapse is about where G puts its mass: near few modes (mass_modes), whether or
+    # not the samples are sharp yet. A cloud spread over the plane is not collapse.
+    held = _recent(hist, "mass_modes", 3)
+    if n_modes < 2 or len(held) == 0:
         return None
     limit = max(1, n_modes // 4)
-    if np.median(modes) > limit:
+    if np.median(held) > limit:
         return None
     hopping = _dominant_mode_changes(hist.get("mass", [])) >= HOPS
     how = "and hops from mode to mode" if hopping else "and stays there"
     return Diagnosis(
         "mode_collapse", "Mode collapse",
-        f"G covers only {int(modes[-1])} of the {n_modes} modes {how}: it found a few points "
-        f"D cannot yet reject and piles all its samples there.",
+        f"G puts its samples near only {int(held[-1])} of the {n_modes} modes {how}: it "
+        f"found a spot D cannot yet reject and piles everything there.",
         {"mbstd": True},
         "Let D see the batch's spread (minibatch std); this starts a new run.")
 
