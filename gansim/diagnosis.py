@@ -20,6 +20,7 @@ WINDOW = 20  # logged rows judged (200 G steps at the default log_every of 10)
 MIN_ROWS = 5  # fewer rows than this: too early to say anything
 D_WINS, G_WINS = 0.9, 0.75  # score_D above / score_G above (window means)
 SWING = 0.12  # std of score_G over the window that counts as oscillation
+ON_MODES = 0.25  # HQ share above which G's samples have reached the modes
 HOPS = 3  # changes of the dominant mode over the last evaluations that count as hopping
 
 
@@ -50,13 +51,14 @@ def _diverged(hist, critic, n_modes, cfg, diverged) -> Diagnosis | None:
 
 
 def _collapse(hist, critic, n_modes, cfg, diverged) -> Diagnosis | None:
-    # Collapse is about where G puts its mass: near few modes (mass_modes), whether or
-    # not the samples are sharp yet. A cloud spread over the plane is not collapse.
-    held = _recent(hist, "mass_modes", 3)
-    if n_modes < 2 or len(held) == 0:
+    # Collapse: G's mass sits near few modes (mass_modes) AND its samples have reached
+    # them (HQ). An early G still bunched near the origin is near few modes too, but it
+    # has not collapsed onto anything yet.
+    held, hq = _recent(hist, "mass_modes", 3), _recent(hist, "hq", 3)
+    if n_modes < 2 or len(held) == 0 or len(hq) == 0:
         return None
     limit = max(1, n_modes // 4)
-    if np.median(held) > limit:
+    if np.median(held) > limit or np.median(hq) < ON_MODES:
         return None
     hopping = _dominant_mode_changes(hist.get("mass", [])) >= HOPS
     how = "and hops from mode to mode" if hopping else "and stays there"
@@ -141,6 +143,11 @@ def diagnose(hist: dict[str, Any], critic: bool = False, n_modes: int = 0,
                          "Too early to judge: let it train for a few hundred steps.")
     score = "" if critic or math.isnan(_mean(hist, "score_g")) else \
         f" (score_G {_mean(hist, 'score_g'):.2f}, score_D {_mean(hist, 'score_d'):.2f})"
+    hq = _recent(hist, "hq", 3)
+    if n_modes and len(hq) and np.median(hq) < ON_MODES:
+        return Diagnosis("healthy", "Healthy so far",
+                         f"Neither player dominates; G's samples have not reached the modes "
+                         f"yet (HQ {100 * hq[-1]:.0f} %){score}.")
     return Diagnosis("healthy", "Healthy",
                      f"Neither player dominates and the samples are not collapsed{score}.")
 

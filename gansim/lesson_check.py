@@ -24,23 +24,34 @@ class ClaimResult:
     seconds: float  # training time of the run this claim belongs to
 
 
+def enter_step(trainer, lesson: Lesson, index: int, seed: int | None = None):
+    """The Trainer for step `index`: a fresh one when the step resets or changes a setting
+    that needs new networks, else `trainer` with the step's changes applied live."""
+    from .trainer import Trainer
+
+    step = lesson.steps[index]
+    cfg = lesson.config_at(index)
+    if seed is not None:
+        cfg = cfg.replace(seed=seed)
+    if trainer is None or step.reset or restart_fields_changed(trainer.cfg, cfg):
+        return Trainer(cfg)
+    trainer.update(**{k: getattr(cfg, k) for k in step.changes})
+    return trainer
+
+
 def play(lesson: Lesson, seed: int) -> list[ClaimResult]:
     """Walk a lesson's steps on one seed as the app would, checking each claim."""
     import torch
-
-    from .trainer import Trainer
 
     torch.set_num_threads(1)
     trainer = None
     results = []
     for i, step in enumerate(lesson.steps):
-        cfg = lesson.config_at(i).replace(seed=seed)
-        if trainer is None or step.reset or restart_fields_changed(trainer.cfg, cfg):
-            trainer = Trainer(cfg)
-        else:
-            trainer.update(**{k: getattr(cfg, k) for k in step.changes})
+        trainer = enter_step(trainer, lesson, i, seed)
+        if not step.expect and _starts_fresh(lesson, i + 1, trainer):
+            continue  # nothing checks this run, and the next step does not build on it
         start = time.perf_counter()
-        trainer.train(step.train)
+        step.run(trainer)
         seconds = time.perf_counter() - start
         history = trainer.history.rows
         for claim in step.expect:
@@ -48,6 +59,14 @@ def play(lesson: Lesson, seed: int) -> list[ClaimResult]:
             results.append(ClaimResult(lesson.id, step.label or f"step {i + 1}", claim.describe(),
                                        seed, holds, value, seconds))
     return results
+
+
+def _starts_fresh(lesson: Lesson, index: int, trainer) -> bool:
+    """True when step `index` does not continue `trainer` (or there is no such step)."""
+    if index >= len(lesson.steps):
+        return True
+    cfg = lesson.config_at(index).replace(seed=trainer.cfg.seed)
+    return lesson.steps[index].reset or bool(restart_fields_changed(trainer.cfg, cfg))
 
 
 def _play(args: tuple[Lesson, int]) -> list[ClaimResult]:

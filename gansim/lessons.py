@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import operator
+import statistics
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,15 @@ from .history import KEYS
 LESSON_DIR = Path(__file__).resolve().parents[1] / "lessons"
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
        "==": operator.eq}
-AGGREGATES = {"mean": lambda v: sum(v) / len(v), "median": lambda v: sorted(v)[len(v) // 2],
-              "min": min, "max": max, "last": lambda v: v[-1]}
+AGGREGATES = {"mean": lambda v: sum(v) / len(v), "median": statistics.median,
+              "min": min, "max": max, "last": lambda v: v[-1],
+              # spread over the window: an oscillating run swings, a settled one does not
+              "std": statistics.pstdev,
+              "range": lambda v: max(v) - min(v)}
+# What one training step of a lesson's run is: the full step, or one player alone
+# (lesson 1 steps D, then G, so the class sees each phase on its own).
+PHASES = {"both": lambda trainer: trainer.step(), "d": lambda trainer: trainer.step_d(),
+          "g": lambda trainer: trainer.step_g()}
 # Keys a step's [[steps.expect]] may test: history columns plus derived ones.
 EXPECT_METRICS = set(KEYS) - {"step"} | {"g_grad_ratio"}
 
@@ -80,6 +88,13 @@ class Step:
     question: Question | None = None  # asked before the run
     expect: tuple[Expectation, ...] = ()
     label: str = ""  # short name of the run for tables ("collapse", "cure")
+    phase: str = "both"  # "d" or "g": train only that player for `train` steps
+
+    def run(self, trainer) -> None:
+        """Train this step's run on `trainer` (the app and the check both call this)."""
+        advance = PHASES[self.phase]
+        for _ in range(self.train):
+            advance(trainer)
 
 
 @dataclass(frozen=True)
@@ -160,6 +175,11 @@ def _lesson(raw: dict, name: str) -> Lesson:
                     goal=_need(raw, "goal", str, name), config=cfg, steps=steps,
                     teacher_notes=raw.get("teacher_notes", ""), controls=controls,
                     minutes=raw.get("minutes", ""), path=name)
+    labels = [s.label or f"step {i + 1}" for i, s in enumerate(steps) if s.expect]
+    repeated = sorted({x for x in labels if labels.count(x) > 1})
+    if repeated:  # the check's table keys its rows on the run's label
+        raise LessonError(f"{name}: steps with 'expect' need distinct labels; repeated: "
+                          f"{', '.join(repeated)}")
     for i in range(len(steps)):  # every step's changes must give a valid Config
         try:
             lesson.config_at(i)
@@ -171,7 +191,8 @@ def _lesson(raw: dict, name: str) -> Lesson:
 def _step(raw: dict, where: str) -> Step:
     if not isinstance(raw, dict):
         raise LessonError(f"{where}: must be a table")
-    _no_extra(raw, {"text", "changes", "train", "reset", "question", "expect", "label"}, where)
+    _no_extra(raw, {"text", "changes", "train", "reset", "question", "expect", "label", "phase"},
+              where)
     train = raw.get("train", 0)
     if not isinstance(train, int) or isinstance(train, bool) or not 0 <= train <= 100_000:
         raise LessonError(f"{where}: 'train' must be an integer in [0, 100000], got {train!r}")
@@ -182,9 +203,15 @@ def _step(raw: dict, where: str) -> Step:
     if not isinstance(changes, dict):
         raise LessonError(f"{where}: 'changes' must be a table of settings")
     question = _question(raw["question"], f"{where}.question") if "question" in raw else None
+    phase = raw.get("phase", "both")
+    if phase not in PHASES:
+        raise LessonError(f"{where}: 'phase' must be one of {', '.join(PHASES)}, got {phase!r}")
+    if phase == "d" and expect:
+        raise LessonError(f"{where}: 'expect' needs G steps (phase \"both\" or \"g\"): "
+                          f"metrics are logged after G steps")
     return Step(text=_need(raw, "text", str, where), changes=changes, train=train,
                 reset=bool(raw.get("reset", False)), question=question, expect=expect,
-                label=raw.get("label", ""))
+                label=raw.get("label", ""), phase=phase)
 
 
 def _question(raw: dict, where: str) -> Question:

@@ -9,7 +9,7 @@ N = 30
 def hist(**columns):
     """A history of N logged rows; unspecified columns are a balanced game."""
     base = {"g_loss": np.full(N, 0.7), "d_loss": np.full(N, 1.38), "score_d": np.full(N, 0.5),
-            "score_g": np.full(N, 0.5), "modes": np.full(N, 8.0), "mass_modes": np.full(N, 8.0), "g_grad": np.ones(N)}
+            "score_g": np.full(N, 0.5), "modes": np.full(N, 8.0), "mass_modes": np.full(N, 8.0), "hq": np.full(N, 0.8), "g_grad": np.ones(N)}
     base.update({k: np.asarray(v, dtype=float) for k, v in columns.items()})
     return base
 
@@ -53,6 +53,10 @@ def test_mode_collapse_reads_the_evaluations_and_sees_hopping():
     assert d.kind == "mode_collapse" and "hops" in d.explanation and d.cure
     assert diagnose(hist(mass_modes=np.full(N, 6.0)), n_modes=8).kind == "healthy"
     assert diagnose(h, n_modes=0).kind == "healthy"  # no modes known
+    # An early G bunched off the ring is near few modes but has collapsed onto nothing.
+    early = hist(modes=np.zeros(N), mass_modes=np.full(N, 2.0), hq=np.zeros(N))
+    d = diagnose(early, n_modes=8)
+    assert d.kind == "healthy" and "not reached the modes" in d.explanation
     # Diffuse samples on no mode are not collapse: the mass is still spread out.
     assert diagnose(hist(modes=np.zeros(N), mass_modes=np.full(N, 8.0)), n_modes=8).kind == "healthy"
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from ..config import (ACTIVATIONS, DATA_NAMES, DEVICES, FIELD_NAMES, FIELD_TYPES, LOSS_NAMES,
-                      OPTIMIZERS, Config, coerce)
+                      OPTIMIZERS, RESTART_FIELDS, Config, coerce)
 
 KEY_PREFIX = "cfg_"
 # Learning rates on a log ladder: a student moves by factors, not by 0.0001 steps.
@@ -182,39 +182,64 @@ def read_config(base: Config) -> tuple[Config, str | None]:
 
 # --- drawing ----------------------------------------------------------------------
 
+RESETS = " ↺"  # marks a setting whose change starts a new run
+RESET_HELP = " Changing this resets the run."
+
+
+def _label(w: Widget) -> str:
+    return w.label + (RESETS if w.field in RESTART_FIELDS else "")
+
+
+def _help(w: Widget) -> str:
+    return w.help + (RESET_HELP if w.field in RESTART_FIELDS else "")
+
+
+def _options(w: Widget) -> tuple:
+    # Offer CUDA only where there is one: choosing it elsewhere could only fail.
+    if w.field == "device" and not _cuda_available():
+        return tuple(o for o in w.options if o != "cuda")
+    return w.options
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _number(w: Widget) -> Any:
     integer = FIELD_TYPES[w.field] is int
     cast = int if integer else float
-    return st.number_input(w.label, min_value=cast(w.lo), max_value=cast(w.hi),
-                           step=cast(w.step), help=w.help, key=key(w.field),
+    return st.number_input(_label(w), min_value=cast(w.lo), max_value=cast(w.hi),
+                           step=cast(w.step), help=_help(w), key=key(w.field),
                            format=None if integer else "%g")
 
 
 def _slider(w: Widget) -> Any:
-    return st.slider(w.label, min_value=float(w.lo), max_value=float(w.hi),
-                     step=float(w.step), help=w.help, key=key(w.field))
+    return st.slider(_label(w), min_value=float(w.lo), max_value=float(w.hi),
+                     step=float(w.step), help=_help(w), key=key(w.field))
 
 
 def _select(w: Widget) -> Any:
     labels = w.labels or {}
-    return st.selectbox(w.label, w.options, help=w.help, key=key(w.field),
+    return st.selectbox(_label(w), _options(w), help=_help(w), key=key(w.field),
                         format_func=lambda v: labels.get(v, v))
 
 
 def _toggle(w: Widget) -> Any:
-    return st.toggle(w.label, help=w.help, key=key(w.field))
+    return st.toggle(_label(w), help=_help(w), key=key(w.field))
 
 
 def _lr(w: Widget) -> Any:
     current = st.session_state.get(key(w.field))
     # A value from a shared link may sit between the rungs: add it rather than lose it.
     ladder = sorted(set(LR_LADDER) | ({float(current)} if current else set()))
-    return st.select_slider(w.label, options=ladder, help=w.help, key=key(w.field),
+    return st.select_slider(_label(w), options=ladder, help=_help(w), key=key(w.field),
                             format_func=lambda v: f"{v:g}")
 
 
 def _list(w: Widget) -> Any:
-    return st.text_input(w.label, help=w.help, key=key(w.field), placeholder="[]")
+    return st.text_input(_label(w), help=_help(w), key=key(w.field), placeholder="[]")
 
 
 DRAW: dict[str, Callable[[Widget], Any]] = {
@@ -227,9 +252,12 @@ ADVANCED = {"custom_centers", "custom_stds", "custom_weights", "r2", "minibatch_
             "lr_decay_end", "lr_decay_floor"}
 
 
-def draw_group(name: str) -> None:
-    """Draw one group's widgets in the current container (advanced ones folded)."""
-    widgets = GROUPS[name]
+def draw_group(name: str, allowed: set | frozenset | None = None) -> None:
+    """Draw one group's widgets in the current container (advanced ones folded).
+
+    `allowed` (a lesson's controls) hides every other field; None shows them all.
+    """
+    widgets = [w for w in GROUPS[name] if allowed is None or w.field in allowed]
     for w in widgets:
         if w.field not in ADVANCED:
             DRAW[w.kind](w)

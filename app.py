@@ -1,0 +1,97 @@
+"""gansim's classroom app: `streamlit run app.py`. Layout only; the pieces live in gansim/ui."""
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from gansim.ui import controls, lesson_panel, live, sidebar, state
+
+# One thread per process: many sessions share the cores, and small MLPs gain nothing
+# from intra-op threads (they only add contention).
+torch.set_num_threads(1)
+
+
+GUIDE = """
+**How to read the arena**
+
+- The **background** is the discriminator D: where it thinks points are real (green) or
+  fake (purple).
+- **Black dots** are real samples; **coloured dots** are the generator G's samples,
+  coloured by the real mode they landed nearest. One colour only = mode collapse.
+- **Lines** on G's samples show where D's signal pushes them next.
+- Below, the **score plot** shows who is winning: both near 0.5 is a balanced game.
+
+Press **Play**, or step D and G one at a time. Pick a **lesson** in the sidebar for a
+guided tour.
+"""
+
+
+def top_bar() -> None:
+    """Play/Pause, Reset, the three step modes and the speed."""
+    cols = st.columns([1, 1, 1, 1, 1, 2.5])
+    if st.session_state.playing:
+        cols[0].button("Pause", icon=":material/pause:", on_click=state.pause, key="pause",
+                       type="primary",
+                       help="Stop training; the page keeps the current state.")
+    else:
+        cols[0].button("Play", icon=":material/play_arrow:", on_click=state.play, key="play",
+                       type="primary",
+                       help="Train continuously and redraw several times a second.")
+    cols[1].button("Reset", icon=":material/restart_alt:", on_click=state.reset, key="reset",
+                   help="Start again from fresh networks with the current settings.")
+    cols[2].button("Step D", on_click=lambda: state.run().step_d(), key="step_d",
+                   help="One discriminator update alone: watch the landscape move.")
+    cols[3].button("Step G", on_click=lambda: state.run().step_g(), key="step_g",
+                   help="One generator update alone: watch the samples follow the arrows.")
+    cols[4].button("Step both", on_click=lambda: state.run().step_both(), key="step_both",
+                   help="D's updates then one G update: one full training step.")
+    cols[5].selectbox("Speed", list(state.SPEEDS), key="speed", label_visibility="collapsed",
+                      help="How much training happens between two frames.")
+
+
+def settings_sidebar() -> None:
+    """Lesson picker, the settings groups, display toggles, data upload, exports, rewind."""
+    lesson_panel.picker(state.run())
+    allowed = lesson_panel.allowed_controls()
+    controls.seed_widgets(state.run().cfg, force=False)  # refill fields hidden earlier
+    with st.sidebar:
+        st.caption("↺ marks settings whose change starts a new run; the others apply live.")
+        for name in controls.GROUPS:
+            fields = {w.field for w in controls.GROUPS[name]}
+            if allowed is not None and not fields & allowed:
+                continue
+            with st.expander(name, expanded=name in ("Data", "Loss", "Balance")):
+                if name == "Data" and allowed is None:
+                    sidebar.upload()
+                controls.draw_group(name, allowed)
+        with st.expander("Display", expanded=True):
+            live.toggles()
+        with st.expander("Rewind"):
+            sidebar.rewind()
+        with st.expander("Export"):
+            sidebar.exports()
+
+
+def main() -> None:
+    st.set_page_config(page_title="gansim: a GAN you can watch", layout="wide")
+    state.init()
+    state.reseed_if_asked()
+    settings_sidebar()
+    state.apply_widgets()
+    state.sync_url()
+    st.title("gansim")
+    state.show_messages()
+    top_bar()
+    lesson = lesson_panel.current()
+    arena_col, side_col = st.columns([3, 2], gap="large")
+    playing = st.session_state.playing
+    with arena_col:
+        st.fragment(live.frame, run_every=state.TICK_S if playing else None)()
+    with side_col:
+        if lesson is not None:
+            lesson_panel.panel(state.run(), lesson)
+        else:
+            st.markdown(GUIDE)
+
+
+main()

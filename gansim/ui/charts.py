@@ -1,0 +1,290 @@
+"""Snapshot → charts. Specs are built once and cached; each frame only swaps data.
+
+The browser updates a Vega view in place when the spec is byte-identical to the last
+frame's and only the named datasets change; a changed spec makes it rebuild the view,
+which is slow and flickers. So every layer reads a *named* dataset, layers that are
+toggled off get an empty table instead of disappearing, and the spec depends only on
+the plot box (fixed for a run). The landscape is one PNG drawn by pillow: one image
+mark instead of thousands of rects. Canvas rendering is forced through usermeta.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import io
+import json
+
+import altair as alt
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+ARENA_PX = 460  # arena side in pixels: square, so circles look round
+STORY_W, STORY_H = 300, 130
+MAX_ROWS = 300  # history rows sent per frame: a chart is ~300 px wide anyway
+ARROWS = 128  # arrows drawn (of the 512 fakes): enough to read the flow, light to send
+CANVAS = {"embedOptions": {"renderer": "canvas"}}
+# Mode colours shared by the arena and the mass chart; repeats past 20 modes.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#17becf", "#bcbd22", "#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+           "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5", "#dbdb8d", "#393b79")
+OFF_MODE = "#b0b0b0"  # fakes that are not high quality (far from every mode)
+NO_MODES = "#d62728"  # uploaded points without modes: all fakes one colour
+# Landscape ramp: purple = "fake" (low), white = undecided, green = "real" (high).
+RAMP = np.array([[118, 42, 131], [194, 165, 207], [247, 247, 247], [166, 219, 160],
+                 [27, 120, 55]], dtype=float)
+
+
+# --- the arena --------------------------------------------------------------------
+
+def arena_spec(extent: tuple) -> dict:
+    """The arena's Vega-Lite spec for a plot box (cached: identical every frame)."""
+    return copy.deepcopy(_arena_spec(tuple(round(v, 6) for v in extent)))
+
+
+@functools.lru_cache(maxsize=32)
+def _arena_spec(extent: tuple) -> dict:
+    x0, x1, y0, y1 = extent
+    x = alt.X("x:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False), title=None)
+    y = alt.Y("y:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False), title=None)
+    x2, y2 = alt.X2("x2:Q"), alt.Y2("y2:Q")
+    # clip: a fake that wanders off the fixed box must not be drawn over the page.
+    layers = [
+        alt.Chart(alt.Data(name="landscape")).mark_image(aspect=False, opacity=0.9)
+        .encode(x=x, x2=x2, y=y, y2=y2, url="url:N"),
+        alt.Chart(alt.Data(name="circles")).mark_line(strokeDash=[3, 3], color="#555",
+                                                      strokeWidth=1, clip=True)
+        .encode(x=x, y=y, detail="mode:N", order="i:Q"),
+        alt.Chart(alt.Data(name="manifold")).mark_line(color="#444", strokeWidth=0.6,
+                                                       opacity=0.6, clip=True)
+        .encode(x=x, y=y, detail="line:N", order="i:Q"),
+        alt.Chart(alt.Data(name="real")).mark_circle(size=10, color="#222", opacity=0.55, clip=True)
+        .encode(x=x, y=y),
+        alt.Chart(alt.Data(name="arrows")).mark_rule(color="#333", strokeWidth=1, opacity=0.7, clip=True)
+        .encode(x=x, y=y, x2=x2, y2=y2),
+        alt.Chart(alt.Data(name="fake")).mark_circle(size=16, opacity=0.85, clip=True)
+        .encode(x=x, y=y, color=alt.Color("color:N", scale=None)),
+    ]
+    chart = alt.layer(*layers).properties(width=ARENA_PX, height=ARENA_PX, usermeta=CANVAS)
+    chart = chart.configure_view(strokeWidth=0).configure_axis(grid=False)
+    return _fixed_size(chart.to_dict())
+
+
+def _fixed_size(spec: dict) -> dict:
+    # "pad" keeps the sizes given: the default "fit" squeezes the square arena and
+    # does not apply to concatenated views at all.
+    spec["autosize"] = {"type": "pad"}
+    return spec
+
+
+def arena_data(snap, arrows: bool = True, manifold: bool = False, circles: bool = True) -> dict:
+    """The arena's named datasets for one frame; toggled-off layers get empty tables."""
+    return {
+        "landscape": landscape_row(snap),
+        "circles": circle_rows(snap) if circles else _empty("x", "y", "mode", "i"),
+        "manifold": manifold_rows(snap) if manifold else _empty("x", "y", "line", "i"),
+        "real": _table(x=snap.real[:, 0], y=snap.real[:, 1]),
+        "arrows": arrow_rows(snap) if arrows else _empty("x", "y", "x2", "y2"),
+        "fake": fake_rows(snap),
+    }
+
+
+def arena(snap, **toggles) -> dict:
+    """The full spec with this frame's data, ready for st.vega_lite_chart."""
+    spec = arena_spec(snap.extent)
+    spec["datasets"] = arena_data(snap, **toggles)
+    return spec
+
+
+def _table(**columns) -> pa.Table:
+    """An Arrow table straight from arrays: ~10× cheaper per frame than a DataFrame."""
+    return pa.table({k: np.asarray(v) for k, v in columns.items()})
+
+
+def _empty(*columns: str) -> pa.Table:
+    return _table(**{c: np.zeros(0) for c in columns})
+
+
+def landscape_row(snap) -> pa.Table:
+    x0, x1, y0, y1 = snap.extent
+    return _table(x=[x0], x2=[x1], y=[y1], y2=[y0],
+                  url=[landscape_url(snap.d_grid, snap.critic)])
+
+
+def landscape_url(grid: np.ndarray, critic: bool) -> str:
+    """D on the grid as a PNG data URL: fixed 0..1 scale, or symmetric around 0 for critics."""
+    values = np.nan_to_num(np.asarray(grid, dtype=float))
+    if critic:  # unbounded score: symmetric so 0 (undecided) is always white
+        bound = max(float(np.abs(values).max()), 1e-6)
+        t = 0.5 + 0.5 * values / bound
+    else:
+        t = values
+    rgb = _ramp(np.clip(t, 0.0, 1.0))[::-1]  # row 0 of the grid is the bottom (ymin)
+    buf = io.BytesIO()
+    Image.fromarray(rgb.astype(np.uint8), "RGB").save(buf, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _ramp(t: np.ndarray) -> np.ndarray:
+    stops = np.linspace(0.0, 1.0, len(RAMP))
+    return np.stack([np.interp(t, stops, RAMP[:, c]) for c in range(3)], axis=-1)
+
+
+def mode_colors(modes: np.ndarray, has_modes: bool) -> np.ndarray:
+    """Hex colour per fake: its nearest mode's colour, grey when not high quality."""
+    if not has_modes:
+        return np.full(len(modes), NO_MODES)
+    palette = np.array(PALETTE + (OFF_MODE,))
+    return palette[np.where(modes < 0, len(PALETTE), modes % len(PALETTE))]
+
+
+def fake_rows(snap) -> pa.Table:
+    return _table(x=snap.fake[:, 0], y=snap.fake[:, 1],
+                  color=mode_colors(snap.fake_mode, snap.centers is not None))
+
+
+def arrow_rows(snap) -> pa.Table:
+    """Segments from each fake along −∇(G's loss), scaled so the longest is 8% of the box."""
+    pts, vec = snap.fake[:ARROWS], np.nan_to_num(snap.arrows[:ARROWS])
+    longest = float(np.linalg.norm(vec, axis=1).max()) if len(vec) else 0.0
+    span = snap.extent[1] - snap.extent[0]
+    scale = 0.08 * span / longest if longest > 0 else 0.0
+    end = pts + scale * vec
+    return _table(x=pts[:, 0], y=pts[:, 1], x2=end[:, 0], y2=end[:, 1])
+
+
+def manifold_rows(snap) -> pa.Table:
+    """The image of the latent grid as lines: one per grid row and one per column."""
+    m = snap.manifold
+    n = m.shape[0]
+    lines = [m[i, :, :] for i in range(n)] + [m[:, j, :] for j in range(n)]
+    xy = np.concatenate(lines)
+    return _table(x=xy[:, 0], y=xy[:, 1], line=np.repeat(np.arange(2 * n), n),
+                  i=np.tile(np.arange(n), 2 * n))
+
+
+def circle_rows(snap, points: int = 33) -> pa.Table:
+    """The real mixture's 3σ circles as closed polylines."""
+    if snap.centers is None:
+        return _empty("x", "y", "mode", "i")
+    angle = np.linspace(0, 2 * np.pi, points)
+    c, s = np.asarray(snap.centers), 3 * np.asarray(snap.stds)
+    x = (c[:, 0:1] + s[:, None] * np.cos(angle)).ravel()
+    y = (c[:, 1:2] + s[:, None] * np.sin(angle)).ravel()
+    return _table(x=x, y=y, mode=np.repeat(np.arange(len(c)), points),
+                  i=np.tile(np.arange(points), len(c)))
+
+
+# --- the story over time ----------------------------------------------------------
+
+SERIES = {  # dataset name → (title, {history key: legend label}, y scale)
+    "scores": ("D's scores (0.5 = balanced; critics: raw score)",
+               {"score_g": "score_G", "score_d": "score_D", "critic_real": "critic on real",
+                "critic_fake": "critic on fake"}, alt.Scale(zero=False)),
+    "losses": ("Losses", {"d_loss": "D loss", "g_loss": "G loss"}, alt.Scale(zero=False)),
+    "modes": ("Modes covered", {"modes": "modes"}, alt.Scale(zero=True)),
+    "hq": ("High-quality samples %", {"hq": "HQ %"}, alt.Scale(domain=[0, 100])),
+    "grads": ("Gradient norms (log)", {"d_grad": "‖∇D‖", "g_grad": "‖∇G‖"},
+              alt.Scale(type="log")),
+}
+
+
+_POINT = alt.OverlayMarkDef(size=10)
+
+
+@functools.lru_cache(maxsize=1)
+def _story_spec() -> dict:
+    step = alt.X("step:Q", title="G step", axis=alt.Axis(tickCount=4, format="~s"))
+    charts = []
+    for name, (title, labels, scale) in SERIES.items():
+        y = alt.Y("value:Q", title=None, scale=scale, axis=alt.Axis(format="~g"))
+        colour = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
+                           scale=alt.Scale(domain=list(labels.values()),
+                                           range=list(PALETTE[:len(labels)])))
+        # Points too: evaluations are sparse, and a one-row line draws nothing.
+        line = alt.Chart(alt.Data(name=name)).mark_line(strokeWidth=1.5, point=_POINT).encode(
+            x=step, y=y, color=colour)
+        if name == "scores":  # the balanced game: both scores near 0.5
+            rule = alt.Chart(alt.Data(name="score_rule")).mark_rule(
+                strokeDash=[4, 4], color="#888").encode(y="value:Q")
+            line = alt.layer(line, rule)
+        charts.append(line.properties(title=title, width=STORY_W, height=STORY_H))
+    mass = alt.Chart(alt.Data(name="mass")).mark_area().encode(
+        x=step, y=alt.Y("mass:Q", stack="zero", title=None, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("mode:N", legend=None,
+                        scale=alt.Scale(domain=[str(i) for i in range(len(PALETTE))],
+                                        range=list(PALETTE))),
+        order="mode_i:Q",
+    ).properties(title="Mass per mode (stacked)", width=STORY_W, height=STORY_H)
+    charts.insert(4, mass)
+    # Each panel has its own series: independent colours and legends, not one union.
+    chart = alt.concat(*charts, columns=2).resolve_scale(color="independent")
+    chart = chart.resolve_legend(color="independent").properties(usermeta=CANVAS)
+    chart = chart.configure_view(strokeWidth=0).configure_title(fontSize=12, anchor="start")
+    return _fixed_size(chart.to_dict())
+
+
+def story(snap) -> dict:
+    """The time charts' spec with this frame's data."""
+    spec = copy.deepcopy(_story_spec())
+    spec["datasets"] = story_data(snap)
+    return spec
+
+
+def story_data(snap) -> dict:
+    hist = snap.history
+    data = {}
+    for name, (_, labels, _) in SERIES.items():
+        # Log axes cannot show 0; HQ is stored as a share and shown as a percentage.
+        data[name] = _long(hist, labels, positive=name == "grads",
+                           scale=100.0 if name == "hq" else 1.0)
+    data["score_rule"] = _table(value=np.array([] if snap.critic else [0.5], dtype=float))
+    data["mass"] = mass_rows(hist.get("step", np.array([])), snap.mass_history)
+    return data
+
+
+def _thin(idx: np.ndarray) -> np.ndarray:
+    """At most MAX_ROWS of the indices, evenly spaced, always with the newest."""
+    if len(idx) <= MAX_ROWS:
+        return idx
+    return idx[np.unique(np.linspace(0, len(idx) - 1, MAX_ROWS).round().astype(int))]
+
+
+def _long(hist: dict, labels: dict, positive: bool = False,
+          scale: float = 1.0) -> pa.Table:
+    """History columns as (step, series, value) rows without NaNs."""
+    steps = np.asarray(hist.get("step", []), dtype=float)
+    frames = []
+    for key, label in labels.items():
+        values = np.asarray(hist.get(key, []), dtype=float)
+        if not len(values):
+            continue
+        # Evaluation keys are NaN between evaluations: keep all evaluated rows.
+        ok = np.isfinite(values) & ((values > 0) if positive else True)
+        idx = _thin(np.flatnonzero(ok))
+        frames.append((steps[idx], np.full(len(idx), label), values[idx] * scale))
+    if not frames:
+        return _table(step=np.zeros(0), series=np.array([], dtype=str), value=np.zeros(0))
+    return _table(**{name: np.concatenate([f[i] for f in frames])
+                     for i, name in enumerate(("step", "series", "value"))})
+
+
+def mass_rows(steps: np.ndarray, mass_history: list) -> pa.Table:
+    """Per-mode mass at each evaluation, long format for a stacked area."""
+    rows = [(s, m) for s, m in zip(np.asarray(steps, float), mass_history) if len(m)]
+    rows = rows[-MAX_ROWS:]
+    if not rows:
+        return _table(step=np.zeros(0), mode=np.array([], dtype=str),
+                      mode_i=np.zeros(0, dtype=int), mass=np.zeros(0))
+    k = len(rows[0][1])
+    steps_col = np.repeat([s for s, _ in rows], k)
+    mass = np.array([list(m)[:k] + [0.0] * (k - len(m)) for _, m in rows]).ravel()
+    modes = np.tile(np.arange(k), len(rows))
+    return _table(step=steps_col, mode=(modes % len(PALETTE)).astype(str),
+                  mode_i=modes, mass=mass)
+
+
+def spec_json(spec: dict) -> str:
+    """The spec without its data: what must stay identical between frames."""
+    return json.dumps({k: v for k, v in spec.items() if k != "datasets"}, sort_keys=True)

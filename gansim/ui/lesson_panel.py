@@ -1,0 +1,172 @@
+"""The lesson panel: pick a lesson, read a step, predict, run it, look, go on.
+
+Lessons are data (lessons/*.toml, loaded by gansim.lessons); this file only draws them.
+State lives in st.session_state: lesson_id, lesson_step, explore_free (controls
+unlocked), train_left (steps a Run still has to train; the live fragment spends it).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from ..config import restart_fields_changed
+from ..lessons import LESSON_DIR, Lesson, LessonError, load_all
+from . import controls
+
+FREE_PLAY = ""  # the picker's "no lesson" entry
+_PHASE_WORDS = {"both": "steps", "d": "D updates", "g": "G updates"}
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _load(directory: str) -> tuple[list[Lesson], str | None]:
+    """Every lesson (shared by all sessions: lessons are read-only content)."""
+    if not Path(directory).is_dir():
+        return [], None
+    try:
+        return load_all(directory), None
+    except LessonError as err:
+        return [], str(err)
+
+
+def lessons() -> tuple[list[Lesson], str | None]:
+    """The lessons and a load error, if any; GANSIM_LESSONS points tests at fixtures."""
+    return _load(os.environ.get("GANSIM_LESSONS", str(LESSON_DIR)))
+
+
+def current() -> Lesson | None:
+    """The lesson being followed, if any."""
+    wanted = st.session_state.get("lesson_id", FREE_PLAY)
+    return next((lesson for lesson in lessons()[0] if lesson.id == wanted), None)
+
+
+def step_index(lesson: Lesson) -> int:
+    return min(max(int(st.session_state.get("lesson_step", 0)), 0), len(lesson.steps) - 1)
+
+
+def allowed_controls() -> frozenset | None:
+    """The fields the sidebar shows: a lesson's controls unless the class explores freely."""
+    lesson = current()
+    if lesson is None or st.session_state.get("explore_free") or not lesson.controls:
+        return None
+    return frozenset(lesson.controls)
+
+
+# --- moving through a lesson (callbacks: they run before the page is drawn) ---------
+
+def start(run, lesson_id: str, step: int = 0) -> None:
+    """Open a lesson at a step: its config, a fresh run, controls locked."""
+    st.session_state.lesson_id = lesson_id
+    st.session_state.explore_free = False
+    st.session_state.train_left = 0
+    lesson = current()
+    if lesson is None:
+        return
+    st.session_state.lesson_step = step = min(max(step, 0), len(lesson.steps) - 1)
+    run.reset(lesson.config_at(step))
+    controls.seed_widgets(run.cfg)
+
+
+def _picked(run) -> None:
+    start(run, st.session_state.lesson_picker)
+
+
+def _move(delta: int) -> None:
+    lesson = current()
+    if lesson is not None:
+        st.session_state.lesson_step = min(max(step_index(lesson) + delta, 0),
+                                           len(lesson.steps) - 1)
+        st.session_state.train_left = 0
+
+
+def run_step(run, lesson: Lesson, index: int) -> None:
+    """Apply the step's settings (new run when it says so or must) and queue its training."""
+    step = lesson.steps[index]
+    cfg = lesson.config_at(index)
+    if step.reset or restart_fields_changed(run.cfg, cfg):
+        run.reset(cfg)
+    else:
+        run.apply(cfg)
+    controls.seed_widgets(run.cfg)
+    st.session_state.train_left = step.train
+    st.session_state.train_phase = getattr(step, "phase", "both")  # D alone, G alone, or both
+    st.session_state.playing = step.train > 0
+    st.session_state[f"ran_{lesson.id}_{index}"] = True
+
+
+# --- drawing ----------------------------------------------------------------------
+
+def picker(run) -> None:
+    """The sidebar's lesson select ("Free play" = no lesson)."""
+    found, error = lessons()
+    if error:
+        st.sidebar.error(f"The lessons could not be loaded: {error}")
+    ids = [FREE_PLAY] + [lesson.id for lesson in found]
+    titles = {lesson.id: lesson.title for lesson in found}
+    if st.session_state.get("lesson_picker") not in ids:
+        st.session_state.lesson_picker = FREE_PLAY
+    st.sidebar.selectbox("Lesson", ids, key="lesson_picker", on_change=_picked, args=(run,),
+                         format_func=lambda i: titles.get(i, "Free play (no lesson)"),
+                         help="A guided walk through one idea: predict, run, look.")
+    if current() is not None and allowed_controls() is not None:
+        st.sidebar.button("Explore freely from here", on_click=_unlock, key="lesson_explore",
+                          help="Show every control; the lesson stays open beside the arena.")
+
+
+def _unlock() -> None:
+    st.session_state.explore_free = True
+
+
+def panel(run, lesson: Lesson) -> None:
+    """The lesson beside the arena: step text, question, Run, Next/Back."""
+    index = step_index(lesson)
+    step = lesson.steps[index]
+    st.subheader(lesson.title)
+    st.caption(f"Step {index + 1} of {len(lesson.steps)} · {lesson.goal}")
+    st.markdown(step.text)
+    answered = _question(lesson, index)
+    if step.train or step.changes or step.reset:
+        label = f"Run ({step.train} {_PHASE_WORDS.get(getattr(step, 'phase', 'both'), 'steps')})" \
+            if step.train else "Apply this step"
+        st.button(label, type="primary", key="lesson_run", disabled=not answered,
+                  on_click=run_step, args=(run, lesson, index),
+                  help="Answer the question first: predicting is half the lesson."
+                  if not answered else "Apply this step's settings and train.")
+    left = st.session_state.get("train_left", 0)
+    if left:
+        st.caption(f"Training… {left} steps to go")
+    elif st.session_state.get(f"ran_{lesson.id}_{index}") and step.expect:
+        _expectations(run, step)
+    back, nxt = st.columns(2)
+    back.button("◀ Back", key="lesson_back", on_click=_move, args=(-1,),
+                disabled=index == 0, help="The previous step of the lesson.")
+    nxt.button("Next ▶", key="lesson_next", on_click=_move, args=(1,),
+               disabled=index == len(lesson.steps) - 1, help="The next step of the lesson.")
+    if lesson.teacher_notes:
+        with st.expander("Teacher notes"):
+            st.markdown(lesson.teacher_notes)
+
+
+def _question(lesson: Lesson, index: int) -> bool:
+    """Ask the step's prediction question; True once answered (or when there is none)."""
+    q = lesson.steps[index].question
+    if q is None:
+        return True
+    choice = st.radio(q.prompt, range(len(q.choices)), index=None,
+                      format_func=lambda i: q.choices[i], key=f"answer_{lesson.id}_{index}",
+                      help="Pick what you expect before you press Run.")
+    if choice is None:
+        return False
+    (st.success if choice == q.answer else st.info)(q.feedback[choice])
+    return True
+
+
+def _expectations(run, step) -> None:
+    """What the run was meant to show, measured on this run."""
+    with run.lock:
+        history = {k: list(v) for k, v in run.trainer.history.rows.items()}
+    for claim in step.expect:
+        ok, got = claim.holds(history)
+        mark = "✅" if ok else "⚠️"
+        st.caption(f"{mark} {claim.describe()} — measured {got:.3g}")

@@ -1,0 +1,127 @@
+"""The live view: one frame = a time-boxed training chunk, a snapshot, the charts.
+
+`frame()` is the body of the app's `@st.fragment(run_every=...)`: while playing, the
+browser's timer reruns only this part of the page, so the sidebar is not redrawn.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import streamlit as st
+
+from . import charts, state
+
+STORY_EVERY_S = 0.5
+BANNER = {"healthy": st.success, "warming_up": st.info, "diverged": st.error}
+
+
+def frame() -> None:
+    """Train a chunk (when playing), then draw counters, diagnosis, arena and story."""
+    run = state.run()
+    if st.session_state.get("playing"):
+        _train(run)
+    snap = run.snapshot()
+    _counters(run, snap)
+    # A fixed container keeps the charts at the same place in the page tree whether or
+    # not an error or a cure button shows, so the browser updates them instead of
+    # mounting new ones.
+    with st.container():
+        if run.error:
+            st.error(run.error)
+        _banner(snap)
+    st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
+                                    manifold=st.session_state.get("show_manifold", False),
+                                    circles=st.session_state.get("show_circles", True)),
+                       theme=None, width="content", key="arena")
+    st.caption(_legend(snap))
+    st.vega_lite_chart(_story(snap), theme=None, width="content", key="story")
+
+
+def _story(snap) -> dict:
+    """The time charts, rebuilt at most every STORY_EVERY_S while playing.
+
+    Re-sending the same bytes costs the browser nothing (it skips unchanged data), and
+    the history moves slowly next to the arena, so this buys frames for the arena.
+    """
+    now = time.monotonic()
+    cached = st.session_state.get("story_cache")
+    fresh = cached and cached[0] == snap.step or (
+        cached and st.session_state.get("playing") and now - cached[1] < STORY_EVERY_S)
+    if not fresh:
+        cached = (snap.step, now, charts.story(snap))
+        st.session_state.story_cache = cached
+    return cached[2]
+
+
+def _train(run) -> None:
+    max_steps, seconds = state.chunk()
+    left = st.session_state.get("train_left", 0)
+    phase = st.session_state.get("train_phase", "both") if left else "both"
+    done = run.train_for(seconds, max_steps, phase)
+    if left:
+        st.session_state.train_left = max(0, left - done)
+    stop = run.error or (left and not st.session_state.train_left)
+    if stop:  # the timer lives in the page: a full rerun drops it
+        st.session_state.playing = False
+        st.session_state.train_left = 0
+        st.rerun(scope="app")
+
+
+def _counters(run, snap) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Step", f"{snap.step:,}", help="Generator updates so far.")
+    cols[1].metric("Steps/s", f"{run.steps_per_second():.0f}",
+                   help="Generator updates per second over the last few seconds.")
+    modes = snap.metrics.get("modes", math.nan)
+    n_modes = 0 if snap.centers is None else len(snap.centers)
+    cols[2].metric("Modes covered", "–" if math.isnan(modes) else f"{modes:.0f}/{n_modes}",
+                   help="Real modes that hold at least one high-quality fake (VEEGAN protocol).")
+    hq = snap.metrics.get("hq", math.nan)
+    cols[3].metric("High quality", "–" if math.isnan(hq) else f"{100 * hq:.0f}%",
+                   help="Share of fakes within 3 standard deviations of a real mode.")
+
+
+def _banner(snap) -> None:
+    diag = snap.diagnosis
+    show = BANNER.get(diag.kind, st.warning)
+    text = f"**{diag.title}** — {diag.explanation}"
+    if diag.cure:
+        text += f"  \n*Try:* {diag.cure_text}"
+    show(text)
+    if diag.cure and st.button("Apply cure", key="apply_cure", on_click=_cure, args=(diag.cure,),
+                               help="Apply the suggested change to the running GAN."):
+        st.rerun(scope="app")  # redraw the sidebar with the cured settings
+
+
+def _cure(changes: dict) -> None:
+    run = state.run()
+    try:
+        cfg = run.cfg.replace(**changes)
+    except ValueError as err:
+        st.session_state.notice = ("error", f"The suggested cure does not fit: {err}")
+        return
+    state.change_config(cfg)
+    if not st.session_state.get("notice"):
+        st.session_state.notice = ("info", "Cure applied live: "
+                                   + ", ".join(f"{k} = {v}" for k, v in changes.items()))
+
+
+def _legend(snap) -> str:
+    scale = ("purple = D says fake, green = D says real, white = undecided"
+             if not snap.critic else
+             "critic score, symmetric around 0: purple = low (fake), green = high (real)")
+    return (f"Background: {scale}. Black dots: real samples. Coloured dots: G's samples, "
+            f"coloured by their nearest real mode (grey: far from every mode). Lines on "
+            f"the fakes: where G's loss pushes them.")
+
+
+def toggles() -> None:
+    """Display options: they change only what is drawn, never the training."""
+    st.toggle("Gradient arrows", key="show_arrows",
+              help="Show where the generator is being pushed at each fake point.")
+    st.toggle("Generator manifold", key="show_manifold",
+              help="Show how G bends a flat grid of noise into the plane.")
+    st.toggle("Real 3σ circles", key="show_circles",
+              help="Outline where each real mode's samples fall (3 standard deviations).")
+

@@ -1,0 +1,155 @@
+"""One student's live run: the Trainer behind a lock, plus what the page remembers.
+
+A full rerun of the script can start while the live fragment is still inside a torch
+step; unguarded, that was seen to corrupt autograd and take the whole server down. So
+every use of the Trainer goes through `Run.lock`. This module holds no Streamlit
+state itself: the app keeps one `Run` per session in `st.session_state`.
+"""
+from __future__ import annotations
+
+import time
+import threading
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from ..config import Config, restart_fields_changed
+from ..trainer import Diverged, Trainer
+
+GIF_FRAMES = 120  # recent frames kept for the animated export: bounded memory
+GIF_EVERY = 20  # G steps between two recorded frames
+GIF_POINTS = 256  # fakes kept per recorded frame
+RATE_WINDOW_S = 3.0  # steps/s is measured over this much recent wall time
+
+
+class Run:
+    """A Trainer with its lock, a steps/s meter and a bounded film of past frames."""
+
+    def __init__(self, cfg: Config, dataset: Any = None):
+        self.lock = threading.Lock()
+        self.dataset = dataset  # uploaded points (data="points"), kept across resets
+        self.trainer = Trainer(cfg, dataset=dataset)
+        self.frames: deque = deque(maxlen=GIF_FRAMES)  # (step, fake points)
+        self._ticks: deque = deque()  # (time, g_step) pairs for the rate
+        self.error: str | None = None  # a Diverged message shown until the next change
+
+    @property
+    def cfg(self) -> Config:
+        return self.trainer.cfg
+
+    @property
+    def step(self) -> int:
+        return self.trainer.g_step
+
+    # --- training -------------------------------------------------------------------
+    def train_for(self, seconds: float, max_steps: int | None = None,
+                  phase: str = "both") -> int:
+        """Train whole steps until `seconds` have passed (at least one); returns steps run.
+
+        `phase` "d" or "g" trains one player alone (a lesson's D-phase or G-phase run).
+        """
+        done = 0
+        start = time.perf_counter()
+        with self.lock:
+            advance = {"both": self.trainer.step, "d": self.trainer.step_d,
+                       "g": self.trainer.step_g}[phase]
+            try:
+                while max_steps is None or done < max_steps:
+                    advance()
+                    done += 1
+                    if time.perf_counter() - start >= seconds:
+                        break
+            except Diverged as err:
+                self.error = str(err)
+        self._tick()
+        return done
+
+    def step_d(self) -> None:
+        """One D update alone (GAN Lab's D phase)."""
+        self._guarded(self.trainer.step_d)
+
+    def step_g(self) -> None:
+        """One G update alone (GAN Lab's G phase)."""
+        self._guarded(self.trainer.step_g)
+
+    def step_both(self) -> None:
+        """d_steps D updates then one G update."""
+        self._guarded(self.trainer.step)
+
+    def _guarded(self, fn) -> None:
+        with self.lock:
+            try:
+                fn()
+            except Diverged as err:
+                self.error = str(err)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self._ticks.append((now, self.trainer.g_step))
+        while self._ticks and now - self._ticks[0][0] > RATE_WINDOW_S:
+            self._ticks.popleft()
+
+    def steps_per_second(self) -> float:
+        """G steps per second over the last few seconds of play (0 when paused)."""
+        if len(self._ticks) < 2:
+            return 0.0
+        (t0, s0), (t1, s1) = self._ticks[0], self._ticks[-1]
+        if time.perf_counter() - t1 > 1.0:  # paused: the old rate would mislead
+            return 0.0
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+
+    # --- settings ------------------------------------------------------------------
+    def apply(self, cfg: Config) -> list[str]:
+        """Move the run to `cfg`: live when allowed, else a new Trainer.
+
+        Returns the fields that forced a reset (empty: the change applied live).
+        """
+        blocked = restart_fields_changed(self.cfg, cfg)
+        if blocked:
+            self.reset(cfg)
+            return blocked
+        changes = {k: getattr(cfg, k) for k in cfg.to_dict() if getattr(cfg, k) != getattr(self.cfg, k)}
+        if changes:
+            with self.lock:
+                self.trainer.update(**changes)
+            self.error = None
+        return []
+
+    def reset(self, cfg: Config | None = None, dataset: Any = None) -> None:
+        """A fresh Trainer (new weights, step 0) with `cfg` (default: the current one)."""
+        cfg = cfg or self.cfg
+        if dataset is not None:
+            self.dataset = dataset
+        trainer = Trainer(cfg, dataset=self.dataset if cfg.data == "points" else None)
+        with self.lock:
+            self.trainer = trainer
+            self.frames.clear()
+            self._ticks.clear()
+            self.error = None
+
+    def rewind(self, step: int) -> int:
+        """Back to the newest checkpoint at or before `step`; returns the step reached."""
+        with self.lock:
+            reached = self.trainer.rewind(step)
+            self.frames = deque((f for f in self.frames if f[0] <= reached), maxlen=GIF_FRAMES)
+            self._ticks.clear()
+            self.error = None
+        return reached
+
+    def checkpoint_steps(self) -> list[int]:
+        with self.lock:
+            return [s for s, _ in self.trainer.checkpoints]
+
+    # --- reading ------------------------------------------------------------------
+    def snapshot(self):
+        with self.lock:
+            snap = self.trainer.snapshot()
+        self._record(snap)
+        return snap
+
+    def _record(self, snap) -> None:
+        """Keep one frame every GIF_EVERY steps for the animated export."""
+        if self.frames and snap.step - self.frames[-1][0] < GIF_EVERY:
+            return
+        self.frames.append((snap.step, np.array(snap.fake[:GIF_POINTS], dtype=np.float32)))

@@ -1,0 +1,81 @@
+"""The sidebar beyond the settings table: CSV upload, exports and rewind."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..data import MAX_KMEANS, MAX_POINTS, load_points_csv
+from . import controls, export, state
+
+
+def upload() -> None:
+    """Upload x,y points as the real data (validated; errors say what to fix)."""
+    st.file_uploader("Upload points (CSV)", type=["csv"], key="upload",
+                     on_change=_uploaded,
+                     help=f"A CSV of x,y rows (a header is fine), 10 to {MAX_POINTS:,} rows; "
+                          f"it becomes the real data.")
+    st.number_input("Modes to find in the upload", min_value=0, max_value=MAX_KMEANS,
+                    step=1, key="upload_k", value=0,
+                    help="k-means finds this many modes so coverage can be measured; "
+                         "0 skips it.")
+    error = st.session_state.get("upload_error")
+    if error:
+        st.error(error)
+
+
+def _uploaded() -> None:
+    file = st.session_state.get("upload")
+    st.session_state.upload_error = None
+    if file is None:
+        return
+    try:
+        points = load_points_csv(file.getvalue(), k=int(st.session_state.get("upload_k", 0)))
+    except ValueError as err:
+        st.session_state.upload_error = f"{file.name}: {err}. Fix the file and upload it again."
+        return
+    state.change_config(state.run().cfg.replace(data="points"), dataset=points)
+
+
+def exports() -> None:
+    """Downloads; each file is made only when its button is pressed."""
+    run = state.run()
+    st.download_button("Config (TOML)", data=lambda: export.config_toml(run.cfg),
+                       file_name="gansim-config.toml", mime="application/toml",
+                       help="Every setting, readable by python -m gansim --config.")
+    st.download_button("Config (JSON)", data=lambda: export.config_json(run.cfg),
+                       file_name="gansim-config.json", mime="application/json",
+                       help="Every setting as JSON.")
+    st.download_button("Samples (CSV)", data=lambda: export.samples_csv(run.snapshot()),
+                       file_name="gansim-samples.csv", mime="text/csv",
+                       help="The real points and G's current samples, with each fake's mode.")
+    st.download_button("Animation (GIF)", data=lambda: _gif(run), file_name="gansim-run.gif",
+                       mime="image/gif",
+                       help="G's samples over the run so far (the most recent frames).")
+
+
+def _gif(run) -> bytes:
+    snap = run.snapshot()
+    return export.gif(list(run.frames), snap.extent, snap.real, snap.centers, snap.stds)
+
+
+def rewind() -> None:
+    """Go back to a checkpoint and branch from it with different settings."""
+    steps = state.run().checkpoint_steps()
+    st.selectbox("Checkpoint", steps[::-1], key="rewind_to", format_func=lambda s: f"step {s:,}",
+                 help="Checkpoints are kept every 250 steps (older ones thinned out).")
+    st.button("Go back to this step", on_click=_rewind, key="rewind_go",
+              help="Restore the networks and history from then; change a setting to branch.")
+
+
+def _rewind() -> None:
+    run = state.run()
+    target = st.session_state.get("rewind_to")
+    if target is None:
+        return
+    try:
+        reached = run.rewind(int(target))
+    except ValueError as err:
+        st.session_state.notice = ("error", str(err))
+        return
+    st.session_state.playing = False
+    controls.seed_widgets(run.cfg)  # the checkpoint carries the settings of that time
+    st.session_state.notice = ("info", f"Rewound to step {reached:,}.")

@@ -1,0 +1,161 @@
+"""Per-session state: the Run, play/pause, the link, and config changes from anywhere.
+
+Everything here lives in st.session_state (one student each); nothing per-student goes
+in st.cache_resource. Changes that do not come from a widget (a cure, a lesson step,
+a rewind, an upload) go through `change_config`, which also re-seeds the widgets, so
+it must run in a callback or before the sidebar is drawn.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..config import DEFAULT, Config
+from ..trainer import resolve_device
+from . import controls, lesson_panel, urlstate
+from .session import Run
+
+SPEEDS = {  # label → (max G steps per frame, seconds of training per frame)
+    "Slow motion: 1 step a frame": (1, 1.0),
+    "Slow: 5 steps a frame": (5, 1.0),
+    "Normal": (None, 0.08),  # ~8 frames/s with most of each tick spent training
+    "Fast (fewer frames)": (None, 0.25),
+}
+DEFAULT_SPEED = "Normal"
+TICK_S = 0.1  # the browser asks for a new frame this often while playing
+
+
+def run() -> Run:
+    return st.session_state.run
+
+
+def init() -> None:
+    """Once per session: read the link, build the Run, seed the widgets."""
+    if "run" in st.session_state:
+        return
+    parsed = urlstate.parse(st.query_params.to_dict())
+    cfg = _runnable(parsed.config, parsed.warnings)
+    st.session_state.update(run=Run(cfg), playing=False, speed=DEFAULT_SPEED,
+                            url_warnings=parsed.warnings, notice=None, train_left=0,
+                            show_arrows=True, show_manifold=False, show_circles=True)
+    controls.seed_widgets(cfg)
+    if parsed.lesson:
+        _open_lesson_from_link(parsed)
+
+
+def _runnable(cfg: Config, warnings: list[str]) -> Config:
+    """Fix what a link cannot carry: uploaded points, a GPU this machine lacks."""
+    if cfg.data == "points":
+        warnings.append("a link cannot carry uploaded points; upload the CSV again "
+                        "(Data → Upload points). Showing the ring of 8 meanwhile.")
+        cfg = cfg.replace(data=DEFAULT.data)
+    try:
+        resolve_device(cfg.device)
+    except ValueError as err:
+        warnings.append(f"link parameter device: {err}. Using device=auto.")
+        cfg = cfg.replace(device="auto")
+    return cfg
+
+
+def _open_lesson_from_link(parsed: urlstate.Parsed) -> None:
+    known = {lesson.id for lesson in lesson_panel.lessons()[0]}
+    if parsed.lesson not in known:
+        st.session_state.url_warnings.append(
+            f"link parameter lesson: no lesson called {parsed.lesson[:40]!r}; "
+            f"pick one from the Lesson menu")
+        return
+    st.session_state.lesson_picker = parsed.lesson
+    lesson_panel.start(run(), parsed.lesson, parsed.lesson_step)
+    # The link's own settings (a class that explored from this step) win over the step's.
+    overrides = {k: v for k, v in parsed.config.changed().items()
+                 if v != getattr(run().cfg, k)}
+    if overrides:
+        change_config(run().cfg.replace(**overrides))
+
+
+def change_config(cfg: Config, dataset=None) -> None:
+    """Move the run to cfg (live or by reset), say which, and re-seed the widgets."""
+    r = run()
+    try:
+        if dataset is not None:
+            r.reset(cfg, dataset=dataset)
+            blocked = ["data"]
+        else:
+            blocked = r.apply(cfg)
+    except ValueError as err:
+        st.session_state.notice = ("error", f"{err}. The run keeps its previous settings.")
+    else:
+        if blocked:
+            st.session_state.notice = ("info", f"Changing {', '.join(blocked)} started a new "
+                                               f"run (these settings need fresh networks).")
+    controls.seed_widgets(r.cfg)
+
+
+def apply_widgets() -> None:
+    """After the sidebar is drawn: apply what the widgets now say (live when allowed)."""
+    r = run()
+    cfg, error = controls.read_config(r.cfg)
+    if error:
+        st.sidebar.error(f"{error}. The run keeps its last good settings until you fix it.")
+        return
+    if cfg == r.cfg:
+        return
+    try:
+        blocked = r.apply(cfg)
+    except ValueError as err:
+        # The widgets are already drawn this run: re-seed them on the next one.
+        st.session_state.notice = ("error", f"{err}. The run keeps its previous settings.")
+        st.session_state.reseed = True
+        st.rerun()
+    st.session_state.url_warnings = []
+    if blocked:
+        st.session_state.notice = ("info", f"Changing {', '.join(blocked)} started a new run "
+                                           f"(these settings need fresh networks).")
+
+
+def reseed_if_asked() -> None:
+    if st.session_state.pop("reseed", False):
+        controls.seed_widgets(run().cfg)
+
+
+def sync_url() -> None:
+    """Keep the address bar equal to the current settings (and lesson step)."""
+    lesson = lesson_panel.current()
+    params = urlstate.to_params(run().cfg, lesson.id if lesson else None,
+                                lesson_panel.step_index(lesson) if lesson else 0)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def show_messages() -> None:
+    for text in st.session_state.get("url_warnings", []):
+        st.warning(text)
+    notice = st.session_state.get("notice")
+    if notice:
+        kind, text = notice
+        (st.error if kind == "error" else st.info)(text)
+        st.session_state.notice = None
+
+
+# --- buttons (callbacks) ----------------------------------------------------------
+
+def play() -> None:
+    st.session_state.playing = True
+
+
+def pause() -> None:
+    st.session_state.playing = False
+    st.session_state.train_left = 0
+
+
+def reset() -> None:
+    run().reset()
+    st.session_state.train_left = 0
+
+
+def chunk() -> tuple[int | None, float]:
+    """How much to train in one frame: (max steps, seconds), from the speed and a lesson run."""
+    max_steps, seconds = SPEEDS.get(st.session_state.get("speed"), SPEEDS[DEFAULT_SPEED])
+    left = st.session_state.get("train_left", 0)
+    if left:
+        max_steps = left if max_steps is None else min(max_steps, left)
+    return max_steps, seconds

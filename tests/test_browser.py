@@ -1,0 +1,216 @@
+"""A real Chromium against `streamlit run app.py` on loopback.
+
+Play makes the step counter and the arena change, Pause stops them, Step works, and
+five browser sessions at once each animate their own settings while the server stays
+up. Screenshots go to artifacts/ (gitignored). Skipped without /usr/bin/chromium
+unless GANSIM_REQUIRE_BROWSER=1, which turns the skip into a failure (CI).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+METRIC = '[data-testid="stMetricValue"]'
+# Counts canvas redraws (Vega's canvas renderer clears before each render) and canvas
+# creations (a rebuilt view makes a new canvas; an in-place update does not).
+COUNT_FRAMES = """
+(() => {
+  window.__frames = new Map(); window.__canvases = 0;
+  const clear = CanvasRenderingContext2D.prototype.clearRect;
+  CanvasRenderingContext2D.prototype.clearRect = function (...args) {
+    const c = this.canvas, now = performance.now();
+    const seen = window.__frames.get(c) || {n: 0, last: -1};
+    if (now - seen.last > 4) seen.n += 1;  // one render may clear several regions
+    seen.last = now; window.__frames.set(c, seen);
+    return clear.apply(this, args);
+  };
+  const make = Document.prototype.createElement;
+  Document.prototype.createElement = function (tag, ...rest) {
+    if (String(tag).toLowerCase() === 'canvas') window.__canvases += 1;
+    return make.call(this, tag, ...rest);
+  };
+})();
+"""
+ARENA_FRAMES = """
+() => { const c = document.querySelector('[data-testid="stVegaLiteChart"] canvas');
+        const s = c && window.__frames.get(c); return s ? s.n : 0; }
+"""
+
+
+def require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = f"{CHROMIUM} not found; install it with: apt-get install -y chromium"
+    if os.environ.get("GANSIM_REQUIRE_BROWSER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer on {url} within {timeout} s")
+
+
+@contextmanager
+def streamlit_server():
+    """`streamlit run app.py` on a free loopback port; yields (url, process)."""
+    port = free_port()
+    log = open(ARTIFACTS / f"streamlit-{port}.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    require_chromium()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with streamlit_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str, wait: bool = True):
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
+    context.add_init_script(COUNT_FRAMES)
+    page = context.new_page()
+    page.goto(url, wait_until="commit")
+    if wait:
+        wait_loaded(page)
+    return context, page
+
+
+def wait_loaded(page) -> None:
+    page.wait_for_selector(METRIC, timeout=60_000)
+    page.wait_for_function(ARENA_FRAMES, timeout=30_000)  # the arena has drawn once
+
+
+def step_of(page) -> int:
+    return int(page.locator(METRIC).first.inner_text().replace(",", ""))
+
+
+def arena_pixels(page) -> bytes:
+    return page.locator('[data-testid="stVegaLiteChart"] canvas').first.screenshot()
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_play_pause_and_step(server, browser):
+    url, proc = server
+    context, page = open_page(browser, url)
+    try:
+        assert step_of(page) == 0
+        before = arena_pixels(page)
+        frames0 = page.evaluate(ARENA_FRAMES)
+        canvases0 = page.evaluate("() => window.__canvases")
+        page.get_by_role("button", name="Play").click()
+        wait_for(lambda: step_of(page) >= 50, 30, "the step counter to pass 50 while playing")
+        assert arena_pixels(page) != before, "the arena did not change while playing"
+        frames = page.evaluate(ARENA_FRAMES) - frames0
+        assert frames >= 3, f"the arena redrew only {frames} times while playing"
+        # In-place updates: playing must not keep rebuilding the charts' canvases.
+        assert page.evaluate("() => window.__canvases") - canvases0 <= 4
+        page.screenshot(path=str(ARTIFACTS / "browser-playing.png"), full_page=True)
+
+        page.get_by_role("button", name="Pause").click()
+        page.get_by_role("button", name="Play").wait_for(timeout=10_000)
+        time.sleep(1.0)  # let an in-flight frame land
+        paused_step, paused_arena = step_of(page), arena_pixels(page)
+        time.sleep(2.0)
+        assert step_of(page) == paused_step, "training went on after Pause"
+        assert arena_pixels(page) == paused_arena, "the arena kept moving after Pause"
+
+        page.get_by_role("button", name="Step both").click()
+        wait_for(lambda: step_of(page) == paused_step + 1, 15, "Step both to add one step")
+        page.get_by_role("button", name="Step G").click()
+        wait_for(lambda: step_of(page) == paused_step + 2, 15, "Step G to add one step")
+        assert proc.poll() is None
+    finally:
+        context.close()
+
+
+def test_five_sessions_animate_their_own_settings(server, browser):
+    url, proc = server
+    sessions = []
+    try:
+        for i in range(5):
+            # Different seeds and D speeds: each page must keep its own.
+            lr_d = ("0.0002", "0.0003", "0.0005", "0.001", "0.002")[i]
+            sessions.append((i, lr_d) + open_page(browser, f"{url}/?seed={i + 1}&lr_d={lr_d}",
+                                                  wait=False))  # all five load at once
+        starts = {}
+        for i, _, _, page in sessions:
+            wait_loaded(page)
+            starts[i] = arena_pixels(page)
+            page.get_by_role("button", name="Play").click()
+        for i, _, _, page in sessions:
+            wait_for(lambda: step_of(page) >= 5, 60, f"session {i} to train")
+        for i, lr_d, _, page in sessions:
+            assert arena_pixels(page) != starts[i], f"session {i}'s arena did not move"
+            assert f"seed={i + 1}" in page.url and f"lr_d={lr_d}" in page.url
+            seed_box = page.locator('input[aria-label="Seed ↺"]').first
+            assert seed_box.input_value() == str(i + 1), f"session {i} shows another's seed"
+        sessions[0][3].screenshot(path=str(ARTIFACTS / "browser-five-sessions.png"))
+        assert proc.poll() is None, "the server died under five sessions"
+        with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        for *_, context, _page in sessions:
+            context.close()
