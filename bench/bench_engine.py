@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import statistics
 import sys
 import time
@@ -156,11 +157,17 @@ def make(kind: str, variant: dict):
     return Trainer(Config(**BASE, **variant), eval_every=eval_every, log_every=10)
 
 
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+CLOCK = time.process_time
+
+
 def rate(runner, steps: int) -> float:
-    start = time.perf_counter()
+    # CPU time of this one-thread process by default: on a shared machine other
+    # processes steal wall time from both sides unevenly, but not CPU time.
+    start = CLOCK()
     for _ in range(steps):
         runner.step()
-    return steps / (time.perf_counter() - start)
+    return steps / (CLOCK() - start)
 
 
 def bench(name: str, variant: dict, steps: int, repeats: int, kinds) -> dict[str, float]:
@@ -181,10 +188,15 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--only", default=",".join(VARIANTS), help="comma-separated variants")
     p.add_argument("--noeval", action="store_true", help="also time the engine without evaluations")
+    p.add_argument("--clock", choices=CLOCKS, default="cpu",
+                   help="cpu: process CPU time (robust on a busy machine); wall: elapsed time")
     args = p.parse_args()
+    global CLOCK
+    CLOCK = CLOCKS[args.clock]
     torch.set_num_threads(1)
     kinds = ["engine", "textbook"] + (["engine-noeval"] if args.noeval else [])
-    print(f"torch {torch.__version__}, 1 thread; median of {args.repeats} × {args.steps} steps")
+    print(f"torch {torch.__version__}, 1 thread, {args.clock} clock; median of "
+          f"{args.repeats} × {args.steps} steps; load average {os.getloadavg()[0]:.1f}")
     print(f"{'variant':<14}{'engine':>10}{'textbook':>10}{'ratio':>8}" +
           (f"{'no-eval':>10}{'ratio':>8}" if args.noeval else ""))
     for name in args.only.split(","):

@@ -9,6 +9,7 @@ spot (the Unrolled GAN notebook's bug, REFERENCES.md).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -48,13 +49,18 @@ class Mixture:
         """A fixed square plot box around the modes: (xmin, xmax, ymin, ymax)."""
         return square_box(self.centers, 5 * float(self.stds.max()))
 
+    @functools.cached_property
+    def _tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        # Converted once: sampling runs every training step.
+        return (torch.as_tensor(self.weights, dtype=torch.float64),
+                torch.as_tensor(self.centers, dtype=torch.float32),
+                torch.as_tensor(self.stds, dtype=torch.float32))
+
     def sample_torch(self, n: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
         """n points drawn with the given generator (the caller owns the random stream)."""
-        w = torch.as_tensor(self.weights, dtype=torch.float64)
+        w, centers, stds = self._tensors
         comp = torch.multinomial(w, n, replacement=True, generator=gen)
-        mu = torch.as_tensor(self.centers, dtype=torch.float32)[comp]
-        sd = torch.as_tensor(self.stds, dtype=torch.float32)[comp, None]
-        return (mu + sd * torch.randn(n, 2, generator=gen)).to(device)
+        return (centers[comp] + stds[comp, None] * torch.randn(n, 2, generator=gen)).to(device)
 
     def log_density(self, x: np.ndarray) -> np.ndarray:
         """Exact log p(x) of the mixture at each row of x (n, 2)."""
