@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from gansim.ui import controls, lesson_panel, live, sidebar, state
+from gansim.ui import compare_view, controls, lesson_panel, live, sidebar, state, sweep_panel
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
 # from intra-op threads (they only add contention).
@@ -49,6 +49,39 @@ def top_bar() -> None:
                       help="How much training happens between two frames.")
 
 
+SINGLE = "Single run"
+VIEWS = (SINGLE, compare_view.VIEW, sweep_panel.VIEW)
+
+
+SIDEBAR_NOTES = {
+    compare_view.VIEW: "Compare mode: each pane has its own **Settings** beside its arena. "
+                       "The sidebar holds the single run's settings; a new comparison "
+                       "starts from them.",
+    sweep_panel.VIEW: "A sweep starts from the settings below; its grid varies some of them.",
+}
+
+
+def view_switch() -> str:
+    """Single run, Compare (panes in lockstep) or Sweep; "Compare from here" opens panes."""
+    if "view" not in st.session_state:
+        st.session_state.view = SINGLE
+    cols = st.columns([3, 1])
+    view = cols[0].radio("View", VIEWS, key="view", horizontal=True, on_change=_pause_all,
+                         label_visibility="collapsed",
+                         help="Compare: runs side by side in lockstep. Sweep: a small grid "
+                              "× seeds with error bars.")
+    if view == SINGLE:
+        cols[1].button("Compare from here", icon=":material/splitscreen:",
+                       key="compare_from_here", on_click=compare_view.start,
+                       help="Pane A = these settings, pane B = a copy to change; both "
+                            "start from the same weights and see the same batches.")
+    return view
+
+
+def _pause_all() -> None:
+    st.session_state.update(playing=False, train_left=0, cmp_playing=False)
+
+
 def settings_sidebar() -> None:
     """Lesson picker, the settings groups, display toggles, data upload, exports, rewind."""
     lesson_panel.picker(state.run())
@@ -76,11 +109,21 @@ def main() -> None:
     st.set_page_config(page_title="gansim: a GAN you can watch", layout="wide")
     state.init()
     state.reseed_if_asked()
+    note = SIDEBAR_NOTES.get(st.session_state.get("view", SINGLE))
+    if note:
+        st.sidebar.info(note)
     settings_sidebar()
     state.apply_widgets()
     state.sync_url()
     st.title("gansim")
     state.show_messages()
+    view = view_switch()
+    if view == compare_view.VIEW:
+        compare_view.page()
+        return
+    if view == sweep_panel.VIEW:
+        sweep_panel.page(state.run().cfg)
+        return
     top_bar()
     lesson = lesson_panel.current()
     arena_col, side_col = st.columns([3, 2], gap="large")

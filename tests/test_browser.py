@@ -214,3 +214,28 @@ def test_five_sessions_animate_their_own_settings(server, browser):
     finally:
         for *_, context, _page in sessions:
             context.close()
+
+
+def test_compare_mode_animates_two_panes(server, browser):
+    url, proc = server
+    context, page = open_page(browser, url + "/?g_hidden=32&d_hidden=32")
+    try:
+        page.get_by_role("button", name="Compare from here").click()
+        page.get_by_text("Pane B", exact=True).wait_for(timeout=30_000)
+        canvases = page.locator('[data-testid="stVegaLiteChart"] canvas')
+        wait_for(lambda: canvases.count() == 4, 30, "two arenas and two modes curves")
+        before = [canvases.nth(i).screenshot() for i in (0, 2)]  # the arenas of A and B
+
+        def pane_steps() -> list[int]:
+            texts = [page.get_by_text(f"{name} · step").first.inner_text() for name in "AB"]
+            return [int(t.split("step")[1].split("·")[0].replace(",", "")) for t in texts]
+
+        page.get_by_role("button", name="Play").click()
+        wait_for(lambda: min(pane_steps()) >= 20, 45, "both panes to pass step 20")
+        after = [canvases.nth(i).screenshot() for i in (0, 2)]
+        assert before[0] != after[0] and before[1] != after[1], "a pane's arena did not move"
+        page.get_by_role("button", name="Pause").click()
+        page.get_by_role("button", name="Play").wait_for(timeout=10_000)
+        assert proc.poll() is None
+    finally:
+        context.close()

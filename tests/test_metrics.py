@@ -78,3 +78,14 @@ def test_sliced_wasserstein_zero_for_same_set_and_grows_with_a_shift():
     shifted = sliced_wasserstein(x, x + np.array([1.0, 0.0]))
     assert shifted == pytest.approx(2 / math.pi, abs=0.05)  # E|cos θ| over directions
     assert sliced_wasserstein(x, x[:500] + 1.0) > 0.5  # unequal sizes via quantiles
+
+
+def test_mass_modes_is_relative_to_each_modes_weight():
+    # A perfectly covered grid25 gives each mode 4 % of the samples: every one must
+    # count, although 4 % is below ring8's 5 % bar.
+    grid = make_dataset("grid25")
+    s = mode_stats(np.repeat(grid.centers, 100, 0), grid.centers, grid.stds, grid.weights)
+    assert s.mass_modes == 25
+    # A mode with a fifth of its fair share does not count.
+    x = np.concatenate([np.repeat(grid.centers[:24], 100, 0), np.repeat(grid.centers[24:], 20, 0)])
+    assert mode_stats(x, grid.centers, grid.stds, grid.weights).mass_modes == 24

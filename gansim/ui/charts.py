@@ -38,16 +38,20 @@ RAMP = np.array([[118, 42, 131], [194, 165, 207], [247, 247, 247], [166, 219, 16
 
 # --- the arena --------------------------------------------------------------------
 
-def arena_spec(extent: tuple) -> dict:
+def arena_spec(extent: tuple, px: int = ARENA_PX) -> dict:
     """The arena's Vega-Lite spec for a plot box (cached: identical every frame)."""
-    return copy.deepcopy(_arena_spec(tuple(round(v, 6) for v in extent)))
+    return copy.deepcopy(_arena_spec(tuple(round(v, 6) for v in extent), px))
 
 
 @functools.lru_cache(maxsize=32)
-def _arena_spec(extent: tuple) -> dict:
+def _arena_spec(extent: tuple, px: int) -> dict:
     x0, x1, y0, y1 = extent
-    x = alt.X("x:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False), title=None)
-    y = alt.Y("y:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False), title=None)
+    # Smaller arenas (compare panes) get fewer ticks so the labels do not run together.
+    axis = alt.Axis() if px >= ARENA_PX else alt.Axis(tickCount=max(3, px // 70))
+    x = alt.X("x:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False), title=None,
+              axis=axis)
+    y = alt.Y("y:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False), title=None,
+              axis=axis)
     x2, y2 = alt.X2("x2:Q"), alt.Y2("y2:Q")
     # clip: a fake that wanders off the fixed box must not be drawn over the page.
     layers = [
@@ -66,7 +70,7 @@ def _arena_spec(extent: tuple) -> dict:
         alt.Chart(alt.Data(name="fake")).mark_circle(size=16, opacity=0.85, clip=True)
         .encode(x=x, y=y, color=alt.Color("color:N", scale=None)),
     ]
-    chart = alt.layer(*layers).properties(width=ARENA_PX, height=ARENA_PX, usermeta=CANVAS)
+    chart = alt.layer(*layers).properties(width=px, height=px, usermeta=CANVAS)
     chart = chart.configure_view(strokeWidth=0).configure_axis(grid=False)
     return _fixed_size(chart.to_dict())
 
@@ -90,9 +94,9 @@ def arena_data(snap, arrows: bool = True, manifold: bool = False, circles: bool 
     }
 
 
-def arena(snap, **toggles) -> dict:
+def arena(snap, px: int = ARENA_PX, **toggles) -> dict:
     """The full spec with this frame's data, ready for st.vega_lite_chart."""
-    spec = arena_spec(snap.extent)
+    spec = arena_spec(snap.extent, px)
     spec["datasets"] = arena_data(snap, **toggles)
     return spec
 
@@ -283,6 +287,28 @@ def mass_rows(steps: np.ndarray, mass_history: list) -> pa.Table:
     modes = np.tile(np.arange(k), len(rows))
     return _table(step=steps_col, mode=(modes % len(PALETTE)).astype(str),
                   mode_i=modes, mass=mass)
+
+
+# --- a compare pane's modes-covered curve -------------------------------------------
+
+@functools.lru_cache(maxsize=16)
+def _modes_spec(width: int, n_modes: int) -> dict:
+    # A fixed 0..n_modes axis, so panes side by side are read against the same scale.
+    chart = alt.Chart(alt.Data(name="modes")).mark_line(strokeWidth=1.5, point=_POINT).encode(
+        x=alt.X("step:Q", title="G step", axis=alt.Axis(tickCount=4, format="~s")),
+        y=alt.Y("value:Q", title=None, axis=alt.Axis(format="d", tickMinStep=1),
+                scale=alt.Scale(domain=[0, max(n_modes, 1)])),
+    ).properties(title="Modes covered", width=width, height=100, usermeta=CANVAS)
+    chart = chart.configure_view(strokeWidth=0).configure_title(fontSize=12, anchor="start")
+    return _fixed_size(chart.to_dict())
+
+
+def modes_curve(snap, width: int = STORY_W) -> dict:
+    """Modes covered over the run: the spec (fixed per width and dataset) with its data."""
+    n_modes = 0 if snap.centers is None else len(snap.centers)
+    spec = copy.deepcopy(_modes_spec(width, n_modes))
+    spec["datasets"] = {"modes": _long(snap.history, {"modes": "modes"})}
+    return spec
 
 
 def spec_json(spec: dict) -> str:

@@ -143,8 +143,9 @@ WIDGETS = {w.field: w for group in GROUPS.values() for w in group}
 assert set(WIDGETS) == FIELD_NAMES, "every Config field needs exactly one widget"
 
 
-def key(field: str) -> str:
-    return KEY_PREFIX + field
+def key(field: str, prefix: str = KEY_PREFIX) -> str:
+    """The session-state key of a field's widget (compare panes use their own prefix)."""
+    return prefix + field
 
 
 def to_widget(field: str, value: Any) -> Any:
@@ -161,11 +162,12 @@ def _as_lists(value: Any) -> Any:
     return [_as_lists(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
-def seed_widgets(cfg: Config, force: bool = True) -> None:
+def seed_widgets(cfg: Config, force: bool = True, prefix: str = KEY_PREFIX,
+                 fields=FIELD_NAMES) -> None:
     """Put cfg's values into the widgets' session state (call before they are drawn)."""
-    for field in FIELD_NAMES:
-        if force or key(field) not in st.session_state:
-            st.session_state[key(field)] = to_widget(field, getattr(cfg, field))
+    for field in fields:
+        if force or key(field, prefix) not in st.session_state:
+            st.session_state[key(field, prefix)] = to_widget(field, getattr(cfg, field))
 
 
 def read_config(base: Config) -> tuple[Config, str | None]:
@@ -186,12 +188,14 @@ RESETS = " ↺"  # marks a setting whose change starts a new run
 RESET_HELP = " Changing this resets the run."
 
 
-def _label(w: Widget) -> str:
-    return w.label + (RESETS if w.field in RESTART_FIELDS else "")
+def _label(w: Widget, prefix: str) -> str:
+    # Only the sidebar's run changes live; elsewhere (compare panes) every change restarts.
+    marked = prefix == KEY_PREFIX and w.field in RESTART_FIELDS
+    return w.label + (RESETS if marked else "")
 
 
-def _help(w: Widget) -> str:
-    return w.help + (RESET_HELP if w.field in RESTART_FIELDS else "")
+def _help(w: Widget, prefix: str) -> str:
+    return w.help + (RESET_HELP if prefix == KEY_PREFIX and w.field in RESTART_FIELDS else "")
 
 
 def _options(w: Widget) -> tuple:
@@ -207,42 +211,49 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def _number(w: Widget) -> Any:
+def _number(w: Widget, p: str = KEY_PREFIX) -> Any:
     integer = FIELD_TYPES[w.field] is int
     cast = int if integer else float
-    return st.number_input(_label(w), min_value=cast(w.lo), max_value=cast(w.hi),
-                           step=cast(w.step), help=_help(w), key=key(w.field),
+    return st.number_input(_label(w, p), min_value=cast(w.lo), max_value=cast(w.hi),
+                           step=cast(w.step), help=_help(w, p), key=key(w.field, p),
                            format=None if integer else "%g")
 
 
-def _slider(w: Widget) -> Any:
-    return st.slider(_label(w), min_value=float(w.lo), max_value=float(w.hi),
-                     step=float(w.step), help=_help(w), key=key(w.field))
+def _slider(w: Widget, p: str = KEY_PREFIX) -> Any:
+    return st.slider(_label(w, p), min_value=float(w.lo), max_value=float(w.hi),
+                     step=float(w.step), help=_help(w, p), key=key(w.field, p))
 
 
-def _select(w: Widget) -> Any:
+def _select(w: Widget, p: str = KEY_PREFIX) -> Any:
     labels = w.labels or {}
-    return st.selectbox(_label(w), _options(w), help=_help(w), key=key(w.field),
+    return st.selectbox(_label(w, p), _options(w), help=_help(w, p), key=key(w.field, p),
                         format_func=lambda v: labels.get(v, v))
 
 
-def _toggle(w: Widget) -> Any:
-    return st.toggle(_label(w), help=_help(w), key=key(w.field))
+def _toggle(w: Widget, p: str = KEY_PREFIX) -> Any:
+    return st.toggle(_label(w, p), help=_help(w, p), key=key(w.field, p))
 
 
-def _lr(w: Widget) -> Any:
-    current = st.session_state.get(key(w.field))
+def _lr(w: Widget, p: str = KEY_PREFIX) -> Any:
+    current = st.session_state.get(key(w.field, p))
     # A value from a shared link may sit between the rungs: add it rather than lose it.
     ladder = sorted(set(LR_LADDER) | ({float(current)} if current else set()))
-    return st.select_slider(_label(w), options=ladder, help=_help(w), key=key(w.field),
-                            format_func=lambda v: f"{v:g}")
+    return st.select_slider(_label(w, p), options=ladder, help=_help(w, p),
+                            key=key(w.field, p), format_func=lambda v: f"{v:g}")
 
 
-def _list(w: Widget) -> Any:
-    return st.text_input(_label(w), help=_help(w), key=key(w.field), placeholder="[]")
+def _list(w: Widget, p: str = KEY_PREFIX) -> Any:
+    return st.text_input(_label(w, p), help=_help(w, p), key=key(w.field, p),
+                         placeholder="[]")
 
 
-DRAW: dict[str, Callable[[Widget], Any]] = {
+def draw(field: str, prefix: str = KEY_PREFIX) -> Any:
+    """One field's widget under a key prefix (the sidebar's, or a compare pane's)."""
+    w = WIDGETS[field]
+    return DRAW[w.kind](w, prefix)
+
+
+DRAW: dict[str, Callable[..., Any]] = {
     "number": _number, "slider": _slider, "select": _select, "toggle": _toggle,
     "lr": _lr, "list": _list,
 }

@@ -1,4 +1,4 @@
-"""One student's live run: the Trainer behind a lock, plus what the page remembers.
+"""One student's live run and compare panes: Trainers behind one lock, and what the page keeps.
 
 A full rerun of the script can start while the live fragment is still inside a torch
 step; unguarded, that was seen to corrupt autograd and take the whole server down. So
@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..compare import Lockstep
 from ..config import Config, restart_fields_changed
 from ..trainer import Diverged, Trainer
 
@@ -153,3 +154,76 @@ class Run:
         if self.frames and snap.step - self.frames[-1][0] < GIF_EVERY:
             return
         self.frames.append((snap.step, np.array(snap.fake[:GIF_POINTS], dtype=np.float32)))
+
+
+# --- compare mode ------------------------------------------------------------------
+
+COMPARE_EVAL_EVERY = 50  # the panes' modes curves are the point: evaluate twice as often
+MAX_CHUNK = 50  # G steps per pane per frame at most, however cheap the panes are
+
+
+class Comparison:
+    """2–4 panes in lockstep (gansim.compare.Lockstep) behind the session's lock.
+
+    `base` is the config the comparison started from; each pane is `base` plus its own
+    changes. Any change restarts every pane at step 0: the panes are only comparable
+    while they share their start, their batches and their step count.
+    """
+
+    def __init__(self, base: Config, configs: list[Config], lock: threading.Lock,
+                 dataset: Any = None):
+        self.base, self.lock, self.dataset = base, lock, dataset
+        self.lockstep = self._build(configs)
+
+    def _build(self, configs: list[Config]) -> Lockstep:
+        uploads = {c.data == "points" for c in configs}
+        if uploads == {True, False}:
+            raise ValueError("data: uploaded points cannot be compared with a built-in "
+                             "dataset (the panes must share their real batches); set the "
+                             "same data in every pane")
+        kw = {"dataset": self.dataset} if True in uploads else {}
+        return Lockstep(configs, eval_every=COMPARE_EVAL_EVERY, **kw)
+
+    @property
+    def configs(self) -> list[Config]:
+        return [t.cfg for t in self.lockstep.trainers]
+
+    @property
+    def step(self) -> int:
+        return max(t.g_step for t in self.lockstep.trainers)
+
+    def restart(self, configs: list[Config] | None = None) -> None:
+        """Every pane back to step 0 (with new configs); ValueError keeps the old panes."""
+        fresh = self._build(configs or self.configs)
+        with self.lock:
+            self.lockstep = fresh
+
+    def train_for(self, seconds: float) -> int:
+        """About `seconds` of training split over the live panes; returns steps per pane."""
+        with self.lock:
+            ls = self.lockstep
+            alive = [i for i, t in enumerate(ls.trainers) if not t.diverged]
+            spent = sum(ls.seconds[i] for i in alive)
+            steps = max((ls.trainers[i].g_step for i in alive), default=0)
+            # Cost of one step on every live pane, measured on this comparison so far.
+            n = int(seconds * steps / spent) if spent > 0 and steps else 1
+            n = min(max(n, 1), MAX_CHUNK)
+            ls.train(n)
+        return n
+
+    def train(self, steps: int) -> None:
+        with self.lock:
+            self.lockstep.train(steps)
+
+    def all_diverged(self) -> bool:
+        return all(t.diverged for t in self.lockstep.trainers)
+
+    def snapshots(self) -> list:
+        with self.lock:
+            return [t.snapshot() for t in self.lockstep.trainers]
+
+    def read(self) -> tuple[dict[str, list], list[dict], list[str | None]]:
+        """Differences, summary rows and each pane's divergence message, in one lock."""
+        with self.lock:
+            ls = self.lockstep
+            return ls.differences(), ls.summary(), [t.diverged for t in ls.trainers]
