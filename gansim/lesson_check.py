@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from .config import restart_fields_changed
@@ -75,24 +75,40 @@ def _play(args: tuple[Lesson, int]) -> list[ClaimResult]:
 
 def check(lessons: list[Lesson], seeds: list[int], jobs: int | None = None,
           progress=None) -> list[ClaimResult]:
-    """Every (lesson, seed) pair in parallel over the machine's cores."""
+    """Every (lesson, seed) pair in parallel over the machine's cores.
+
+    The costliest lessons start first, so no long run is left alone at the end while the
+    other cores idle; results come back in lesson order, whatever order they finish in.
+    """
     work = [(lesson, s) for lesson in lessons for s in seeds if any(st.expect for st in lesson.steps)]
     jobs = jobs or os.cpu_count() or 1
-    results: list[ClaimResult] = []
+    parts: list[list[ClaimResult]] = [[] for _ in work]
     if jobs == 1:
-        for n, item in enumerate(work, 1):
-            results += _play(item)
+        for n, (i, item) in enumerate(enumerate(work), 1):
+            parts[i] = _play(item)
             if progress:
                 progress(n, len(work))
-        return results
+        return [r for part in parts for r in part]
     import multiprocessing as mp
 
+    order = sorted(range(len(work)), key=lambda i: -estimated_cost(work[i][0]))
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        for n, part in enumerate(pool.map(_play, work), 1):
-            results += part
+        futures = {pool.submit(_play, work[i]): i for i in order}
+        for n, future in enumerate(as_completed(futures), 1):
+            parts[futures[future]] = future.result()
             if progress:
                 progress(n, len(work))
-    return results
+    return [r for part in parts for r in part]
+
+
+def estimated_cost(lesson: Lesson) -> float:
+    """Rough relative training cost of a lesson, only used to order the work."""
+    total = 0.0
+    for i, step in enumerate(lesson.steps):
+        cfg = lesson.config_at(i)
+        per_step = cfg.d_steps * (2 if cfg.gp or cfg.r1 else 1) + 1 + 4 * cfg.unroll
+        total += step.train * per_step * (3 if cfg.minibatch else 1)
+    return total
 
 
 def table(results: list[ClaimResult], n_seeds: int) -> tuple[str, bool]:

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from gansim.config import FIELD_NAMES
-from gansim.lesson_check import ClaimResult, check, enter_step, play, table
+from gansim.lesson_check import ClaimResult, check, enter_step, estimated_cost, play, table
 from gansim.lessons import AGGREGATES, Expectation, LessonError, load_all, load_lesson
 
 # --- the shipped lessons -------------------------------------------------------------
@@ -194,6 +194,18 @@ def test_play_walks_a_tiny_lesson_and_checks_its_claim(tmp_path):
     assert result.holds and result.seed == 3 and result.run == "run"
     (again,) = check([lesson], [3], jobs=1)
     assert again.value == result.value  # same seed, same run
+
+
+def test_parallel_check_returns_results_in_lesson_order(tmp_path):
+    lesson = load_lesson(write(tmp_path, GOOD))
+    results = check([lesson], [2, 0, 1], jobs=2)  # two worker processes
+    assert [r.seed for r in results] == [2, 0, 1]
+    assert results[1].value == play(lesson, seed=0)[0].value  # workers train as play does
+
+
+def test_costlier_lessons_are_estimated_costlier():
+    cost = {lesson.id: estimated_cost(lesson) for lesson in LESSONS}
+    assert cost["unrolling"] > cost["mode_collapse"] > cost["vanishing_gradients"]
 
 
 def test_a_phase_trains_only_its_player(tmp_path):
