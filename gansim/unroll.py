@@ -16,11 +16,14 @@ from torch.func import functional_call
 Params = dict[str, Tensor]
 
 
+TINY = 1e-30  # √TINY = 1e-15, far below Adam's eps (1e-8): values match torch's Adam
+
+
 def safe_sqrt(x: Tensor) -> Tensor:
     """√x with gradient 0 at x = 0, not inf: Adam's v is exactly 0 for a weight whose
-    gradient has always been 0 (a dead ReLU unit), and inf·0 would make G's gradient NaN."""
-    pos = x > 0
-    return torch.where(pos, torch.where(pos, x, torch.ones_like(x)).sqrt(), torch.zeros_like(x))
+    gradient has always been 0 (a dead ReLU unit), and inf·0 would make G's gradient NaN.
+    clamp_min passes no gradient below TINY, in two cheap ops."""
+    return x.clamp_min(TINY).sqrt() if x.requires_grad else x.sqrt()
 
 
 def adam_update(p, g, state, group, t):
@@ -79,10 +82,12 @@ def unrolled_params(D, opt, opt_name: str, d_loss_fn: Callable[[Params], Tensor]
     for i in range(k):
         loss = d_loss_fn(params)
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=not first_order)
-        new = {}
-        for j, (n, g) in enumerate(zip(names, grads)):
-            new[n], states[j] = update(params[n], g, states[j], group, t0 + i + 1)
-        params = new if not first_order else {n: p.detach().requires_grad_(True) for n, p in new.items()}
+        # First order: the update itself needs no graph, so build none.
+        with torch.set_grad_enabled(not first_order):
+            new = {}
+            for j, (n, g) in enumerate(zip(names, grads)):
+                new[n], states[j] = update(params[n], g, states[j], group, t0 + i + 1)
+        params = new if not first_order else {n: p.requires_grad_(True) for n, p in new.items()}
     return params
 
 

@@ -57,10 +57,10 @@ def test_unrolled_gradient_matches_finite_differences():
             # The look-ahead needs autograd, so only the nudges run without it.
             with torch.no_grad():
                 w[i, j] += eps
-            up = float(g_loss())
+            up = float(g_loss().detach())
             with torch.no_grad():
                 w[i, j] -= 2 * eps
-            down = float(g_loss())
+            down = float(g_loss().detach())
             with torch.no_grad():
                 w[i, j] += eps
             numeric[i, j] = (up - down) / (2 * eps)
@@ -85,3 +85,14 @@ def test_unrolling_leaves_d_untouched():
     unrolled_params(D, opt, "sgd", d_loss_for(D, torch.randn(8, 2, dtype=torch.float64), fake), 5, False)
     for n, p in D.named_parameters():
         assert torch.equal(before[n], p)
+
+
+def test_safe_sqrt_has_zero_gradient_at_zero_and_matches_sqrt_elsewhere():
+    from gansim.unroll import safe_sqrt
+
+    x = torch.tensor([0.0, 4.0], requires_grad=True)
+    y = safe_sqrt(x)
+    y.sum().backward()
+    assert y[1].item() == 2.0 and y[0].item() < 1e-14
+    assert x.grad.tolist() == [0.0, 0.25]  # finite at 0: no inf·0 = NaN downstream
+    assert safe_sqrt(torch.tensor([9.0])).item() == 3.0  # no graph: plain sqrt
