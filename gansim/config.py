@@ -300,3 +300,12 @@ DEFAULT = Config()
 def restart_fields_changed(old: Config, new: Config) -> list[str]:
     """The fields whose change needs a new Trainer (empty: the change applies live)."""
     return sorted(f for f in RESTART_FIELDS if getattr(old, f) != getattr(new, f))
+
+
+def relative_step_cost(cfg: Config) -> float:
+    """A rough cost of one G step in plain-step units, only for ordering work so that
+    the costliest runs start first (measured ratios: a penalty doubles a D update,
+    true unrolling costs ~8 plain steps, minibatch discrimination ~3)."""
+    d_update = 2.0 if (cfg.gp or cfg.r1 or cfg.r2) else 1.0
+    cost = cfg.d_steps * d_update + 1.0 + (4.0 if cfg.unroll_first_order else 7.0) * bool(cfg.unroll) * cfg.unroll / 5
+    return cost * (3.0 if cfg.minibatch else 1.0) * cfg.batch / 256

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from .config import restart_fields_changed
+from .config import relative_step_cost, restart_fields_changed
 from .lessons import Lesson, load_all
 
 REQUIRED = 0.8  # a claim must hold in at least 4 of 5 seeds (issue: "fewer than 4 of 5" fails)
@@ -103,12 +103,8 @@ def check(lessons: list[Lesson], seeds: list[int], jobs: int | None = None,
 
 def estimated_cost(lesson: Lesson) -> float:
     """Rough relative training cost of a lesson, only used to order the work."""
-    total = 0.0
-    for i, step in enumerate(lesson.steps):
-        cfg = lesson.config_at(i)
-        per_step = cfg.d_steps * (2 if cfg.gp or cfg.r1 else 1) + 1 + 4 * cfg.unroll
-        total += step.train * per_step * (3 if cfg.minibatch else 1)
-    return total
+    return sum(step.train * relative_step_cost(lesson.config_at(i))
+               for i, step in enumerate(lesson.steps))
 
 
 def table(results: list[ClaimResult], n_seeds: int) -> tuple[str, bool]:

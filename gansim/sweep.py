@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import FIELD_NAMES, Config, coerce
+from .config import FIELD_NAMES, Config, coerce, relative_step_cost
 
 # Each run is judged on the mean of its last K evaluations (every EVAL_EVERY steps, 2,500
 # samples each): one snapshot of a GAN that hops between modes is noisy.
@@ -179,6 +179,8 @@ def _results(todo: list, n_jobs: int):
     if n_jobs == 1:
         yield from (_run_packed(t) for t in todo)
         return
+    # Costliest runs first: a long run started last would leave the other cores idle.
+    todo = sorted(todo, key=lambda t: -relative_step_cost(t[0].cfg))
     import multiprocessing as mp
 
     # spawn, not fork: a forked torch can deadlock on its thread pools, and every
