@@ -17,7 +17,7 @@ from .session import Run
 SPEEDS = {  # label → (max G steps per frame, seconds of training per frame)
     "Slow motion: 1 step a frame": (1, 1.0),
     "Slow: 5 steps a frame": (5, 1.0),
-    "Normal": (None, 0.08),  # ~8 frames/s with most of each tick spent training
+    "Normal": (None, 0.065),  # measured best: 8.8 frames/s and more steps/s than 0.05 or 0.08
     "Fast (fewer frames)": (None, 0.25),
 }
 DEFAULT_SPEED = "Normal"
