@@ -307,5 +307,6 @@ def relative_step_cost(cfg: Config) -> float:
     the costliest runs start first (measured ratios: a penalty doubles a D update,
     true unrolling costs ~8 plain steps, minibatch discrimination ~3)."""
     d_update = 2.0 if (cfg.gp or cfg.r1 or cfg.r2) else 1.0
-    cost = cfg.d_steps * d_update + 1.0 + (4.0 if cfg.unroll_first_order else 7.0) * bool(cfg.unroll) * cfg.unroll / 5
+    per_look_ahead = 0.8 if cfg.unroll_first_order else 1.4  # ~4 and ~7 plain steps at k = 5
+    cost = cfg.d_steps * d_update + 1.0 + per_look_ahead * cfg.unroll
     return cost * (3.0 if cfg.minibatch else 1.0) * cfg.batch / 256

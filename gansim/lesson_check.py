@@ -84,8 +84,8 @@ def check(lessons: list[Lesson], seeds: list[int], jobs: int | None = None,
     jobs = jobs or os.cpu_count() or 1
     parts: list[list[ClaimResult]] = [[] for _ in work]
     if jobs == 1:
-        for n, (i, item) in enumerate(enumerate(work), 1):
-            parts[i] = _play(item)
+        for n, item in enumerate(work, 1):
+            parts[n - 1] = _play(item)
             if progress:
                 progress(n, len(work))
         return [r for part in parts for r in part]
