@@ -16,6 +16,7 @@ import numpy as np
 
 from ..compare import Lockstep
 from ..config import Config, restart_fields_changed
+from ..lessons import PHASES
 from ..trainer import Diverged, Trainer
 
 GIF_FRAMES = 120  # recent frames kept for the animated export: bounded memory
@@ -53,11 +54,10 @@ class Run:
         done = 0
         start = time.perf_counter()
         with self.lock:
-            advance = {"both": self.trainer.step, "d": self.trainer.step_d,
-                       "g": self.trainer.step_g}[phase]
+            advance = PHASES[phase]  # the lessons' own table of what one step trains
             try:
                 while max_steps is None or done < max_steps:
-                    advance()
+                    advance(self.trainer)
                     done += 1
                     if time.perf_counter() - start >= seconds:
                         break
