@@ -2,10 +2,12 @@
 
     python bench/bench_sweep.py [--steps 300] [--seeds 5] [--jobs N]
 
-4 settings (loss nonsaturating/wasserstein × gp 0/10) × 5 seeds on ring8. The serial
-side calls gansim.sweep.run_one in this process (same Trainer, same final evaluation,
-one torch thread); the parallel side is run_sweep with a spawn pool, so its time
-includes starting the workers and importing torch in each. Speed-up = serial / parallel.
+4 settings (loss nonsaturating/wasserstein × gp 0/10) × 5 seeds on ring8. The reference
+calls gansim.sweep.run_one for each run in this process (the plain Trainer, the same
+final evaluation, one torch thread). run_sweep is timed twice: one run per worker
+process (--seed-batch 1) and as it runs by default, with each setting's seeds trained
+together as one stacked model (gansim.seedbatch). Both include starting the spawn
+workers and importing torch in each. Speed-up = reference / sweep.
 """
 from __future__ import annotations
 
@@ -37,20 +39,25 @@ def main() -> None:
     print(f"{len(jobs)} runs × {args.steps} steps; {os.cpu_count()} cores, "
           f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
 
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        df = run_sweep(base, GRID, seeds, args.steps, Path(tmp), jobs=args.jobs)
-    parallel = time.perf_counter() - start
-    assert len(df) == len(jobs)
-    print(f"run_sweep, {args.jobs} jobs:        {parallel:7.1f} s", flush=True)
+    timings = {}
+    for label, seed_batch in (("processes only (--seed-batch 1)", 1),
+                              ("processes + seed batches (default)", 0)):
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            df = run_sweep(base, GRID, seeds, args.steps, Path(tmp), jobs=args.jobs,
+                           seed_batch=seed_batch)
+        timings[label] = time.perf_counter() - start
+        assert len(df) == len(jobs)
+        print(f"run_sweep, {args.jobs} jobs, {label}: {timings[label]:7.1f} s", flush=True)
 
     start = time.perf_counter()
     for job in jobs:
         run_one(job, args.steps, 3)
     serial = time.perf_counter() - start
-    print(f"one after another, 1 process: {serial:7.1f} s")
-    print(f"speed-up: {serial / parallel:.2f}× (target ≥ 1.8× on 2 cores); "
-          f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"reference: one after another, 1 process:  {serial:7.1f} s")
+    for label, seconds in timings.items():
+        print(f"speed-up, {label}: {serial / seconds:.2f}× (target ≥ 1.8× on 2 cores)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -246,6 +246,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     base = resolve_config(args.config, args.set)
     if args.seeds < 1 or args.steps < 1 or args.eval_last < 1:
         raise UsageError("--seeds, --steps and --eval-last must be >= 1")
+    if args.seed_batch < 0:
+        raise UsageError(f"--seed-batch must be >= 0 (0: automatic), got {args.seed_batch}")
     try:
         jobs = sweep.expand(base, parse_grid(args.grid), list(range(args.seeds)))
     except ValueError as e:
@@ -264,7 +266,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     try:
         df = sweep.run_jobs(jobs, args.steps, out, args.jobs or os.cpu_count() or 1,
-                            args.eval_last, progress)
+                            args.eval_last, progress, args.seed_batch)
     except ValueError as e:  # e.g. runs.csv made with other settings
         bar.close()
         raise UsageError(str(e)) from None
@@ -324,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     sw.add_argument("--eval-last", type=int, default=3,
                     help="judge each run on the mean of its last K evaluations")
+    sw.add_argument("--seed-batch", type=int, default=0, metavar="N",
+                    help="train up to N seeds of a setting as one stacked model "
+                         "(0: automatic, 1: one run per process)")
     sw.set_defaults(func=cmd_sweep)
 
     lessons = sub.add_parser("lessons", help="lesson tools")

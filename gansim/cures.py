@@ -7,7 +7,7 @@ minibatch features, packing), D input and target tricks and G-side terms in step
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -15,42 +15,54 @@ from torch import Tensor, nn
 
 @dataclass
 class DBatch:
-    """What a D step saw: the inputs as D received them and its outputs on them."""
+    """What a D step saw: the inputs as D received them and its outputs on them.
 
-    D: nn.Module
-    real: Tensor  # (n, 2), requires grad when a penalty on real data is on
-    fake: Tensor  # (n, 2), requires grad when a penalty on fake data is on
+    One run: real and fake are (n, 2). A seed batch (gansim.seedbatch): (S, n, 2), D maps
+    them to (S, n), and `generator` holds one generator per run. Penalties return one
+    value per run: a scalar, or shape (S,).
+    """
+
+    D: Callable[[Tensor], Tensor]  # with a `pack` attribute, as models.Discriminator
+    real: Tensor  # requires grad when a penalty on real data is on
+    fake: Tensor  # requires grad when a penalty on fake data is on
     out_real: Tensor
     out_fake: Tensor
-    generator: torch.Generator
+    generator: torch.Generator | Sequence[torch.Generator]
+
+    def uniform(self, shape: tuple[int, ...]) -> Tensor:
+        """U(0, 1) draws; in a seed batch each run's slice comes from its own generator."""
+        if isinstance(self.generator, torch.Generator):
+            return torch.rand(shape, generator=self.generator)
+        return torch.stack([torch.rand(shape[1:], generator=g) for g in self.generator])
 
 
 def _input_grad_norms(out: Tensor, x: Tensor, pack: int) -> Tensor:
-    """‖∂D/∂x‖ per D input row (a packed row counts as one input)."""
+    """‖∂D/∂x‖ per D input row (a packed row counts as one input), per run."""
     (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
-    return grad.reshape(-1, 2 * pack).norm(dim=1)
+    return grad.reshape(*x.shape[:-2], -1, 2 * pack).norm(dim=-1)
 
 
 def gradient_penalty(b: DBatch, weight: float) -> Tensor:
     """Gradient penalty (Gulrajani et al. 2017): pull ‖∇D(x̂)‖ toward 1 between real and fake."""
     pack = b.D.pack
-    n = b.real.shape[0] // pack
-    alpha = torch.rand(n, 1, 1, generator=b.generator).to(b.real.device)
-    real = b.real.detach().reshape(n, pack, 2)
-    fake = b.fake.detach().reshape(n, pack, 2)
-    mixed = (alpha * real + (1 - alpha) * fake).reshape(-1, 2).requires_grad_(True)
+    runs = b.real.shape[:-2]  # () for one run, (S,) for a seed batch
+    n = b.real.shape[-2] // pack
+    alpha = b.uniform((*runs, n, 1, 1)).to(b.real.device)
+    real = b.real.detach().reshape(*runs, n, pack, 2)
+    fake = b.fake.detach().reshape(*runs, n, pack, 2)
+    mixed = (alpha * real + (1 - alpha) * fake).reshape(*runs, -1, 2).requires_grad_(True)
     norms = _input_grad_norms(b.D(mixed), mixed, pack)
-    return weight * ((norms - 1) ** 2).mean()
+    return weight * ((norms - 1) ** 2).mean(-1)
 
 
 def r1_penalty(b: DBatch, weight: float) -> Tensor:
     """R1 (Mescheder et al. 2018): (γ/2)·E‖∇D(x)‖² on real data."""
-    return 0.5 * weight * (_input_grad_norms(b.out_real, b.real, b.D.pack) ** 2).mean()
+    return 0.5 * weight * (_input_grad_norms(b.out_real, b.real, b.D.pack) ** 2).mean(-1)
 
 
 def r2_penalty(b: DBatch, weight: float) -> Tensor:
     """R2 (Mescheder et al. 2018): (γ/2)·E‖∇D(x̃)‖² on generated data."""
-    return 0.5 * weight * (_input_grad_norms(b.out_fake, b.fake, b.D.pack) ** 2).mean()
+    return 0.5 * weight * (_input_grad_norms(b.out_fake, b.fake, b.D.pack) ** 2).mean(-1)
 
 
 @dataclass(frozen=True)

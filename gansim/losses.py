@@ -96,6 +96,19 @@ class LeastSquares(Loss):
         return out.clamp(0, 1)
 
 
+def d_objective(loss: Loss, out_real: Tensor, out_fake: Tensor, smoothing: float = 0.0,
+                flip: Tensor | None = None) -> Tensor:
+    """D's loss, averaged over the last axis: a scalar for one run, (S,) for a seed batch.
+
+    smoothing: one-sided label smoothing (real target 1 − smoothing). flip: a mask of
+    real samples shown to D as fake (label flipping).
+    """
+    real_terms = loss.real_term(out_real, 1.0 - smoothing)
+    if flip is not None:
+        real_terms = torch.where(flip, loss.fake_term(out_real), real_terms)
+    return real_terms.mean(-1) + loss.fake_term(out_fake).mean(-1)
+
+
 LOSSES: dict[str, Loss] = {
     "minimax": Minimax(),
     "nonsaturating": NonSaturating(),

@@ -19,7 +19,7 @@ from .cures import (D_PENALTIES, DBatch, ReplayBuffer, clip_weights, instance_no
                     lr_factor)
 from .data import make_dataset
 from .history import History
-from .losses import LOSSES
+from .losses import LOSSES, d_objective
 from .metrics import mode_stats, sliced_wasserstein
 from .models import Discriminator, Generator
 
@@ -71,6 +71,30 @@ def mix_seed(*values: int) -> int:
     return h >> 1
 
 
+def batch_key(seed: int, g_step: int, tag: str, index: int = 0) -> int:
+    """The seed of one training batch: see Trainer._batch_gen."""
+    return mix_seed(seed, g_step, BATCH_TAGS[tag], index)
+
+
+def eval_streams(cfg: Config, dataset: Any, device: torch.device):
+    """A run's evaluation generator, its fixed display latents and its real evaluation
+    sample, drawn in this order so every run with this seed evaluates on the same points."""
+    gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
+    n_fixed = 512 - 512 % cfg.pack  # D needs whole packs
+    z_fixed = torch.randn(n_fixed, cfg.z_dim, generator=gen).to(device)
+    return gen, z_fixed, dataset.sample_torch(EVAL_SAMPLES, gen, device)
+
+
+def eval_stats(fake: Any, real: Any, dataset: Any) -> dict[str, Any]:
+    """Mode coverage (VEEGAN/PacGAN protocol) and a sample distance, from numpy samples."""
+    out: dict[str, Any] = {"distance": sliced_wasserstein(real, fake)}
+    if getattr(dataset, "n_modes", 0):
+        s = mode_stats(fake, dataset.centers, dataset.stds, dataset.weights)
+        out.update(modes=s.modes, modes_any=s.modes_any, hq=s.hq,
+                   reverse_kl=s.reverse_kl, mass_modes=s.mass_modes, mass=s.mass.tolist())
+    return out
+
+
 def grad_norm(params: list[Tensor]) -> Tensor:
     """Total L2 norm of the parameters' gradients (0 when none has one)."""
     grads = [p.grad for p in params if p.grad is not None]
@@ -93,7 +117,6 @@ class Trainer:
         self.gen = torch.Generator().manual_seed(cfg.seed)  # the tricks' own draws
         self._keyed = torch.Generator()
         self._d_in_step = 0  # D updates since the last G update: keys D's batches
-        self.eval_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # weight init, without touching the global stream
             self.G = Generator(cfg).to(self.device)
@@ -102,8 +125,7 @@ class Trainer:
         self._build_optimizers()
         self.loss = LOSSES[cfg.loss]
         self.replay = ReplayBuffer(REPLAY_BATCHES * cfg.batch, self.device)
-        self.z_fixed = self._z(512 - 512 % cfg.pack, self.eval_gen)  # D needs whole packs
-        self.real_eval = self.dataset.sample_torch(EVAL_SAMPLES, self.eval_gen, self.device)
+        self.eval_gen, self.z_fixed, self.real_eval = eval_streams(cfg, self.dataset, self.device)
         self.g_step = self.d_step = 0
         self.history = History(history_rows)
         self.diverged: str | None = None
@@ -133,7 +155,7 @@ class Trainer:
         unrolling, cures that draw noise of their own), so a side-by-side comparison
         changes one thing only. Rewind replays exactly, since the key is the step.
         """
-        return self._keyed.manual_seed(mix_seed(self.cfg.seed, self.g_step, BATCH_TAGS[tag], index))
+        return self._keyed.manual_seed(batch_key(self.cfg.seed, self.g_step, tag, index))
 
     def _z(self, n: int, gen: torch.Generator) -> Tensor:
         return torch.randn(n, self.cfg.z_dim, generator=gen).to(self.device)
@@ -150,11 +172,10 @@ class Trainer:
     def _d_objective(self, out_real: Tensor, out_fake: Tensor, flip: bool = True) -> Tensor:
         """D's loss with one-sided label smoothing and label flipping applied."""
         cfg = self.cfg
-        real_terms = self.loss.real_term(out_real, 1.0 - cfg.label_smoothing)
+        mask = None
         if flip and cfg.label_flip:
-            mask = (torch.rand(out_real.shape[0], generator=self.gen) < cfg.label_flip)
-            real_terms = torch.where(mask.to(self.device), self.loss.fake_term(out_real), real_terms)
-        return real_terms.mean() + self.loss.fake_term(out_fake).mean()
+            mask = (torch.rand(out_real.shape[0], generator=self.gen) < cfg.label_flip).to(self.device)
+        return d_objective(self.loss, out_real, out_fake, cfg.label_smoothing, mask)
 
     # --- training -----------------------------------------------------------------
     def step_d(self) -> float:
@@ -311,14 +332,7 @@ class Trainer:
     def evaluate(self, n: int = EVAL_SAMPLES) -> dict[str, Any]:
         """Mode coverage (VEEGAN/PacGAN protocol) and a sample distance on n fresh samples."""
         fake = self.G(self._z(n, self.eval_gen)).cpu().numpy()
-        real = self.real_eval.cpu().numpy()
-        out: dict[str, Any] = {"distance": sliced_wasserstein(real, fake)}
-        ds = self.dataset
-        if getattr(ds, "n_modes", 0):
-            s = mode_stats(fake, ds.centers, ds.stds, ds.weights)
-            out.update(modes=s.modes, modes_any=s.modes_any, hq=s.hq,
-                       reverse_kl=s.reverse_kl, mass_modes=s.mass_modes, mass=s.mass.tolist())
-        return out
+        return eval_stats(fake, self.real_eval.cpu().numpy(), self.dataset)
 
     def sample(self, n: int) -> Any:
         """n generated points as a float32 numpy array (n, 2); does not disturb training."""

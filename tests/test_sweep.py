@@ -26,7 +26,7 @@ def no_training(*args, **kwargs):
     ({"gp": ["10", "10.0"]}, "repeats"),
 ])
 def test_a_bad_grid_is_rejected_before_anything_runs(tmp_path, monkeypatch, grid, says):
-    monkeypatch.setattr(sweep, "run_one", no_training)
+    monkeypatch.setattr(sweep, "run_task", no_training)
     with pytest.raises(ValueError, match=says):
         sweep.run_sweep(Config(), grid, [0, 1], 10, tmp_path / "s", jobs=1)
     assert not (tmp_path / "s").exists()
@@ -63,7 +63,7 @@ def test_a_tiny_sweep_writes_its_files_and_a_rerun_skips_finished_runs(tmp_path,
     spec = json.loads(html.split('vegaEmbed("#vis", ')[1].split(");</script>")[0])
     alt.TopLevelFacetSpec.from_dict(spec, validate=True)  # a valid Vega-Lite chart
 
-    monkeypatch.setattr(sweep, "run_one", no_training)  # everything is done: nothing runs
+    monkeypatch.setattr(sweep, "run_task", no_training)  # everything is done: nothing runs
     again = sweep.run_sweep(Config(g_hidden=32, d_hidden=32, batch=64), GRID, [0, 1], 20, out, jobs=2)
     assert len(pd.read_csv(out / "runs.csv")) == 4
     pd.testing.assert_frame_equal(again, df)
@@ -76,8 +76,8 @@ def test_an_interrupted_sweep_resumes_with_the_missing_runs_only(tmp_path, monke
     runs = pd.read_csv(out / "runs.csv")
     runs.iloc[:3].to_csv(out / "runs.csv", index=False)  # as if the sweep stopped after 3
     ran = []
-    real_run_one = sweep.run_one
-    monkeypatch.setattr(sweep, "run_one", lambda job, *a: ran.append(job) or real_run_one(job, *a))
+    real_run_task = sweep.run_task
+    monkeypatch.setattr(sweep, "run_task", lambda jobs, *a: ran.extend(jobs) or real_run_task(jobs, *a))
     df = sweep.run_sweep(base, GRID, [0, 1], 5, out, jobs=1)
     assert [(j.setting, j.seed) for j in ran] == [("loss=wasserstein", 1)]
     assert len(df) == 4 and len(pd.read_csv(out / "runs.csv")) == 4
@@ -106,3 +106,35 @@ def test_summarize_gives_mean_and_standard_error_over_seeds():
     table = sweep.summary_table(s)
     assert "| a | 3 | 0 | 4 ± 1.2 | 70 ± 12 |" in table
     assert "| b | 1 | 1 | 2 | 50 | inf |" in table
+
+
+def _jobs(grid, seeds, **base):
+    return sweep.expand(Config(**base), grid, seeds)
+
+
+@pytest.mark.parametrize("grid, seeds, n_jobs, seed_batch, sizes", [
+    ({"loss": ["nonsaturating", "wasserstein"], "gp": [0, 10]}, 5, 2, 0, [5, 5, 5, 5]),
+    ({"gp": [0]}, 5, 2, 0, [3, 2]),  # fewer settings than cores: split so both get work
+    ({"gp": [0]}, 20, 1, 0, [sweep.MAX_SEED_BATCH, sweep.MAX_SEED_BATCH, 4]),
+    ({"gp": [0, 10]}, 3, 4, 1, [1] * 6),  # 1: no batching
+    ({"unroll": [0, 2]}, 3, 1, 0, [3, 1, 1, 1]),  # unrolled runs cannot be stacked
+])
+def test_plan_tasks_batches_seeds_of_a_setting(grid, seeds, n_jobs, seed_batch, sizes):
+    jobs = _jobs(grid, list(range(seeds)))
+    tasks = sweep.plan_tasks(jobs, n_jobs, seed_batch)
+    assert [len(t) for t in tasks] == sizes
+    assert sorted((j.setting, j.seed) for t in tasks for j in t) == sorted(
+        (j.setting, j.seed) for j in jobs)
+    assert all(len({j.setting for j in t}) == 1 for t in tasks)
+
+
+def test_a_batched_sweep_gives_the_rows_of_separate_runs(tmp_path):
+    base = Config(g_hidden=16, d_hidden=16, batch=32)
+    grid = {"loss": ["nonsaturating", "wasserstein"], "gp": [0, 1]}
+    alone = sweep.run_sweep(base, grid, [0, 1], 20, tmp_path / "a", jobs=1, seed_batch=1)
+    stacked = sweep.run_sweep(base, grid, [0, 1], 20, tmp_path / "b", jobs=1, seed_batch=2)
+    assert list(zip(alone["setting"], alone["seed"])) == list(zip(stacked["setting"], stacked["seed"]))
+    for col in ("distance", "precision", "recall"):
+        assert stacked[col].to_numpy() == pytest.approx(alone[col].to_numpy(), rel=1e-3), col
+    assert stacked["hq"].to_numpy() == pytest.approx(alone["hq"].to_numpy(), abs=2e-3)
+    assert "stacked model" in (tmp_path / "b" / "summary.md").read_text()
