@@ -72,6 +72,30 @@ def test_precision_recall_same_vs_collapsed():
         precision_recall(real[:3], real)
 
 
+def brute_force_precision_recall(real, fake, k=3):
+    """The definition, straight: full distance matrices, k-th other neighbour's distance."""
+    def dist(a, b):
+        return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+
+    def radius(x):
+        d = dist(x, x)
+        np.fill_diagonal(d, np.inf)
+        return np.sort(d, 1)[:, k - 1]
+
+    fr = dist(fake.astype(float), real.astype(float))
+    return (fr <= radius(real)[None]).any(1).mean(), (fr <= radius(fake)[:, None]).any(0).mean()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_precision_recall_equals_the_definition(seed):
+    rng = np.random.default_rng(seed)
+    real = rng.normal(size=(1500, 2)).astype(np.float32)
+    fake = (rng.normal(size=(1300, 2)) * 1.5 + 0.5).astype(np.float32)
+    fake[:40] = fake[40:80]  # duplicates: a point at distance 0 is still a neighbour
+    want = brute_force_precision_recall(real, fake)
+    assert precision_recall(real, fake) == pytest.approx(want, abs=1e-12)
+
+
 def test_sliced_wasserstein_zero_for_same_set_and_grows_with_a_shift():
     x = exact(RING, 2000)
     assert sliced_wasserstein(x, x) == 0.0
