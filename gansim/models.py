@@ -2,8 +2,14 @@
 
 D's add-ons (minibatch discrimination, minibatch std, packing, spectral norm, dropout)
 are switches on one class rather than subclasses, so any combination builds.
+
+Both networks take points as (..., n, features): a run's batch is (n, 2); a seed batch
+(gansim.seedbatch) adds a leading axis of runs, with its Linear layers swapped for
+StackedLinear ones holding one weight matrix per run.
 """
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import Tensor, nn
@@ -60,16 +66,19 @@ class MinibatchDiscrimination(nn.Module):
         # Small init keeps the exp() kernels away from 0 at the start (T init 0.1 measured).
         self.T = nn.Parameter(0.1 * torch.randn(n_in, kernels * dim))
 
+    def _kernels(self, f: Tensor) -> Tensor:
+        """(..., n, n_in) → (..., kernels, n, dim)."""
+        return (f @ self.T).unflatten(-1, (self.kernels, self.dim)).transpose(-3, -2)
+
     def forward(self, f: Tensor, ref: Tensor | None = None) -> Tensor:
-        m = (f @ self.T).view(-1, self.kernels, self.dim).transpose(0, 1)  # (B, n, C)
+        m = self._kernels(f)
         if ref is not None:
-            r = (ref @ self.T).view(-1, self.kernels, self.dim).transpose(0, 1)
-            return torch.exp(-l1_distances(m, r)).sum(-1).T  # (n, B)
-        n = m.shape[1]
+            return torch.exp(-l1_distances(m, self._kernels(ref))).sum(-1).transpose(-1, -2)
+        lead, n = m.shape[:-3], m.shape[-2]
         group = MINIBATCH_GROUP if n > MINIBATCH_GROUP and n % MINIBATCH_GROUP == 0 else n
-        g = m.reshape(self.kernels, n // group, group, self.dim)
+        g = m.reshape(*lead, self.kernels, n // group, group, self.dim)
         close = torch.exp(-l1_distances(g, g)).sum(-1) - 1.0  # drop the j = i term
-        return close.reshape(self.kernels, n).T
+        return close.reshape(*lead, self.kernels, n).transpose(-1, -2)  # (..., n, kernels)
 
 
 def minibatch_std(f: Tensor, ref: Tensor | None = None) -> Tensor:
@@ -77,8 +86,8 @@ def minibatch_std(f: Tensor, ref: Tensor | None = None) -> Tensor:
     source = f if ref is None else ref
     # √(var + ε) as in ProGAN: a dead ReLU unit has var 0, where √'s slope is infinite and
     # a gradient penalty's double backward would turn it into NaN.
-    std = (source.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
-    return std.expand(f.shape[0], 1)
+    std = (source.var(dim=-2, unbiased=False) + 1e-8).sqrt().mean(-1)
+    return std[..., None, None].expand(*f.shape[:-1], 1)
 
 
 class Discriminator(nn.Module):
@@ -102,19 +111,59 @@ class Discriminator(nn.Module):
 
     def features(self, x: Tensor, ref: Tensor | None = None) -> Tensor:
         """Penultimate features, one row per (packed) sample; ref: batch to compare with."""
-        f = self.body(x.reshape(-1, 2 * self.pack))
-        r = None if ref is None else self.body(ref.reshape(-1, 2 * self.pack))
+        f = self.body(self._packed(x))
+        r = None if ref is None else self.body(self._packed(ref))
         extras = [f]
         if self.mbd is not None:
             extras.append(self.mbd(f, r))
         if self.mbstd:
             extras.append(minibatch_std(f, r))
-        return self.last(torch.cat(extras, dim=1) if len(extras) > 1 else f)
+        return self.last(torch.cat(extras, dim=-1) if len(extras) > 1 else f)
+
+    def _packed(self, x: Tensor) -> Tensor:
+        """(..., n, 2) → (..., n / pack, 2·pack): PacGAN's D sees pack points as one input."""
+        return x.reshape(*x.shape[:-2], -1, 2 * self.pack)
 
     def forward(self, x: Tensor, ref: Tensor | None = None) -> Tensor:
-        return self.head(self.features(x, ref)).squeeze(1)
+        return self.head(self.features(x, ref)).squeeze(-1)
 
     @property
     def batch_aware(self) -> bool:
         """True when D's score of a sample depends on the rest of its batch."""
         return self.mbd is not None or self.mbstd
+
+
+class StackedLinear(nn.Module):
+    """S Linear layers applied at once: (S, n, in) → (S, n, out), one matmul for all.
+
+    One baddbmm is ~1.4× faster here than nn.Linear under torch.func.vmap, and faster
+    than S separate calls (measured on 2-core CPU, S = 5, 256 × 128 × 128).
+    """
+
+    def __init__(self, layers: list[nn.Linear]):
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([l.weight.detach() for l in layers]))  # (S, out, in)
+        self.bias = nn.Parameter(torch.stack([l.bias.detach() for l in layers]))  # (S, out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.baddbmm(self.bias.unsqueeze(-2), x, self.weight.transpose(-1, -2))
+
+
+def stack_networks(nets: list[nn.Module]) -> nn.Module:
+    """One network that runs S copies of the same architecture at once on (S, n, ...).
+
+    Linear layers become StackedLinear; any other parameter (minibatch discrimination's
+    T) is stacked along a new first axis, which the layers' broadcasting matmuls accept.
+    Parameter names stay those of a single network.
+    """
+    stacked = copy.deepcopy(nets[0])
+    for name, module in list(stacked.named_modules()):
+        parts = [dict(n.named_modules())[name] for n in nets]
+        if isinstance(module, nn.Linear):
+            parent, _, attr = name.rpartition(".")
+            setattr(stacked.get_submodule(parent), attr, StackedLinear(parts))
+        elif not isinstance(module, StackedLinear):
+            for pname, _ in list(module.named_parameters(recurse=False)):
+                value = torch.stack([getattr(p, pname).detach() for p in parts])
+                setattr(module, pname, nn.Parameter(value))
+    return stacked

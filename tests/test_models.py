@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from gansim.config import Config
-from gansim.models import Discriminator, Generator, MinibatchDiscrimination, minibatch_std
+from gansim.models import (Discriminator, Generator, MinibatchDiscrimination, minibatch_std,
+                           stack_networks)
 
 
 def test_shapes_for_every_add_on():
@@ -48,3 +49,19 @@ def test_batch_aware_d_scores_depend_on_the_batch():
     assert not torch.allclose(alone, with_spread)
     plain = Discriminator(Config())
     assert torch.allclose(plain(x), plain(torch.cat([x, torch.randn(64, 2)]))[:64])
+
+
+@pytest.mark.parametrize("changes", [{}, {"minibatch": 5, "mbstd": True}, {"pack": 2, "d_depth": 1},
+                                     {"minibatch": 3, "d_depth": 1, "activation": "tanh"}])
+def test_a_stacked_network_gives_each_networks_own_output(changes):
+    cfg = Config(g_hidden=16, d_hidden=16, **changes)
+    torch.manual_seed(0)
+    Gs, Ds = [Generator(cfg) for _ in range(3)], [Discriminator(cfg) for _ in range(3)]
+    z, x = torch.randn(3, 128, cfg.z_dim), torch.randn(3, 128, 2)
+    G, D = stack_networks(Gs), stack_networks(Ds)
+    assert [n for n, _ in D.named_parameters()] == [n for n, _ in Ds[0].named_parameters()]
+    for i in range(3):
+        torch.testing.assert_close(G(z)[i], Gs[i](z[i]), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(D(x)[i], Ds[i](x[i]), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(D(x, ref=x.flip(1))[i], Ds[i](x[i], ref=x[i].flip(0)),
+                                   rtol=1e-5, atol=1e-6)
