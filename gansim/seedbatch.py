@@ -1,10 +1,12 @@
 """Seed batches: several seeds of one setting trained together as one stacked model.
 
 On a CPU these MLPs leave part of every step to fixed costs (Python, dispatch, the
-optimiser's bookkeeping) that do not grow with the work: measured here, ~3 ms of a
-~9 ms plain step. Stacking S seeds' weights along a new first axis and running the
-networks with one batched matmul per layer (models.stack_networks) pays that part once
-per step for all S seeds.
+optimiser's bookkeeping) that do not grow with the work. Stacking S seeds' weights
+along a new first axis and running each layer as one batched matmul
+(models.stack_networks) pays that part once per step for all S seeds. Measured on one
+core of a 2-core machine, default ring8 settings, 300 steps: 5 seeds train 1.65×
+faster than one after another, 10 seeds 1.73× (torch.func.vmap over the plain modules
+gave only 1.3×: its batched Linear is slower than one baddbmm).
 
 Each seed starts from the weights Trainer(cfg with that seed) starts from, draws the
 same keyed real and latent batches, evaluates on the same points, and Adam, SGD and
@@ -39,7 +41,7 @@ from .trainer import (EVAL_SAMPLES, OPTIMIZERS, _custom, batch_key, eval_stats, 
 # Settings a seed batch cannot train, and why (a non-zero / true value blocks batching).
 NOT_BATCHED = {
     "unroll": "its look-ahead reads one optimiser's moments per network",
-    "feature_matching": "it reads D's features through a method vmap does not wrap",
+    "feature_matching": "its G-side term is not wired into the seed batch's G step yet",
     "replay": "its buffer and draws are per run",
     "label_flip": "its draws interleave with other tricks' on one generator",
     "instance_noise": "its draws interleave with other tricks' on one generator",
