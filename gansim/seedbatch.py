@@ -15,9 +15,8 @@ summation order (tests/test_seedbatch.py checks that the first steps agree). Two
 of a GAN that differ in the last bit drift apart over thousands of steps, as runs on
 two machines do; the sweep's statistics over seeds are what carries over.
 
-Features that draw random numbers outside the keyed streams in an order a stack cannot
-replay, or that keep per-network state, are not batched: `unbatchable` names them and
-the sweep trains those settings one run per process.
+Some settings are not batched (NOT_BATCHED says why for each): `unbatchable` names
+them, and the sweep trains those settings one run per process.
 """
 from __future__ import annotations
 
@@ -31,21 +30,20 @@ from torch.func import functional_call
 
 from .config import Config
 from .cures import D_PENALTIES, DBatch, lr_factor
-from .data import make_dataset
 from .history import History
 from .losses import LOSSES, d_objective
 from .models import Discriminator, Generator, stack_networks
-from .trainer import (EVAL_SAMPLES, OPTIMIZERS, _custom, batch_key, eval_stats, eval_streams,
-                      resolve_device)
+from .trainer import (EVAL_SAMPLES, OPTIMIZERS, batch_key, default_dataset, eval_stats,
+                      eval_streams, resolve_device)
 
 # Settings a seed batch cannot train, and why (a non-zero / true value blocks batching).
 NOT_BATCHED = {
-    "unroll": "its look-ahead reads one optimiser's moments per network",
+    "unroll": "its look-ahead is written for one network's optimiser state",
     "feature_matching": "its G-side term is not wired into the seed batch's G step yet",
-    "replay": "its buffer and draws are per run",
-    "label_flip": "its draws interleave with other tricks' on one generator",
-    "instance_noise": "its draws interleave with other tricks' on one generator",
-    "dropout": "its masks are drawn from the global stream",
+    "replay": "its buffer of past fakes is kept per run, not stacked yet",
+    "label_flip": "its per-run draws are not wired into the seed batch yet",
+    "instance_noise": "its per-run draws are not wired into the seed batch yet",
+    "dropout": "its masks come from the global random stream, so seeds would not match Trainer",
     "spectral_norm": "its power-iteration vectors are per-network buffers updated in place",
 }
 
@@ -112,7 +110,7 @@ class SeedBatch:
             raise ValueError("data=points needs the uploaded points: SeedBatch(cfg, seeds, dataset=...)")
         self.cfg, self.seeds = cfg, list(seeds)
         self.device = resolve_device(cfg.device)
-        self.dataset = dataset if dataset is not None else make_dataset(cfg.data, _custom(cfg))
+        self.dataset = dataset if dataset is not None else default_dataset(cfg)
         self.eval_every = eval_every
         Gs, Ds = [], []
         for s in self.seeds:

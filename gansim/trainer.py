@@ -112,7 +112,7 @@ class Trainer:
             raise ValueError("data=points needs the uploaded points: Trainer(cfg, dataset=...)")
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
-        self.dataset = dataset if dataset is not None else make_dataset(cfg.data, _custom(cfg))
+        self.dataset = dataset if dataset is not None else default_dataset(cfg)
         self.log_every, self.eval_every = log_every, eval_every
         self.gen = torch.Generator().manual_seed(cfg.seed)  # the tricks' own draws
         self._keyed = torch.Generator()
@@ -410,8 +410,10 @@ class Trainer:
         return take(self, **kwargs)
 
 
-def _custom(cfg: Config) -> dict | None:
-    if cfg.data != "custom":
-        return None
-    return {"centers": [list(c) for c in cfg.custom_centers], "stds": list(cfg.custom_stds),
-            "weights": list(cfg.custom_weights) or None}
+def default_dataset(cfg: Config) -> Any:
+    """The mixture cfg names (a preset, or data=custom built from the custom_* fields)."""
+    custom = None
+    if cfg.data == "custom":
+        custom = {"centers": [list(c) for c in cfg.custom_centers], "stds": list(cfg.custom_stds),
+                  "weights": list(cfg.custom_weights) or None}
+    return make_dataset(cfg.data, custom)
