@@ -34,7 +34,7 @@ from .history import History
 from .losses import LOSSES, d_objective
 from .models import Discriminator, Generator, stack_networks
 from .trainer import (EVAL_SAMPLES, OPTIMIZERS, batch_key, default_dataset, eval_stats,
-                      eval_streams, resolve_device)
+                      eval_streams, resolve_device, set_lrs)
 
 # Settings a seed batch cannot train, and why (a non-zero / true value blocks batching).
 NOT_BATCHED = {
@@ -122,8 +122,7 @@ class SeedBatch:
         make = OPTIMIZERS[cfg.optimizer]
         self.opt_g = make(list(self.G.params.values()), cfg.lr_g, cfg)
         self.opt_d = make(list(self.D.params.values()), cfg.lr_d, cfg)
-        for group in self.opt_d.param_groups:
-            group["weight_decay"] = cfg.weight_decay
+        set_lrs(self.opt_g, self.opt_d, cfg, 1.0)
         self.loss = LOSSES[cfg.loss]
         self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]  # tricks' draws
         self._keyed = torch.Generator()
@@ -172,9 +171,7 @@ class SeedBatch:
         """One G update on every seed; returns G's loss per seed."""
         cfg = self.cfg
         factor = lr_factor(cfg.lr_decay_start, cfg.lr_decay_end, cfg.lr_decay_floor, self.g_step)
-        for opt, lr in ((self.opt_g, cfg.lr_g), (self.opt_d, cfg.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = lr * factor
+        set_lrs(self.opt_g, self.opt_d, cfg, factor)
         d_params = list(self.D.params.values())
         for p in d_params:
             p.requires_grad_(False)  # G's backward needs no gradient for D's weights

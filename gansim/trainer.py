@@ -95,6 +95,16 @@ def eval_stats(fake: Any, real: Any, dataset: Any) -> dict[str, Any]:
     return out
 
 
+def set_lrs(opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, cfg: Config,
+            factor: float) -> None:
+    """Both optimisers' learning rates at `factor` × the configured ones; D's weight decay."""
+    for group in opt_g.param_groups:
+        group["lr"] = cfg.lr_g * factor
+    for group in opt_d.param_groups:
+        group["lr"] = cfg.lr_d * factor
+        group["weight_decay"] = cfg.weight_decay
+
+
 def grad_norm(params: list[Tensor]) -> Tensor:
     """Total L2 norm of the parameters' gradients (0 when none has one)."""
     grads = [p.grad for p in params if p.grad is not None]
@@ -141,11 +151,7 @@ class Trainer:
         self._set_lrs(1.0)
 
     def _set_lrs(self, factor: float) -> None:
-        for group in self.opt_g.param_groups:
-            group["lr"] = self.cfg.lr_g * factor
-        for group in self.opt_d.param_groups:
-            group["lr"] = self.cfg.lr_d * factor
-            group["weight_decay"] = self.cfg.weight_decay
+        set_lrs(self.opt_g, self.opt_d, self.cfg, factor)
 
     def _batch_gen(self, tag: str, index: int = 0) -> torch.Generator:
         """The generator for one training batch, keyed by (seed, G step, purpose, index).
