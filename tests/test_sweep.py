@@ -138,3 +138,9 @@ def test_a_batched_sweep_gives_the_rows_of_separate_runs(tmp_path):
         assert stacked[col].to_numpy() == pytest.approx(alone[col].to_numpy(), rel=1e-3), col
     assert stacked["hq"].to_numpy() == pytest.approx(alone["hq"].to_numpy(), abs=2e-3)
     assert "stacked model" in (tmp_path / "b" / "summary.md").read_text()
+
+
+def test_the_cli_refuses_a_negative_seed_batch(tmp_path, capsys):
+    assert main(["sweep", "--grid", "gp=0,10", "--seed-batch", "-1", "--out", str(tmp_path / "s")]) == 2
+    assert "--seed-batch must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
