@@ -3,10 +3,11 @@
 On a CPU these MLPs leave part of every step to fixed costs (Python, dispatch, the
 optimiser's bookkeeping) that do not grow with the work. Stacking S seeds' weights
 along a new first axis and running each layer as one batched matmul
-(models.stack_networks) pays that part once per step for all S seeds. Measured on one
-core of a 2-core machine, default ring8 settings, 300 steps: 5 seeds train 1.65×
-faster than one after another, 10 seeds 1.73× (torch.func.vmap over the plain modules
-gave only 1.3×: its batched Linear is slower than one baddbmm).
+(models.stack_networks) pays that part once per step for all S seeds. Measured with
+`python bench/bench_seedbatch.py` on one core of a 2-core machine (default ring8
+settings, 300 steps): 5 seeds train 1.51× faster than one after another, 10 seeds
+1.72× (torch.func.vmap over the plain modules gave only ~1.3×: its batched Linear is
+slower than one baddbmm).
 
 Each seed starts from the weights Trainer(cfg with that seed) starts from, draws the
 same keyed real and latent batches, evaluates on the same points, and Adam, SGD and

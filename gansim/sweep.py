@@ -21,7 +21,7 @@ from .config import FIELD_NAMES, Config, coerce, relative_step_cost
 # samples each): one snapshot of a GAN that hops between modes is noisy.
 EVAL_EVERY = 100
 # Seeds trained as one stacked model at most (gansim.seedbatch). Per-seed cost falls with
-# the batch (on one core: 1.65× faster than one by one at 5 seeds, 1.73× at 10), but
+# the batch (on one core: 1.51× faster than one by one at 5 seeds, 1.72× at 10), but
 # gains flatten while a long batch finishing last leaves the other cores idle.
 MAX_SEED_BATCH = 8
 METRICS = ("modes", "modes_any", "hq", "reverse_kl", "mass_modes", "distance")
