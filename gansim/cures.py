@@ -80,6 +80,17 @@ D_PENALTIES: dict[str, Penalty] = {
 }
 
 
+def active_penalties(cfg) -> list[tuple[Penalty, float]]:
+    """The penalties cfg switches on, with their weights."""
+    return [(D_PENALTIES[n], getattr(cfg, n)) for n in D_PENALTIES if getattr(cfg, n)]
+
+
+def mark_penalty_inputs(active: list[tuple[Penalty, float]], real: Tensor, fake: Tensor) -> None:
+    """Let autograd reach D's inputs that the active penalties differentiate against."""
+    real.requires_grad_(any(p.needs_real_grad for p, _ in active))
+    fake.requires_grad_(any(p.needs_fake_grad for p, _ in active))
+
+
 @torch.no_grad()
 def clip_weights(D: nn.Module, limit: float) -> None:
     """Weight clipping (Arjovsky et al. 2017): keep every D parameter in [−c, c]."""

@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.func import functional_call
 
 from .config import Config
-from .cures import D_PENALTIES, DBatch, lr_factor
+from .cures import DBatch, active_penalties, clip_weights, lr_factor, mark_penalty_inputs
 from .history import History
 from .losses import LOSSES, d_objective
 from .models import Discriminator, Generator, stack_networks
@@ -79,8 +79,13 @@ class SeedRun:
         self.owner, self.index, self.cfg = owner, index, cfg
         self.eval_gen, _, self.real_eval = eval_streams(cfg, owner.dataset, owner.device)
         self.history = History(history_rows)
-        self.g_step = 0
         self.diverged: str | None = None
+        self.stopped_at: int | None = None  # the G step where this seed diverged
+
+    @property
+    def g_step(self) -> int:
+        """G steps this seed trained: the batch's, or where it diverged."""
+        return self.owner.g_step if self.stopped_at is None else self.stopped_at
 
     def _z(self, n: int) -> Tensor:
         return torch.randn(n, self.cfg.z_dim, generator=self.eval_gen).to(self.owner.device)
@@ -153,9 +158,8 @@ class SeedBatch:
         real = self._real("d_real", i)
         with torch.no_grad():
             fake = self.G(self._z("d_z", i))
-        active = [(D_PENALTIES[n], getattr(cfg, n)) for n in D_PENALTIES if getattr(cfg, n)]
-        real.requires_grad_(any(p.needs_real_grad for p, _ in active))
-        fake.requires_grad_(any(p.needs_fake_grad for p, _ in active))
+        active = active_penalties(cfg)
+        mark_penalty_inputs(active, real, fake)
         out_r, out_f = self.D(real), self.D(fake)
         loss = d_objective(self.loss, out_r, out_f, cfg.label_smoothing)
         batch = DBatch(self.D, real, fake, out_r, out_f, self.gens)
@@ -163,9 +167,7 @@ class SeedBatch:
             loss = loss + penalty.fn(batch, weight)
         self._update(self.opt_d, self.D.params, loss, "discriminator")
         if cfg.clip:
-            with torch.no_grad():
-                for p in self.D.params.values():
-                    p.clamp_(-cfg.clip, cfg.clip)
+            clip_weights(self.D.net, cfg.clip)
         return loss.detach()
 
     def step_g(self) -> Tensor:
@@ -184,9 +186,6 @@ class SeedBatch:
                 p.requires_grad_(True)
         self.g_step += 1
         self._d_in_step = 0
-        for run, dead in zip(self.runs, self.dead.tolist()):
-            if not dead:
-                run.g_step = self.g_step
         return loss.detach()
 
     def step(self) -> None:
@@ -235,6 +234,7 @@ class SeedBatch:
 
     def _freeze(self, bad: Tensor, who: str) -> None:
         for i in torch.nonzero(bad).flatten().tolist():
+            self.runs[i].stopped_at = self.g_step
             self.runs[i].diverged = (
                 f"Training diverged at step {self.g_step}: the {who}'s loss or gradient "
                 f"became NaN or infinite. The weights are kept at the last good step.")

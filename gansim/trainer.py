@@ -15,8 +15,8 @@ from torch import Tensor
 
 from . import unroll as unrolling
 from .config import Config, restart_fields_changed
-from .cures import (D_PENALTIES, DBatch, ReplayBuffer, clip_weights, instance_noise_std,
-                    lr_factor)
+from .cures import (DBatch, ReplayBuffer, active_penalties, clip_weights, instance_noise_std,
+                    lr_factor, mark_penalty_inputs)
 from .data import make_dataset
 from .history import History
 from .losses import LOSSES, d_objective
@@ -195,9 +195,8 @@ class Trainer:
         if cfg.replay:
             fake = self.replay.mix(fake, cfg.replay, self.gen)
         real_in, fake_in = self._noisy(real), self._noisy(fake)
-        active = [(D_PENALTIES[n], getattr(cfg, n)) for n in D_PENALTIES if getattr(cfg, n)]
-        real_in.requires_grad_(any(p.needs_real_grad for p, _ in active))
-        fake_in.requires_grad_(any(p.needs_fake_grad for p, _ in active))
+        active = active_penalties(cfg)
+        mark_penalty_inputs(active, real_in, fake_in)
         out_r, out_f = self.D(real_in), self.D(fake_in)
         loss = self._d_objective(out_r, out_f)
         batch = DBatch(self.D, real_in, fake_in, out_r, out_f, self.gen)
