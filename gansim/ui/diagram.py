@@ -11,13 +11,13 @@ import math
 # id → label ({fields} filled from the numbers; "–" when unknown). Boxes are networks.
 NODES = {
     "z": ("noise z", "ellipse"),
-    "G": ("G\nlr {lr_g}", "box"),
+    "G": ("G   lr {lr_g}", "box"),
     "fake": ("fakes", "ellipse"),
     "real": ("real data", "ellipse"),
-    "D": ("D\nlr {lr_d}", "box"),
+    "D": ("D   lr {lr_d}", "box"),
     "scores": ("scores", "ellipse"),
-    "loss_d": ("D loss\n{d_loss}", "box"),
-    "loss_g": ("G loss\n{g_loss}", "box"),
+    "loss_d": ("D loss {d_loss}", "box"),
+    "loss_g": ("G loss {g_loss}", "box"),
 }
 # "a>b" → edge label; gradients (dashed, drawn back against the flow) carry their norm.
 EDGES = {
@@ -37,11 +37,12 @@ def dot(numbers: dict[str, float | None], active: frozenset[str] | set[str] = fr
         raise ValueError(f"diagram highlight: unknown parts {sorted(unknown)}; "
                          f"use nodes {sorted(NODES)} or edges {sorted(EDGES)}")
     text = {k: _fmt(numbers.get(k)) for k in FIELDS}
-    lines = ["digraph {", '  rankdir=LR; bgcolor="transparent"; nodesep=0.25; ranksep=0.3;',
-             '  node [fontname="Helvetica", fontsize=12, style="filled,rounded", '
-             'fillcolor="#ffffff", margin="0.08,0.04"];',
-             '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.7];',
-             "  { rank=same; z; real; }", "  { rank=same; loss_d; loss_g; }"]
+    # Top to bottom: the side column is narrow and tall, and the data flows downwards.
+    lines = ["digraph {", '  rankdir=TB; bgcolor="transparent"; nodesep=0.2; ranksep=0.14;',
+             '  node [fontname="Helvetica", fontsize=11, style="filled,rounded", '
+             'fillcolor="#ffffff", margin="0.06,0.02", height=0.26];',
+             '  edge [fontname="Helvetica", fontsize=10, arrowsize=0.6];',
+             "  { rank=same; fake; real; }", "  { rank=same; loss_d; loss_g; }"]
     for name, (label, shape) in NODES.items():
         on = name in active
         colour, fill, width = (ON, ON_FILL, 2.5) if on else (OFF, "#ffffff", 1.0)

@@ -12,6 +12,7 @@ import streamlit as st
 from . import diagram, slowmo, state
 
 KEY = "slowmo_iteration"
+ARENA_PX = 400  # a little smaller than the live arena: it must end above a 768-px fold
 PHASE_NAME = {"d": "D's update", "g": "G's update"}
 
 
@@ -64,11 +65,11 @@ def panel() -> None:
     it = _iteration()
     it.advance(run)
     step = it.current
-    cols = st.columns([1, 1, 5], vertical_alignment="center")
-    cols[0].button("Back", icon=":material/skip_previous:", key="slowmo_back", on_click=_back,
-                   disabled=it.index == 0, help="Show the previous sub-step again.")
-    cols[1].button("Next", icon=":material/skip_next:", key="slowmo_next", on_click=_next,
-                   type="primary", help="The next sub-step (after the last: a new iteration).")
+    cols = st.columns([1.2, 1.2, 4], vertical_alignment="center")
+    cols[0].button("Back", key="slowmo_back", on_click=_back, disabled=it.index == 0,
+                   help="Show the previous sub-step again.", width="stretch")
+    cols[1].button("Next", key="slowmo_next", on_click=_next, type="primary",
+                   help="The next sub-step (after the last: a new iteration).", width="stretch")
     trace = it.trace()
     at = f" (G step {trace.g_step})" if trace is not None else ""
     cols[2].markdown(f"**{it.index + 1} / {len(it.steps)} · {PHASE_NAME[step.phase]} · "
@@ -76,22 +77,23 @@ def panel() -> None:
     if run.error or trace is None or trace.grid_after is None:
         st.error(run.error or "This update did not finish; reset the run.")
         return
-    st.info(it.sentence())
-    st.vega_lite_chart(slowmo.arena(it, run.trainer.dataset.extent), theme=None,
+    st.vega_lite_chart(slowmo.arena(it, run.trainer.dataset.extent, ARENA_PX), theme=None,
                        width="content", key="slowmo_arena")
     st.caption(slowmo.legend(it))
 
 
 def diagram_panel() -> None:
-    """The model diagram, the current sub-step's parts in orange, this iteration's numbers."""
+    """The sub-step's sentence, then the model diagram: the parts in use in orange."""
     run = state.run()
     it = _iteration()
+    if it.trace() is not None and it.trace().grid_after is not None:
+        st.info(it.sentence())
     numbers = {"lr_d": run.cfg.lr_d, "lr_g": run.cfg.lr_g,
                "d_loss": run.trainer.history.last("d_loss"),
                "g_loss": run.trainer.history.last("g_loss"),
                "d_grad": run.trainer.history.last("d_grad"),
                "g_grad": run.trainer.history.last("g_grad")}
     numbers.update(it.numbers())
-    st.graphviz_chart(diagram.dot(numbers, it.current.highlight), width="stretch")
+    st.graphviz_chart(diagram.dot(numbers, it.current.highlight), width="content")
     st.caption("Orange: the part at work in this sub-step. Dashed: a loss's gradient "
                "flowing back into the network it trains. Numbers: this iteration's.")
