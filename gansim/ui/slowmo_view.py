@@ -12,8 +12,8 @@ import streamlit as st
 from . import diagram, slowmo, state
 
 KEY = "slowmo_iteration"
-ARENA_PX = 400  # a little smaller than the live arena: it must end above a 768-px fold
-PHASE_NAME = {"d": "D's update", "g": "G's update"}
+ARENA_PX = 360  # smaller than the live arena: with its axes it must end above a 768-px fold
+PHASE_NAME = {"d": "D", "g": "G"}
 
 
 def active() -> bool:
@@ -71,15 +71,14 @@ def panel() -> None:
     cols[1].button("Next", key="slowmo_next", on_click=_next, type="primary",
                    help="The next sub-step (after the last: a new iteration).", width="stretch")
     trace = it.trace()
-    at = f" (G step {trace.g_step})" if trace is not None else ""
     cols[2].markdown(f"**{it.index + 1} / {len(it.steps)} · {PHASE_NAME[step.phase]} · "
-                     f"{step.title}**{at}")
+                     f"{step.title}**")
     if run.error or trace is None or trace.grid_after is None:
         st.error(run.error or "This update did not finish; reset the run.")
         return
     st.vega_lite_chart(slowmo.arena(it, run.trainer.dataset.extent, ARENA_PX), theme=None,
                        width="content", key="slowmo_arena")
-    st.caption(slowmo.legend(it))
+    st.caption(f"G step {trace.g_step}. {slowmo.legend(it)}")
 
 
 def diagram_panel() -> None:
