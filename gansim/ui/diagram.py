@@ -38,9 +38,9 @@ def dot(numbers: dict[str, float | None], active: frozenset[str] | set[str] = fr
                          f"use nodes {sorted(NODES)} or edges {sorted(EDGES)}")
     text = {k: _fmt(numbers.get(k)) for k in FIELDS}
     # Top to bottom: the side column is narrow and tall, and the data flows downwards.
-    lines = ["digraph {", '  rankdir=TB; bgcolor="transparent"; nodesep=0.2; ranksep=0.14;',
-             '  node [fontname="Helvetica", fontsize=11, style="filled,rounded", '
-             'fillcolor="#ffffff", margin="0.06,0.02", height=0.26];',
+    lines = ["digraph {", '  rankdir=TB; bgcolor="transparent"; nodesep=0.2; ranksep=0.1;',
+             '  node [fontname="Helvetica", fontsize=10.5, style="filled,rounded", '
+             'fillcolor="#ffffff", margin="0.06,0.01", height=0.22];',
              '  edge [fontname="Helvetica", fontsize=10, arrowsize=0.6];',
              "  { rank=same; fake; real; }", "  { rank=same; loss_d; loss_g; }"]
     for name, (label, shape) in NODES.items():

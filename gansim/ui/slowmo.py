@@ -22,7 +22,8 @@ from ..trace import StepTrace
 from . import charts, diagram
 
 TOML = Path(__file__).with_name("slowmo.toml")
-ARROW_SHARE = 0.08  # the longest gradient arrow spans this share of the box (as in the arena)
+ARROW_SHARE = 0.15  # the longest gradient arrow spans this share of the box
+ARROWS = 64  # arrows drawn: on a tight batch more than this merge into one black patch
 REAL, FAKE, OLD = "#222222", "#e6550d", "#9e9e9e"
 # Arena layer → (dataset name, legend phrase). The caption under the slow-motion arena
 # names exactly the layers drawn in the current sub-step.
@@ -33,7 +34,7 @@ LAYERS = {
     "real_scored": ("real", "black-ringed dots: the real batch, filled with D's score"),
     "fake": ("fake", "orange triangles: the fakes"),
     "fake_scored": ("fake", "orange-ringed triangles: the fakes, filled with D's score"),
-    "arrows": ("arrows", "black lines: where G's gradient pushes each fake"),
+    "arrows": ("arrows", "black lines ending in a dot: where G's gradient pushes a fake"),
     "fake_old": ("fake_old", "grey triangles: the fakes before G's step"),
     "moves": ("moves", "orange lines: each fake's move"),
     "fake_after": ("fake", "orange triangles: the same noise through the updated G"),
@@ -130,7 +131,8 @@ class Iteration:
                 "grad_norm": f"{t.grad_norm:.3g}", "lr": f"{t.lr:.2g}",
                 "real_mean": f"{real_mean:.2f}", "fake_mean": f"{fake_mean:.2f}",
                 "score_name": "critic score" if t.critic else "probability of being real",
-                "d_steps": str(self.d_steps), "more": str(self.d_steps - 1)}
+                "d_steps": str(self.d_steps), "more": str(self.d_steps - 1),
+                "move": _move(t), "change": _change(t)}
 
     def sentence(self) -> str:
         return self.current.text.format(**self.fields())
@@ -149,6 +151,20 @@ class Iteration:
         if g is not None and g.grid_after is not None and "g_loss" in told:
             out.update(g_loss=g.loss, g_grad=g.grad_norm, lr_g=g.lr)
         return out
+
+
+def _move(t: StepTrace) -> str:
+    """How far G's update moved its fakes on average (the picture may be too small to see)."""
+    if t.fake_after is None:
+        return "–"
+    return f"{float(np.linalg.norm(t.fake_after - t.fake, axis=1).mean()):.2g}"
+
+
+def _change(t: StepTrace) -> str:
+    """The largest change of D's verdict on the grid (one step can be too small to see)."""
+    if t.grid_after is None or t.grid_before is None:
+        return "–"
+    return f"{float(np.nanmax(np.abs(t.grid_after - t.grid_before))):.2g}"
 
 
 # --- the slow-motion arena -----------------------------------------------------------
@@ -178,6 +194,9 @@ def _spec(extent: tuple, px: int) -> dict:
         .encode(x=x, y=y, fill=fill),
         alt.Chart(alt.Data(name="arrows")).mark_rule(color="#111111", strokeWidth=1.2, clip=True)
         .encode(x=x, y=y, x2=x2, y2=y2),
+        # A dot at each arrow's head: Vega-Lite rules have no arrowheads.
+        alt.Chart(alt.Data(name="arrows")).mark_circle(color="#111111", size=14, clip=True)
+        .encode(x=alt.X("x2:Q"), y=alt.Y("y2:Q")),
     ]
     chart = alt.layer(*layers).properties(width=px, height=px, usermeta=charts.CANVAS)
     spec = chart.configure_view(strokeWidth=0).configure_axis(grid=False).to_dict()
@@ -239,10 +258,10 @@ def _segments(a: np.ndarray, b: np.ndarray):
 
 
 def _arrows(t: StepTrace, extent: tuple):
-    vec = np.nan_to_num(t.push)
+    vec = np.nan_to_num(t.push[:ARROWS])
     longest = float(np.linalg.norm(vec, axis=1).max()) if len(vec) else 0.0
     scale = ARROW_SHARE * (extent[1] - extent[0]) / longest if longest > 0 else 0.0
-    return _segments(t.fake, t.fake + scale * vec)
+    return _segments(t.fake[:ARROWS], t.fake[:ARROWS] + scale * vec)
 
 
 _LAYER_DATA = {
