@@ -8,7 +8,7 @@ import torch
 
 from gansim.config import Config
 from gansim.trainer import Trainer
-from gansim.ui import slowmo
+from gansim.ui import slowmo, slowmo_arena
 from gansim.ui.session import Run
 
 SMALL = dict(g_hidden=32, d_hidden=32, batch=64, seed=5)
@@ -19,8 +19,8 @@ def _play(run: Run, it: slowmo.Iteration) -> list[dict]:
     shown = []
     while True:
         it.advance(run)
-        data = slowmo.arena_data(it, run.trainer.dataset.extent)
-        shown.append({"id": it.current.id, "sentence": it.sentence(), "legend": slowmo.legend(it),
+        data = slowmo_arena.arena_data(it, run.trainer.dataset.extent)
+        shown.append({"id": it.current.id, "sentence": it.sentence(), "legend": slowmo_arena.legend(it),
                       "filled": {k for k, v in data.items() if v.num_rows}})
         if it.last:
             return shown
@@ -53,7 +53,7 @@ def test_each_substep_draws_its_layers_and_fills_its_sentence():
     run.trainer.train(20)
     for s in _play(run, slowmo.Iteration(run)):
         step = next(x for x in slowmo.substeps() if x.id == s["id"])
-        assert s["filled"] == {slowmo.LAYERS[name][0] for name in step.show}, s["id"]
+        assert s["filled"] == {slowmo_arena.LAYERS[name].dataset for name in step.show}, s["id"]
         assert "{" not in s["sentence"] and s["sentence"].endswith("."), s["sentence"]
         assert len(re.findall(r"\. [A-Z]", s["sentence"])) == 0, "one sentence"
         for word in ("triangle", "dot", "line", "background"):

@@ -8,37 +8,19 @@ replays the recorded pictures; an update, once made, stays made.
 """
 from __future__ import annotations
 
-import copy
 import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import numpy as np
 
 from ..trace import StepTrace
-from . import charts, diagram
+from . import diagram
+from .slowmo_arena import LAYERS
 
 TOML = Path(__file__).with_name("slowmo.toml")
-ARROW_SHARE = 0.15  # the longest gradient arrow spans this share of the box
-ARROWS = 64  # arrows drawn: on a tight batch more than this merge into one black patch
-REAL, FAKE, OLD = "#222222", "#e6550d", "#9e9e9e"
-# Arena layer → (dataset name, legend phrase). The caption under the slow-motion arena
-# names exactly the layers drawn in the current sub-step.
-LAYERS = {
-    "landscape_before": ("landscape", "Background: D's verdict before this update"),
-    "landscape_after": ("landscape", "Background: D's verdict after the update"),
-    "real": ("real", "black dots: the real batch"),
-    "real_scored": ("real", "black-ringed dots: the real batch, filled with D's score"),
-    "fake": ("fake", "orange triangles: the fakes"),
-    "fake_scored": ("fake", "orange-ringed triangles: the fakes, filled with D's score"),
-    "arrows": ("arrows", "black lines ending in a dot: where G's gradient pushes a fake"),
-    "fake_old": ("fake_old", "grey triangles: the fakes before G's step"),
-    "moves": ("moves", "orange lines: each fake's move"),
-    "fake_after": ("fake", "orange triangles: the same noise through the updated G"),
-}
 
 
 @dataclass(frozen=True)
@@ -141,9 +123,9 @@ class Iteration:
         """The diagram's numbers: this iteration's recorded values, each from the sub-step
         that computes it on (before that the caller shows the previous values)."""
         told = {s.id for s in self.steps[: self.index + 1]}
-        d = self.d_last if self.d_last is not None and self.current.repeat else self.d
-        if self.current.phase == "g":
-            d = self.d_last or self.d
+        # D's last update once it has been told (the repeat sub-step, or G's turn).
+        later = self.current.repeat or self.current.phase == "g"
+        d = self.d_last if later and self.d_last is not None else self.d
         out: dict[str, float | None] = {}
         if d is not None and d.grid_after is not None and "d_loss" in told:
             out.update(d_loss=d.loss, d_grad=d.grad_norm, lr_d=d.lr)
@@ -165,114 +147,3 @@ def _change(t: StepTrace) -> str:
     if t.grid_after is None or t.grid_before is None:
         return "–"
     return f"{float(np.nanmax(np.abs(t.grid_after - t.grid_before))):.2g}"
-
-
-# --- the slow-motion arena -----------------------------------------------------------
-
-@functools.lru_cache(maxsize=16)
-def _spec(extent: tuple, px: int) -> dict:
-    x0, x1, y0, y1 = extent
-    x = alt.X("x:Q", scale=alt.Scale(domain=[x0, x1], nice=False, zero=False), title=None)
-    y = alt.Y("y:Q", scale=alt.Scale(domain=[y0, y1], nice=False, zero=False), title=None)
-    x2, y2 = alt.X2("x2:Q"), alt.Y2("y2:Q")
-    fill = alt.Fill("fill:N", scale=None)
-    layers = [
-        alt.Chart(alt.Data(name="landscape")).mark_image(aspect=False, opacity=0.9)
-        .encode(x=x, x2=x2, y=y, y2=y2, url="url:N"),
-        alt.Chart(alt.Data(name="moves")).mark_rule(color=FAKE, strokeWidth=1, clip=True)
-        .encode(x=x, y=y, x2=x2, y2=y2),
-        alt.Chart(alt.Data(name="fake_old")).mark_point(shape="triangle-up", size=36, filled=True,
-                                                        color=OLD, opacity=0.8, clip=True)
-        .encode(x=x, y=y),
-        alt.Chart(alt.Data(name="real")).mark_point(shape="circle", size=42, filled=True,
-                                                    stroke=REAL, strokeWidth=1.2, opacity=0.95,
-                                                    clip=True)
-        .encode(x=x, y=y, fill=fill),
-        alt.Chart(alt.Data(name="fake")).mark_point(shape="triangle-up", size=50, filled=True,
-                                                    stroke=FAKE, strokeWidth=1.5, opacity=0.95,
-                                                    clip=True)
-        .encode(x=x, y=y, fill=fill),
-        alt.Chart(alt.Data(name="arrows")).mark_rule(color="#111111", strokeWidth=1.2, clip=True)
-        .encode(x=x, y=y, x2=x2, y2=y2),
-        # A dot at each arrow's head: Vega-Lite rules have no arrowheads.
-        alt.Chart(alt.Data(name="arrows")).mark_circle(color="#111111", size=14, clip=True)
-        .encode(x=alt.X("x2:Q"), y=alt.Y("y2:Q")),
-    ]
-    chart = alt.layer(*layers).properties(width=px, height=px, usermeta=charts.CANVAS)
-    spec = chart.configure_view(strokeWidth=0).configure_axis(grid=False).to_dict()
-    spec["autosize"] = {"type": "pad"}
-    return spec
-
-
-def arena(it: Iteration, extent: tuple, px: int = charts.ARENA_PX) -> dict:
-    """The slow-motion arena for the current sub-step: a fixed spec, this step's data."""
-    spec = copy.deepcopy(_spec(tuple(round(v, 6) for v in extent), px))
-    spec["datasets"] = arena_data(it, extent)
-    return spec
-
-
-def arena_data(it: Iteration, extent: tuple) -> dict:
-    """Named datasets: the current sub-step's layers filled, every other one empty."""
-    data = {"landscape": charts._empty("x", "x2", "y", "y2", "url"),
-            "moves": _segments(np.zeros((0, 2)), np.zeros((0, 2))),
-            "fake_old": _points(np.zeros((0, 2))), "real": _points(np.zeros((0, 2))),
-            "fake": _points(np.zeros((0, 2))),
-            "arrows": _segments(np.zeros((0, 2)), np.zeros((0, 2)))}
-    t = it.trace()
-    if t is None or t.fake is None:
-        return data
-    for layer in it.current.show:
-        name, _ = LAYERS[layer]
-        data[name] = _LAYER_DATA[layer](t, extent)
-    return data
-
-
-def legend(it: Iteration) -> str:
-    """One caption naming what the current sub-step draws."""
-    phrases = [LAYERS[name][1] for name in it.current.show]
-    return ". ".join(p[0].upper() + p[1:] for p in phrases) + "."
-
-
-def _landscape(grid: np.ndarray, t: StepTrace, extent: tuple):
-    x0, x1, y0, y1 = extent
-    return charts._table(x=[x0], x2=[x1], y=[y1], y2=[y0],
-                         url=[charts.landscape_url(grid, t.critic)])
-
-
-def _score_fill(scores: np.ndarray, t: StepTrace) -> np.ndarray:
-    """Each score on the landscape's own colour scale (critics: symmetric, same bound)."""
-    if t.critic:
-        bound = max(float(np.abs(np.nan_to_num(t.grid_before)).max()), 1e-6)
-        scores = 0.5 + 0.5 * scores / bound
-    rgb = charts._ramp(np.clip(np.nan_to_num(scores), 0.0, 1.0)).round().astype(int)
-    return np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb])
-
-
-def _points(xy: np.ndarray, fill: np.ndarray | str | None = None):
-    colours = np.full(len(xy), fill or "") if fill is None or isinstance(fill, str) else fill
-    return charts._table(x=xy[:, 0], y=xy[:, 1], fill=colours.astype(str))
-
-
-def _segments(a: np.ndarray, b: np.ndarray):
-    return charts._table(x=a[:, 0], y=a[:, 1], x2=b[:, 0], y2=b[:, 1])
-
-
-def _arrows(t: StepTrace, extent: tuple):
-    vec = np.nan_to_num(t.push[:ARROWS])
-    longest = float(np.linalg.norm(vec, axis=1).max()) if len(vec) else 0.0
-    scale = ARROW_SHARE * (extent[1] - extent[0]) / longest if longest > 0 else 0.0
-    return _segments(t.fake[:ARROWS], t.fake[:ARROWS] + scale * vec)
-
-
-_LAYER_DATA = {
-    "landscape_before": lambda t, e: _landscape(t.grid_before, t, e),
-    "landscape_after": lambda t, e: _landscape(t.grid_after, t, e),
-    "real": lambda t, e: _points(t.real, REAL),
-    "real_scored": lambda t, e: _points(t.real, _score_fill(t.score_real, t)),
-    "fake": lambda t, e: _points(t.fake, "#fdae6b"),
-    "fake_scored": lambda t, e: _points(t.fake, _score_fill(t.score_fake, t)),
-    "arrows": _arrows,
-    "fake_old": lambda t, e: _points(t.fake),
-    "moves": lambda t, e: _segments(t.fake, t.fake_after),
-    "fake_after": lambda t, e: _points(t.fake_after, "#fdae6b"),
-}

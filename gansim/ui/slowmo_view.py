@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import diagram, slowmo, state
+from . import diagram, slowmo, slowmo_arena, state
 
 KEY = "slowmo_iteration"
 ARENA_PX = 360  # smaller than the live arena: with its axes it must end above a 768-px fold
@@ -76,9 +76,9 @@ def panel() -> None:
     if run.error or trace is None or trace.grid_after is None:
         st.error(run.error or "This update did not finish; reset the run.")
         return
-    st.vega_lite_chart(slowmo.arena(it, run.trainer.dataset.extent, ARENA_PX), theme=None,
+    st.vega_lite_chart(slowmo_arena.arena(it, run.trainer.dataset.extent, ARENA_PX), theme=None,
                        width="content", key="slowmo_arena")
-    st.caption(f"G step {trace.g_step}. {slowmo.legend(it)}")
+    st.caption(f"G step {trace.g_step}. {slowmo_arena.legend(it)}")
 
 
 def diagram_panel() -> None:
