@@ -48,14 +48,16 @@ def test_one_iteration_equals_one_step(d_steps):
     assert (run.trainer.g_step, run.trainer.d_step) == (1, d_steps)
 
 
-def test_each_substep_draws_its_layers_and_fills_its_sentence():
-    run = Run(Config(**SMALL))
+@pytest.mark.parametrize("loss", ["nonsaturating", "wasserstein"])
+def test_each_substep_draws_its_layers_and_fills_its_sentence(loss):
+    run = Run(Config(loss=loss, gp=10.0 if loss == "wasserstein" else 0.0, **SMALL))
     run.trainer.train(20)
     for s in _play(run, slowmo.Iteration(run)):
         step = next(x for x in slowmo.substeps() if x.id == s["id"])
         assert s["filled"] == {slowmo_arena.LAYERS[name].dataset for name in step.show}, s["id"]
         assert "{" not in s["sentence"] and s["sentence"].endswith("."), s["sentence"]
         assert len(re.findall(r"\. [A-Z]", s["sentence"])) == 0, "one sentence"
+        assert ("critic score" in s["sentence"]) == (loss == "wasserstein" and "score" in s["id"])
         for word in ("triangle", "dot", "line", "background"):
             if word in s["sentence"].lower():
                 assert word in s["legend"].lower(), (s["id"], word)
