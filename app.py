@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from gansim.ui import compare_view, controls, lesson_panel, live, sidebar, state, sweep_panel
+from gansim.ui import (compare_view, controls, lesson_panel, live, sidebar, slowmo_view, state,
+                       sweep_panel)
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
 # from intra-op threads (they only add contention).
@@ -126,11 +127,18 @@ def main() -> None:
         return
     top_bar()
     lesson = lesson_panel.current()
+    slow = slowmo_view.active()
     arena_col, side_col = st.columns([3, 2], gap="large")
     playing = st.session_state.playing
     with arena_col:
-        st.fragment(live.frame, run_every=state.TICK_S if playing else None)()
+        if slow:
+            slowmo_view.panel()
+        else:
+            st.fragment(live.frame, run_every=state.TICK_S if playing else None)()
     with side_col:
+        slowmo_view.control()
+        if slow:
+            slowmo_view.diagram_panel()
         if lesson is not None:
             lesson_panel.panel(state.run(), lesson)
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -22,6 +22,9 @@ from .history import History
 from .losses import LOSSES, d_objective
 from .metrics import mode_stats, sliced_wasserstein
 from .models import Discriminator, Generator
+
+if TYPE_CHECKING:
+    from .trace import StepTrace
 
 OPTIMIZERS = {
     # fused: one kernel for all of a network's tensors, ~15 % faster per D update on CPU
@@ -184,10 +187,12 @@ class Trainer:
         return d_objective(self.loss, out_real, out_fake, cfg.label_smoothing, mask)
 
     # --- training -----------------------------------------------------------------
-    def step_d(self) -> float:
-        """One discriminator update; returns D's loss."""
+    def step_d(self, trace: StepTrace | None = None) -> float:
+        """One discriminator update; returns D's loss. `trace` records it (slow motion)."""
         self._check_alive()
         cfg = self.cfg
+        if trace is not None:
+            trace.begin(self, "d")
         i, self._d_in_step = self._d_in_step, self._d_in_step + 1
         real = self._real(cfg.batch, self._batch_gen("d_real", i))
         with torch.no_grad():
@@ -205,22 +210,31 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         norm = grad_norm(self.d_params)
+        if trace is not None:
+            trace.d_batch(self, real_in, fake_in, out_r, out_f, loss, norm)
         self._guard(loss, norm, "discriminator")
         self.opt_d.step()
         if cfg.clip:
             clip_weights(self.D, cfg.clip)
         self.d_step += 1
         self._record_d(loss.detach(), norm, out_r.detach(), out_f.detach())
+        if trace is not None:
+            trace.end(self, self.opt_d)
         return float(loss.detach())
 
-    def step_g(self) -> float:
-        """One generator update; returns G's loss."""
+    def step_g(self, trace: StepTrace | None = None) -> float:
+        """One generator update; returns G's loss. `trace` records it (slow motion)."""
         self._check_alive()
         cfg = self.cfg
         self._set_lrs(lr_factor(cfg.lr_decay_start, cfg.lr_decay_end, cfg.lr_decay_floor, self.g_step))
+        if trace is not None:
+            trace.begin(self, "g")
         self.D.requires_grad_(False)  # G's backward needs no gradient for D's weights
         try:
-            fake_in = self._noisy(self.G(self._z(cfg.batch, self._batch_gen("g_z"))))
+            z = self._z(cfg.batch, self._batch_gen("g_z"))
+            fake_in = self._noisy(self.G(z))
+            if trace is not None:
+                trace.g_forward(z, fake_in)
             out = self._unrolled_output(fake_in) if cfg.unroll else self.D(fake_in)
             loss = self.loss.g_term(out).mean()
             if cfg.feature_matching:
@@ -230,11 +244,15 @@ class Trainer:
         finally:
             self.D.requires_grad_(True)
         norm = grad_norm(self.g_params)
+        if trace is not None:
+            trace.g_batch(self, out, loss, norm)
         self._guard(loss, norm, "generator")
         self.opt_g.step()
         self.g_step += 1
         self._d_in_step = 0
         self._record_g(loss.detach(), norm)
+        if trace is not None:
+            trace.end(self, self.opt_g)
         return float(loss.detach())
 
     def step(self) -> None:

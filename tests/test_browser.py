@@ -239,3 +239,66 @@ def test_compare_mode_animates_two_panes(server, browser):
         assert proc.poll() is None
     finally:
         context.close()
+
+
+SLOWMO_ARENA = '[data-testid="stVegaLiteChart"] canvas'
+
+
+def _slowmo_header(page) -> str:
+    return page.get_by_text(" / 9 · ").first.inner_text()
+
+
+def _next_substep(page, number: int) -> None:
+    page.get_by_role("button", name="Next").click()
+    wait_for(lambda: _slowmo_header(page).startswith(f"{number} / 9"), 20,
+             f"slow motion to reach sub-step {number}")
+    time.sleep(0.8)  # let the arena and the diagram finish drawing
+
+
+def test_slow_motion_steps_through_one_iteration(server, browser):
+    """Train a little, turn on slow motion, step through D's and G's sub-steps (and back,
+    at the projector's 1366×768; forward only at 1920×1080); screenshots in artifacts/."""
+    url, proc = server
+    for width, height in ((1366, 768), (1920, 1080)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.add_init_script(COUNT_FRAMES)
+        page = context.new_page()
+        try:
+            page.goto(url + "/?seed=2", wait_until="commit")
+            wait_loaded(page)
+            page.get_by_role("button", name="Play").click()
+            wait_for(lambda: step_of(page) >= 100, 60, "100 training steps before slow motion")
+            page.get_by_text("Slow motion", exact=True).click()  # also pauses
+            page.get_by_role("button", name="Next").wait_for(timeout=30_000)
+            wait_for(lambda: _slowmo_header(page).startswith("1 / 9"), 20, "sub-step 1")
+            assert page.get_by_role("button", name="Play").is_visible(), "slow motion did not pause"
+            diagram = page.locator('[data-testid="stGraphVizChart"] svg')
+            diagram.first.wait_for(timeout=20_000)
+            # The whole slow-motion arena and the diagram's first node are above the fold.
+            page.screenshot(path=str(ARTIFACTS / f"browser-slowmo-{width}-1.png"))
+            box = page.locator(SLOWMO_ARENA).first.bounding_box()
+            assert box["y"] + box["height"] <= height + 4, f"arena ends at {box} on {height} px"
+            shots = {}
+            for number in range(2, 10):
+                if number == 5:
+                    before_update = page.locator(SLOWMO_ARENA).first.screenshot()
+                _next_substep(page, number)
+                if number == 5:
+                    assert page.locator(SLOWMO_ARENA).first.screenshot() != before_update, \
+                        "D's update did not change the arena's landscape"
+                assert "orange" in diagram.first.inner_html().lower() or "#e6550d" in \
+                    diagram.first.inner_html().lower(), "no part of the diagram is lit"
+                page.mouse.move(1, 1)  # no tooltip over the picture
+                page.evaluate("document.activeElement && document.activeElement.blur()")
+                if number in (3, 5, 8, 9):
+                    shots[number] = ARTIFACTS / f"browser-slowmo-{width}-{number}.png"
+                    page.screenshot(path=str(shots[number]))
+            for number in range(8, 0, -1) if width == 1366 else ():
+                page.get_by_role("button", name="Back").click()
+                wait_for(lambda: _slowmo_header(page).startswith(f"{number} / 9"), 20,
+                         f"Back to sub-step {number}")
+            if width == 1366:
+                assert page.get_by_role("button", name="Back").is_disabled()
+            assert proc.poll() is None
+        finally:
+            context.close()

@@ -66,13 +66,13 @@ class Run:
         self._tick()
         return done
 
-    def step_d(self) -> None:
-        """One D update alone (GAN Lab's D phase)."""
-        self._guarded(self.trainer.step_d)
+    def step_d(self, trace=None) -> None:
+        """One D update alone (GAN Lab's D phase); `trace` records it (slow motion)."""
+        self._guarded(lambda: self.trainer.step_d(trace=trace))
 
-    def step_g(self) -> None:
-        """One G update alone (GAN Lab's G phase)."""
-        self._guarded(self.trainer.step_g)
+    def step_g(self, trace=None) -> None:
+        """One G update alone (GAN Lab's G phase); `trace` records it (slow motion)."""
+        self._guarded(lambda: self.trainer.step_g(trace=trace))
 
     def step_both(self) -> None:
         """d_steps D updates then one G update."""

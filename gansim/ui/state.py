@@ -15,7 +15,7 @@ from . import controls, lesson_panel, urlstate
 from .session import Run
 
 SPEEDS = {  # label → (max G steps per frame, seconds of training per frame)
-    "Slow motion: 1 step a frame": (1, 1.0),
+    "One step a frame": (1, 1.0),  # not "slow motion": that is the narrated iteration
     "Slow: 5 steps a frame": (5, 1.0),
     "Normal": (None, 0.065),  # measured best: 8.8 frames/s and more steps/s than 0.05 or 0.08
     "Fast (fewer frames)": (None, 0.25),
