@@ -283,6 +283,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- serve --------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import shutil
+
+    from . import serve
+
+    try:
+        server = serve.start(args.workers or len(os.sched_getaffinity(0)), args.port,
+                             args.host, args.nginx)
+    except serve.NginxMissing as e:
+        raise UsageError(str(e)) from None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    except RuntimeError as e:
+        print(f"gansim serve: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"gansim serve: {server.url}/ -> {len(server.workers)} workers on ports "
+          f"{', '.join(map(str, server.worker_ports))} (logs in {server.tmp}); "
+          f"Ctrl-C stops", file=sys.stderr, flush=True)
+    code = serve.serve_forever(server)
+    if code == EXIT_OK:
+        shutil.rmtree(server.tmp, ignore_errors=True)
+    return code
+
+
 # --- lessons ------------------------------------------------------------------------
 
 def cmd_lessons(args: argparse.Namespace) -> int:
@@ -330,6 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train up to N seeds of a setting as one stacked model "
                          "(0: automatic, 1: one run per process)")
     sw.set_defaults(func=cmd_sweep)
+
+    srv = sub.add_parser("serve", help="a class server: N app workers behind nginx")
+    srv.add_argument("--workers", type=int, help="app processes (default: all cores)")
+    srv.add_argument("--port", type=int, default=8080, help="the port students open")
+    srv.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    srv.add_argument("--nginx", metavar="PATH", help="the nginx binary (default: PATH, /usr/sbin)")
+    srv.set_defaults(func=cmd_serve)
 
     lessons = sub.add_parser("lessons", help="lesson tools")
     lsub = lessons.add_subparsers(dest="action", required=True, parser_class=_Parser)
