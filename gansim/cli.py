@@ -256,6 +256,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     out = Path(args.out or f"runs/sweep-{time.strftime('%Y%m%d-%H%M%S')}")
+    n_jobs, backend = _sweep_backend(args)
     bar = Progress(len(jobs), "sweep", unit="runs", quiet=args.quiet)
     start = time.perf_counter()
 
@@ -265,8 +266,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         bar.update(done, note[:60], force=True)
 
     try:
-        df = sweep.run_jobs(jobs, args.steps, out, args.jobs or os.cpu_count() or 1,
-                            args.eval_last, progress, args.seed_batch)
+        df = sweep.run_jobs(jobs, args.steps, out, n_jobs, args.eval_last, progress,
+                            args.seed_batch, backend)
     except ValueError as e:  # e.g. runs.csv made with other settings
         bar.close()
         raise UsageError(str(e)) from None
@@ -281,6 +282,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"gansim: {len(df)} runs ({int(df['diverged'].sum())} diverged) in "
               f"{time.perf_counter() - start:.0f} s; summary in {out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _sweep_backend(args: argparse.Namespace):
+    """(cores to plan for, backend): the local pool, or Ray with --ray [ADDRESS]."""
+    if args.ray is None:
+        return args.jobs or os.cpu_count() or 1, None
+    from . import sweep_ray
+
+    try:
+        cpus = sweep_ray.connect(args.ray or None, args.jobs)
+    except sweep_ray.RayMissing as e:
+        raise UsageError(str(e)) from None
+    except ConnectionError as e:
+        raise UsageError(f"--ray {args.ray}: {e}") from None
+    return args.jobs or cpus, sweep_ray.results
 
 
 # --- serve --------------------------------------------------------------------------
@@ -355,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--seed-batch", type=int, default=0, metavar="N",
                     help="train up to N seeds of a setting as one stacked model "
                          "(0: automatic, 1: one run per process)")
+    sw.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                    help="run the tasks on Ray: a local Ray, or the cluster at ADDRESS "
+                         "(host:port of `ray start --head`)")
     sw.set_defaults(func=cmd_sweep)
 
     srv = sub.add_parser("serve", help="a class server: N app workers behind nginx")
