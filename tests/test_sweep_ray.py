@@ -36,8 +36,12 @@ def rows(path: Path) -> pd.DataFrame:
 
 def test_ray_gives_the_local_pools_rows_for_a_2x2x300_sweep(local_ray, tmp_path):
     argv = ["sweep", "--grid", "loss=nonsaturating,wasserstein", "--seeds", "2",
-            "--steps", "300", "--jobs", "2", "--quiet"]
-    assert main(argv + ["--out", str(tmp_path / "local")]) == 0
+            "--steps", "300", "--quiet"]
+    # The local backend in this process (--jobs 1) plans the same two seed-batch tasks
+    # as Ray on two CPUs (sweep.plan_tasks), without a spawn pool's start-up.
+    jobs = sweep.expand(Config(), {"loss": ["nonsaturating", "wasserstein"]}, [0, 1])
+    assert sweep.plan_tasks(jobs, 1, 0) == sweep.plan_tasks(jobs, 2, 0)
+    assert main(argv + ["--out", str(tmp_path / "local"), "--jobs", "1"]) == 0
     assert main(argv + ["--out", str(tmp_path / "ray"), "--ray"]) == 0
     local, on_ray = rows(tmp_path / "local"), rows(tmp_path / "ray")
     assert len(on_ray) == 4 and (on_ray["steps"] == 300).all()
