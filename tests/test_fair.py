@@ -47,6 +47,19 @@ def test_costly_links_are_announced_and_the_default_is_not():
     assert fair.cost_warning(Config(batch=512)) is None  # 2× a default step: no fuss
 
 
+def test_a_frame_turn_covers_its_training_without_waiting_on_itself():
+    t, order = fair.Turnstile(), []
+    with t.turn(1):
+        other = threading.Thread(target=lambda: t.turn(2).__enter__() or order.append("other"))
+        other.start()
+        with t.turn(1):  # the same thread again (the frame's training): no deadlock
+            order.append("nested")
+        time.sleep(0.1)
+        order.append("outer done")
+    other.join(5)
+    assert order == ["nested", "outer done", "other"]
+
+
 def test_turns_shrink_with_the_sessions_playing():
     t = fair.Turnstile()
     assert t.turn_seconds(0.065) == 0.065  # alone: what the speed asks

@@ -1,12 +1,13 @@
 """Fair share of one app process between its students' training.
 
-Every session's training runs in its own Streamlit thread. Left alone, those threads
-fight over the GIL one small torch op at a time (each op releases and re-takes it), so
-ten sessions trained less together than one alone, unevenly, and a Pause waited behind
-all of them. Here the training threads of a process take turns, first come first
-served, and each turn is short enough that a round of every playing session stays
-under ROUND_S: a session waits at most about one round for its next turn, and so does
-its Pause. The cost limits below keep one heavy setting from holding a turn for long.
+Every session's frames run in their own Streamlit thread. Left alone, those threads
+fight over the GIL one small torch op at a time (each op releases it, and a thread
+busy in pure Python, building another session's charts, keeps it for up to the
+switch interval), so ten sessions trained less together than one alone, unevenly, and
+a Pause waited behind all of them. Here the frames of a process (training and drawing)
+take turns, first come first served, and each turn's training is short enough that a
+round of every playing session stays near ROUND_S plus their drawing: a session waits
+about one round for its next frame, and so does its Pause. The cost limits below keep one heavy setting from holding a turn for long.
 No streamlit import: this is plain threading, testable without a page.
 """
 from __future__ import annotations
@@ -33,18 +34,26 @@ class Turnstile:
         self._cond = threading.Condition()
         self._queue: deque = deque()
         self._seen: dict[int, float] = {}  # session id → last time it trained
+        self._holder: int | None = None  # the thread whose turn it is
 
     @contextmanager
     def turn(self, who: int):
+        """Wait for this thread's turn; nested turns of the holder pass straight in
+        (a frame's turn covers its training and its drawing)."""
+        if self._holder == threading.get_ident():
+            yield
+            return
         me = object()
         with self._cond:
             self._queue.append(me)
             while self._queue[0] is not me:
                 self._cond.wait()
+            self._holder = threading.get_ident()
         try:
             yield
         finally:
             with self._cond:
+                self._holder = None
                 self._queue.popleft()
                 self._seen[who] = time.monotonic()
                 self._cond.notify_all()
