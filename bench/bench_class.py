@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -136,6 +137,7 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=900.0, help="stop after this many s")
     args = ap.parse_args()
     end = time.monotonic() + args.budget
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the server on the way out
     os.sched_setaffinity(0, {BROWSER_CORE})  # Chromium inherits this core
     tb.ARTIFACTS.mkdir(exist_ok=True)
     from playwright.sync_api import sync_playwright
