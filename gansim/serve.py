@@ -187,17 +187,17 @@ def start(workers: int, port: int, host: str = "0.0.0.0", nginx: str | None = No
     server = ClassServer(tmp=tmp, url=f"http://{shown}:{port}", worker_ports=ports)
     try:
         for p in ports:
-            log = open(tmp / f"worker-{p}.log", "w")
-            server.workers.append(subprocess.Popen(
-                worker_command(p), stdout=log, stderr=subprocess.STDOUT, cwd=APP.parent,
-                env={**os.environ, "OMP_NUM_THREADS": "1"}))
-            log.close()  # the child holds its own copy
+            with open(tmp / f"worker-{p}.log", "w") as log:  # the child keeps its own copy
+                server.workers.append(subprocess.Popen(
+                    worker_command(p), stdout=log, stderr=subprocess.STDOUT, cwd=APP.parent,
+                    env={**os.environ, "OMP_NUM_THREADS": "1"}))
         _wait_healthy(server)
         conf = tmp / "nginx.conf"
         conf.write_text(nginx_config(tmp, host, port, ports))
-        server.nginx = subprocess.Popen([binary, "-p", str(tmp), "-e", str(tmp / "error.log"),
-                                         "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                        stderr=open(tmp / "nginx.out", "w"))
+        with open(tmp / "nginx.out", "w") as out:
+            server.nginx = subprocess.Popen(
+                [binary, "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(conf)],
+                stdout=subprocess.DEVNULL, stderr=out)
         _wait_answer(server, server.url + "/_stcore/health")
     except BaseException:
         server.stop()
