@@ -112,10 +112,13 @@ def cost_warning(cfg: Config, step_s: float = PLAIN_STEP_S) -> str | None:
     u = _units(cfg)
     if u["step"] < WARN_FACTOR:
         return None
-    return (f"One training step with these settings costs about {u['step']:.0f}× a default "
-            f"step (≈ {u['step'] * step_s:.2f} s on this server; {costly_settings(cfg)}): "
-            f"expect about {1 / (u['step'] * step_s):.0f} steps/s, fewer when the class "
-            f"is playing.")
+    cost = (f"One training step with these settings costs about {u['step']:.0f}× a default "
+            f"step (≈ {u['step'] * step_s:.2f} s on this server; {costly_settings(cfg)})")
+    if refusal(cfg, "d", step_s) or refusal(cfg, "g", step_s):
+        return (f"{cost}: too costly to play live on a shared server. Step D and Step G "
+                f"still work; or train it headless with `python -m gansim run`.")
+    return f"{cost}: expect about {1 / (u['step'] * step_s):.1f} steps/s, fewer when the " \
+           f"class is playing."
 
 
 def refusal(cfg: Config, phase: str, step_s: float = PLAIN_STEP_S) -> str | None:
