@@ -256,6 +256,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     out = Path(args.out or f"runs/sweep-{time.strftime('%Y%m%d-%H%M%S')}")
+    n_jobs, backend = _sweep_backend(args)
     bar = Progress(len(jobs), "sweep", unit="runs", quiet=args.quiet)
     start = time.perf_counter()
 
@@ -265,8 +266,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         bar.update(done, note[:60], force=True)
 
     try:
-        df = sweep.run_jobs(jobs, args.steps, out, args.jobs or os.cpu_count() or 1,
-                            args.eval_last, progress, args.seed_batch)
+        df = sweep.run_jobs(jobs, args.steps, out, n_jobs, args.eval_last, progress,
+                            args.seed_batch, backend)
     except ValueError as e:  # e.g. runs.csv made with other settings
         bar.close()
         raise UsageError(str(e)) from None
@@ -281,6 +282,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"gansim: {len(df)} runs ({int(df['diverged'].sum())} diverged) in "
               f"{time.perf_counter() - start:.0f} s; summary in {out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _sweep_backend(args: argparse.Namespace):
+    """(cores to plan for, backend): the local pool, or Ray with --ray [ADDRESS]."""
+    if args.ray is None:
+        return args.jobs or os.cpu_count() or 1, None
+    from . import sweep_ray
+
+    try:
+        cpus = sweep_ray.connect(args.ray or None, args.jobs)
+    except sweep_ray.RayMissing as e:
+        raise UsageError(str(e)) from None
+    except ConnectionError as e:
+        raise UsageError(f"--ray {args.ray}: {e}") from None
+    return args.jobs or cpus, sweep_ray.results
+
+
+# --- serve --------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import shutil
+
+    from . import serve
+
+    try:
+        server = serve.start(args.workers or len(os.sched_getaffinity(0)), args.port,
+                             args.host, args.nginx)
+    except serve.NginxMissing as e:
+        raise UsageError(str(e)) from None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    except RuntimeError as e:
+        print(f"gansim serve: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"gansim serve: {server.url}/ -> {len(server.workers)} workers on ports "
+          f"{', '.join(map(str, server.worker_ports))} (logs in {server.tmp}); "
+          f"Ctrl-C stops", file=sys.stderr, flush=True)
+    code = serve.serve_forever(server)
+    if code == EXIT_OK:
+        shutil.rmtree(server.tmp, ignore_errors=True)
+    return code
 
 
 # --- lessons ------------------------------------------------------------------------
@@ -329,7 +371,17 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--seed-batch", type=int, default=0, metavar="N",
                     help="train up to N seeds of a setting as one stacked model "
                          "(0: automatic, 1: one run per process)")
+    sw.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                    help="run the tasks on Ray: a local Ray, or the cluster at ADDRESS "
+                         "(host:port of `ray start --head`)")
     sw.set_defaults(func=cmd_sweep)
+
+    srv = sub.add_parser("serve", help="a class server: N app workers behind nginx")
+    srv.add_argument("--workers", type=int, help="app processes (default: all cores)")
+    srv.add_argument("--port", type=int, default=8080, help="the port students open")
+    srv.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    srv.add_argument("--nginx", metavar="PATH", help="the nginx binary (default: PATH, /usr/sbin)")
+    srv.set_defaults(func=cmd_serve)
 
     lessons = sub.add_parser("lessons", help="lesson tools")
     lsub = lessons.add_subparsers(dest="action", required=True, parser_class=_Parser)

@@ -189,9 +189,12 @@ def _done_rows(path: Path, jobs: list[Job], steps: int) -> dict[tuple[str, int],
 
 
 def run_jobs(jobs: list[Job], steps: int, out: Path, n_jobs: int, eval_last: int = 3,
-             progress: Callable[[int, int, dict], None] | None = None, seed_batch: int = 0):
+             progress: Callable[[int, int, dict], None] | None = None, seed_batch: int = 0,
+             backend: Callable | None = None):
     """Run the jobs not yet in out/runs.csv over n_jobs processes; write the summaries.
-    seed_batch: seeds of a setting trained together (see plan_tasks; 0 = automatic)."""
+    seed_batch: seeds of a setting trained together (see plan_tasks; 0 = automatic).
+    backend(tasks, n_jobs) yields finished rows in completion order: the local process
+    pool by default, or gansim.sweep_ray.results on a Ray cluster."""
     import pandas as pd
 
     out = Path(out)
@@ -208,7 +211,7 @@ def run_jobs(jobs: list[Job], steps: int, out: Path, n_jobs: int, eval_last: int
         count = len(done)
         if progress:
             progress(count, len(jobs), {})
-        for row in _results(tasks, n_jobs):
+        for row in (backend or _results)(tasks, n_jobs):
             writer.writerow(row)
             f.flush()  # a crash or Ctrl-C keeps every finished run
             count += 1
@@ -230,8 +233,7 @@ def _results(tasks: list, n_jobs: int):
         for task in tasks:
             yield from _run_packed(task)
         return
-    # Costliest tasks first: a long one started last would leave the other cores idle.
-    tasks = sorted(tasks, key=lambda t: -relative_step_cost(t[0][0].cfg) * len(t[0]))
+    tasks = costliest_first(tasks)
     import multiprocessing as mp
 
     # spawn, not fork: a forked torch can deadlock on its thread pools, and every
@@ -239,6 +241,11 @@ def _results(tasks: list, n_jobs: int):
     with mp.get_context("spawn").Pool(n_jobs, initializer=_init_worker) as pool:
         for rows in pool.imap_unordered(_run_packed, tasks, chunksize=1):
             yield from rows
+
+
+def costliest_first(tasks: list) -> list:
+    """A long task started last would leave the other cores idle: start it first."""
+    return sorted(tasks, key=lambda t: -relative_step_cost(t[0][0].cfg) * len(t[0]))
 
 
 def run_sweep(base: Config, grid: dict[str, list], seeds: list[int], steps: int, out: Path,

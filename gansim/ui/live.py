@@ -5,18 +5,27 @@ browser's timer reruns only this part of the page, so the sidebar is not redrawn
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
 import streamlit as st
 
-from . import charts, state
+from . import charts, fair, state
 
 STORY_EVERY_S = 0.5
 BANNER = {"healthy": st.success, "warming_up": st.info, "diverged": st.error}
 
 
 def frame() -> None:
+    """One frame; while playing, in this process's fair turn (gansim/ui/fair.py) for its
+    training and its drawing. A paused page draws at once: its Pause must not queue."""
+    playing = st.session_state.get("playing")
+    with fair.TURNSTILE.turn(id(state.run())) if playing else contextlib.nullcontext():
+        _frame()
+
+
+def _frame() -> None:
     """Train a chunk (when playing), then draw counters, diagnosis, arena and story."""
     run = state.run()
     if st.session_state.get("playing"):

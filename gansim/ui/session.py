@@ -16,8 +16,8 @@ import numpy as np
 
 from ..compare import Lockstep
 from ..config import Config, restart_fields_changed
-from ..lessons import PHASES
 from ..trainer import Diverged, Trainer
+from . import fair
 
 GIF_FRAMES = 120  # recent frames kept for the animated export: bounded memory
 GIF_EVERY = 20  # G steps between two recorded frames
@@ -35,6 +35,8 @@ class Run:
         self.frames: deque = deque(maxlen=GIF_FRAMES)  # (step, fake points)
         self._ticks: deque = deque()  # (time, g_step) pairs for the rate
         self.error: str | None = None  # a Diverged message shown until the next change
+        self._d_done = 0  # D updates of the current step done so far (steps span frames)
+        self.unit_s = fair.PLAIN_STEP_S  # seconds per default-step unit, measured here
 
     @property
     def cfg(self) -> Config:
@@ -47,24 +49,50 @@ class Run:
     # --- training -------------------------------------------------------------------
     def train_for(self, seconds: float, max_steps: int | None = None,
                   phase: str = "both") -> int:
-        """Train whole steps until `seconds` have passed (at least one); returns steps run.
+        """Train for about `seconds` (at least one update) in this process's fair turn.
 
-        `phase` "d" or "g" trains one player alone (a lesson's D-phase or G-phase run).
+        Returns the G steps completed (for phase "d": D updates). A step is trained as
+        its D updates and its G update one at a time, so a step costlier than a turn
+        goes on in the next frame; one update too costly for a turn is refused with a
+        message (fair.refusal). `phase` "d" or "g" trains one player alone (a lesson's
+        D-phase or G-phase run).
         """
         done = 0
-        start = time.perf_counter()
-        with self.lock:
-            advance = PHASES[phase]  # the lessons' own table of what one step trains
-            try:
-                while max_steps is None or done < max_steps:
-                    advance(self.trainer)
-                    done += 1
-                    if time.perf_counter() - start >= seconds:
-                        break
-            except Diverged as err:
-                self.error = str(err)
+        with fair.TURNSTILE.turn(id(self)):
+            budget = fair.TURNSTILE.turn_seconds(seconds)
+            start = time.perf_counter()
+            with self.lock:
+                try:
+                    while max_steps is None or done < max_steps:
+                        done += self._update(phase)
+                        if self.error or time.perf_counter() - start >= budget:
+                            break
+                except Diverged as err:
+                    self.error = str(err)
         self._tick()
         return done
+
+    def _update(self, phase: str) -> int:
+        """One D or G update of `phase`; returns 1 when it finished a step, else 0."""
+        kind = phase if phase != "both" else ("d" if self._d_done < self.cfg.d_steps else "g")
+        # A step whose G update would be refused is refused before its D updates run.
+        kinds = ("d", "g") if phase == "both" else (phase,)
+        refused = next(filter(None, (fair.refusal(self.cfg, k, self.unit_s) for k in kinds)), None)
+        if refused:
+            self.error = refused
+            return 0
+        t0 = time.perf_counter()
+        (self.trainer.step_d if kind == "d" else self.trainer.step_g)()
+        took = time.perf_counter() - t0
+        self.unit_s = fair.learn_unit_s(self.unit_s, took, self.cfg, kind)
+        if took > 2 * fair.SUBSTEP_LIMIT_S:  # the estimate was wrong: stop after the fact
+            self.error = fair.refusal(self.cfg, kind, self.unit_s)
+        self._d_done = self._d_done + 1 if kind == "d" and phase == "both" else 0
+        return int(kind == phase or kind == "g")
+
+    def cost_warning(self) -> str | None:
+        """A note shown before training settings far costlier than the default."""
+        return fair.cost_warning(self.cfg, self.unit_s)
 
     def step_d(self, trace=None) -> None:
         """One D update alone (GAN Lab's D phase); `trace` records it (slow motion)."""
@@ -125,6 +153,7 @@ class Run:
         trainer = Trainer(cfg, dataset=self.dataset if cfg.data == "points" else None)
         with self.lock:
             self.trainer = trainer
+            self._d_done = 0
             self.frames.clear()
             self._ticks.clear()
             self.error = None
@@ -133,6 +162,7 @@ class Run:
         """Back to the newest checkpoint at or before `step`; returns the step reached."""
         with self.lock:
             reached = self.trainer.rewind(step)
+            self._d_done = 0
             self.frames = deque((f for f in self.frames if f[0] <= reached), maxlen=GIF_FRAMES)
             self._ticks.clear()
             self.error = None
@@ -200,7 +230,8 @@ class Comparison:
 
     def train_for(self, seconds: float) -> int:
         """About `seconds` of training split over the live panes; returns steps per pane."""
-        with self.lock:
+        with fair.TURNSTILE.turn(id(self)), self.lock:
+            seconds = fair.TURNSTILE.turn_seconds(seconds)
             ls = self.lockstep
             alive = [i for i, t in enumerate(ls.trainers) if not t.diverged]
             spent = sum(ls.seconds[i] for i in alive)

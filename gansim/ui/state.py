@@ -129,6 +129,9 @@ def sync_url() -> None:
 def show_messages() -> None:
     for text in st.session_state.get("url_warnings", []):
         st.warning(text)
+    cost = run().cost_warning()  # before Play: a heavy link says what it will cost
+    if cost:
+        st.warning(cost)
     notice = st.session_state.get("notice")
     if notice:
         kind, text = notice

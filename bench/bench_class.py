@@ -1,0 +1,171 @@
+"""A class on one server core: K real browser sessions playing at once.
+
+One `streamlit run app.py` worker (what `python -m gansim serve` runs N of) on a free
+loopback port, pinned with taskset to one core; headless Chromium pinned to the other
+core opens K sessions (own cookie jars, own seeds), presses Play in each, and counts
+over a window each session's steps and arena frames. Then Pause is pressed in a few
+sessions while the others keep playing, timing how long until the page shows Play
+again. Errors: exceptions on the page, page errors, a dead server. Server memory: RSS
+of the worker after each K. The first measurement is one session alone, in the same
+run, and every figure is also given as a ratio to it.
+
+Targets (issue 13), 10 sessions on one server core: total steps/s >= 70 % of one session
+alone, slowest session >= 70 % of the fastest, Pause <= 1 s, no errors.
+Run:  python bench/bench_class.py [--sessions 4,10,20] [--seconds 20] [--budget 900]
+Loopback only; stops by itself after --budget seconds at most.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import test_browser as tb  # noqa: E402  the page helpers the browser tests use
+from bench_soak import rss_mib  # noqa: E402
+from gansim import serve  # noqa: E402
+
+SERVER_CORE, BROWSER_CORE = 0, 1
+EXCEPTION = '[data-testid="stException"]'
+PAUSES = 3  # sessions whose Pause is timed while the others keep playing
+LOAD_TIMEOUT_MS = 180_000  # a page loading beside many playing ones on a busy core
+
+
+class Deadline(Exception):
+    """The bench's own time budget ran out."""
+
+
+def start_server(log: Path) -> tuple[subprocess.Popen, str]:
+    port = serve.free_port()
+    proc = subprocess.Popen(["taskset", "-c", str(SERVER_CORE), *serve.worker_command(port)],
+                            cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    url = f"http://127.0.0.1:{port}"
+    tb.wait_healthy(url, proc, timeout=120)
+    return proc, url
+
+
+def spread(values: list[float]) -> str:
+    return (f"min {min(values):.1f} / median {statistics.median(values):.1f} / "
+            f"max {max(values):.1f}")
+
+
+def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict:
+    """K sessions play; per-session steps/s and frames/s, Pause latency, errors, RSS."""
+    errors: list[str] = []
+    sessions = []
+    try:
+        for i in range(k):  # students arrive one after another and press Play
+            _check(end)
+            context, page = tb.open_page(browser, f"{url}/?seed={i + 1}", wait=False)
+            page.on("pageerror", lambda e, i=i: errors.append(f"session {i}: {e}"))
+            sessions.append((context, page))
+            page.wait_for_selector(tb.METRIC, timeout=LOAD_TIMEOUT_MS)
+            page.wait_for_function(tb.ARENA_FRAMES, timeout=LOAD_TIMEOUT_MS)
+            page.get_by_role("button", name="Play").click()
+        for _, page in sessions:
+            tb.wait_for(lambda: tb.step_of(page) > 0, max(5.0, end - time.monotonic()),
+                        "every session to train")
+        time.sleep(3.0)  # past the first frames
+        start = [(tb.step_of(p), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
+                 for _, p in sessions]
+        _check(end, seconds)
+        time.sleep(seconds)
+        stop = [(tb.step_of(p), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
+                for _, p in sessions]
+        steps = [(b[0] - a[0]) / (b[2] - a[2]) for a, b in zip(start, stop)]
+        frames = [(b[1] - a[1]) / (b[2] - a[2]) for a, b in zip(start, stop)]
+        pauses = [_pause_latency(page) for _, page in sessions[:PAUSES]]
+        sessions[-1][1].screenshot(path=str(tb.ARTIFACTS / f"bench-class-{k}.png"))
+        errors += [f"session {i}: exception on the page" for i, (_, p) in enumerate(sessions)
+                   if p.locator(EXCEPTION).count()]
+    finally:
+        for context, _ in sessions:
+            context.close()
+    if proc.poll() is not None:
+        errors.append(f"server exited with code {proc.returncode}")
+    return {"k": k, "steps": steps, "frames": frames, "pauses": pauses, "errors": errors,
+            "rss": rss_mib(proc.pid) if proc.poll() is None else float("nan")}
+
+
+PRESS_PAUSE = """() => {
+  const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim().endsWith('Pause'));
+  window.__pressed = performance.now(); b.click(); }"""
+PLAY_SHOWN = """() => [...document.querySelectorAll('button')].some(b => b.innerText.trim().endsWith('Play'))
+  ? performance.now() - window.__pressed : null"""
+
+
+def _pause_latency(page) -> float:
+    """Seconds from the Pause click until the page shows Play, timed inside the page
+    (playwright's own round trips to a busy browser are not the server's delay)."""
+    page.evaluate(PRESS_PAUSE)
+    return page.wait_for_function(PLAY_SHOWN, timeout=30_000, polling=20).json_value() / 1000
+
+
+def _check(end: float, need: float = 0.0) -> None:
+    if time.monotonic() + need > end:
+        raise Deadline()
+
+
+def report(r: dict, alone: dict | None) -> None:
+    total = sum(r["steps"])
+    print(f"K={r['k']:>2}: steps/s per session {spread(r['steps'])}; total {total:.0f}; "
+          f"frames/s {spread(r['frames'])}; Pause {spread(r['pauses'])} s; "
+          f"errors {len(r['errors'])}; server RSS {r['rss']:.0f} MiB", flush=True)
+    for e in r["errors"][:5]:
+        print(f"      error: {e}")
+    if alone is None:
+        return
+    base = alone["steps"][0]
+    fair = min(r["steps"]) / max(r["steps"]) if max(r["steps"]) > 0 else 0.0
+    print(f"      vs one session alone ({base:.0f} steps/s): total {total / base:.0%} "
+          f"[target ≥ 70%], slowest/fastest {fair:.0%} [≥ 70%], worst Pause "
+          f"{max(r['pauses']):.2f} s [≤ 1 s], errors {len(r['errors'])} [0]", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", default="4,10,20", help="K values, comma-separated")
+    ap.add_argument("--seconds", type=float, default=20.0, help="measuring window per K")
+    ap.add_argument("--budget", type=float, default=900.0, help="stop after this many s")
+    args = ap.parse_args()
+    end = time.monotonic() + args.budget
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the server on the way out
+    os.sched_setaffinity(0, {BROWSER_CORE})  # Chromium inherits this core
+    tb.ARTIFACTS.mkdir(exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    proc, url = start_server(tb.ARTIFACTS / "bench-class-server.log")
+    print(f"server pid {proc.pid} on core {SERVER_CORE}, browsers on core {BROWSER_CORE}; "
+          f"{os.cpu_count()} cores; window {args.seconds:.0f} s", flush=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
+            alone = measure(browser, url, proc, 1, args.seconds, end)
+            report(alone, None)
+            for k in (int(x) for x in args.sessions.split(",")):
+                try:
+                    report(measure(browser, url, proc, k, args.seconds, end), alone)
+                except Deadline:
+                    print(f"K={k}: stopped, the {args.budget:.0f} s budget ran out")
+                    break
+                except Exception as e:  # a K the machine cannot carry: say so, go on
+                    print(f"K={k}: failed: {type(e).__name__}: {str(e).splitlines()[0]}")
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()

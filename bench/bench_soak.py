@@ -1,0 +1,89 @@
+"""Soak: one browser session plays for M minutes; does the server's memory stay flat?
+
+`streamlit run app.py` on loopback, headless Chromium opens the page and presses Play,
+then the server's resident memory (the Streamlit process, RSS from /proc) is sampled
+every --every seconds while it trains. Reported: RSS at the start and end, the growth
+per hour fitted (least squares) over the samples after the first tenth of the run (the
+first minutes fill caches, the JIT and the run's bounded buffers), steps trained, and
+whether the server stayed up. Stops by itself after M minutes.
+
+Target (issue 13): memory flat over a long play.
+Run:  python bench/bench_soak.py --minutes 60 [--every 30]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of one process in MiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def slope_per_hour(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MiB) samples, in MiB per hour."""
+    n = len(samples)
+    if n < 2:
+        return float("nan")
+    mt = sum(t for t, _ in samples) / n
+    mm = sum(m for _, m in samples) / n
+    var = sum((t - mt) ** 2 for t, _ in samples)
+    cov = sum((t - mt) * (m - mm) for t, m in samples)
+    return cov / var * 3600 if var else float("nan")
+
+
+def soak(minutes: float, every: float) -> dict:
+    import test_browser as tb  # the server and page helpers the browser tests use
+    from playwright.sync_api import sync_playwright
+
+    tb.ARTIFACTS.mkdir(exist_ok=True)
+    samples: list[tuple[float, float]] = []
+    with tb.streamlit_server() as (url, proc), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
+        context, page = tb.open_page(browser, url)
+        page.get_by_role("button", name="Play").click()
+        tb.wait_for(lambda: tb.step_of(page) > 0, 60, "training to start")
+        t0 = time.monotonic()
+        end = t0 + minutes * 60
+        while True:
+            now = time.monotonic()
+            samples.append((now - t0, rss_mib(proc.pid)))
+            step = tb.step_of(page)
+            print(f"{(now - t0) / 60:6.1f} min  step {step:>9,}  server RSS "
+                  f"{samples[-1][1]:7.1f} MiB", flush=True)
+            if now >= end or proc.poll() is not None:
+                break
+            time.sleep(min(every, max(0.0, end - now)))
+        alive = proc.poll() is None
+        page.screenshot(path=str(tb.ARTIFACTS / "bench-soak.png"))
+        context.close()
+        browser.close()
+    settled = [s for s in samples if s[0] >= 0.1 * minutes * 60]
+    return {"start": samples[0][1], "end": samples[-1][1], "peak": max(m for _, m in samples),
+            "per_hour": slope_per_hour(settled), "steps": step, "alive": alive,
+            "minutes": samples[-1][0] / 60}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10.0, help="how long to play")
+    ap.add_argument("--every", type=float, default=30.0, help="seconds between samples")
+    args = ap.parse_args()
+    r = soak(args.minutes, args.every)
+    print(f"soak: {r['minutes']:.1f} min, {r['steps']:,} steps; server RSS "
+          f"{r['start']:.0f} → {r['end']:.0f} MiB (peak {r['peak']:.0f}); growth "
+          f"{r['per_hour']:+.1f} MiB/hour (fit after the first tenth); server "
+          f"{'up' if r['alive'] else 'DIED'}")
+
+
+if __name__ == "__main__":
+    main()

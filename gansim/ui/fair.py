@@ -1,0 +1,133 @@
+"""Fair share of one app process between its students' training.
+
+Every session's frames run in their own Streamlit thread. Left alone, those threads
+fight over the GIL one small torch op at a time (each op releases it, and a thread
+busy in pure Python, building another session's charts, keeps it for up to the
+switch interval), so ten sessions trained less together than one alone, unevenly, and
+a Pause waited behind all of them. Here the frames of a process (training and drawing)
+take turns, first come first served, and each turn's training is short enough that a
+round of every playing session stays near ROUND_S plus their drawing: a session waits
+about one round for its next frame, and so does its Pause. The cost limits below keep one heavy setting from holding a turn for long.
+No streamlit import: this is plain threading, testable without a page.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+
+from ..config import DEFAULT, Config, relative_step_cost
+
+ROUND_S = 0.3  # one turn for every playing session: the wait a Pause may see
+MIN_TURN_S = 0.02  # below this a frame would be mostly drawing, hardly training
+ACTIVE_S = 2.0  # a session that trained this recently counts as playing
+SUBSTEP_LIMIT_S = 0.5  # one D or G update estimated above this is refused, not played
+WARN_FACTOR = 10.0  # a step estimated at this many default steps gets a warning first
+PLAIN_STEP_S = 0.004  # prior for one default step on one core, until measured
+
+
+class Turnstile:
+    """First-come-first-served turns (threading.Lock alone does not queue fairly)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._queue: deque = deque()
+        self._seen: dict[int, float] = {}  # session id → last time it trained
+        self._holder: int | None = None  # the thread whose turn it is
+
+    @contextmanager
+    def turn(self, who: int):
+        """Wait for this thread's turn; nested turns of the holder pass straight in
+        (a frame's turn covers its training and its drawing)."""
+        if self._holder == threading.get_ident():
+            yield
+            return
+        me = object()
+        with self._cond:
+            self._queue.append(me)
+            while self._queue[0] is not me:
+                self._cond.wait()
+            self._holder = threading.get_ident()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._holder = None
+                self._queue.popleft()
+                self._seen[who] = time.monotonic()
+                self._cond.notify_all()
+
+    def playing(self) -> int:
+        """Sessions that trained in the last ACTIVE_S (at least 1: the one asking)."""
+        now = time.monotonic()
+        with self._cond:
+            for who in [w for w, t in self._seen.items() if now - t > ACTIVE_S]:
+                del self._seen[who]
+            return max(1, len(self._seen))
+
+    def turn_seconds(self, wanted: float) -> float:
+        """A frame's training time: what the speed asks, shrunk so a round fits ROUND_S."""
+        return min(wanted, max(MIN_TURN_S, ROUND_S / self.playing()))
+
+
+TURNSTILE = Turnstile()  # one per process: the process is what the sessions share
+
+
+# --- what one update costs ----------------------------------------------------------------
+
+def _units(cfg: Config) -> dict[str, float]:
+    """Estimated cost of one D update and one G update, in default-step units."""
+    default = relative_step_cost(DEFAULT)
+    total = relative_step_cost(cfg)
+    d_one = (relative_step_cost(cfg.replace(d_steps=2, unroll=0))
+             - relative_step_cost(cfg.replace(d_steps=1, unroll=0)))
+    g_one = total - cfg.d_steps * d_one
+    return {"d": d_one / default, "g": g_one / default, "step": total / default}
+
+
+def learn_unit_s(unit_s: float, took: float, cfg: Config, kind: str) -> float:
+    """Update the seconds-per-unit estimate with one timed update (a slow moving mean:
+    one update slowed by a neighbour's burst must not refuse the next settings)."""
+    return 0.95 * unit_s + 0.05 * took / _units(cfg)[kind]
+
+
+COSTLY = {  # setting → when it adds to the cost (named in the messages)
+    "batch": lambda c: c.batch > DEFAULT.batch,
+    "unroll": lambda c: c.unroll > 0,
+    "unroll_first_order": lambda c: c.unroll > 0 and not c.unroll_first_order,
+    "minibatch": lambda c: c.minibatch > 0,
+    "d_steps": lambda c: c.d_steps > DEFAULT.d_steps,
+    "gp": lambda c: bool(c.gp), "r1": lambda c: bool(c.r1), "r2": lambda c: bool(c.r2),
+}
+
+
+def costly_settings(cfg: Config) -> str:
+    names = [f"{k}={getattr(cfg, k)}" for k, heavy in COSTLY.items() if heavy(cfg)]
+    return ", ".join(names) or "the current settings"
+
+
+def cost_warning(cfg: Config, step_s: float = PLAIN_STEP_S) -> str | None:
+    """A note for settings far costlier than the default, shown before they train."""
+    u = _units(cfg)
+    if u["step"] < WARN_FACTOR:
+        return None
+    cost = (f"One training step with these settings costs about {u['step']:.0f}× a default "
+            f"step (≈ {u['step'] * step_s:.2f} s on this server; {costly_settings(cfg)})")
+    if refusal(cfg, "d", step_s) or refusal(cfg, "g", step_s):
+        return (f"{cost}: too costly to play live on a shared server. Step D and Step G "
+                f"still work; or train it headless with `python -m gansim run`.")
+    return f"{cost}: expect about {1 / (u['step'] * step_s):.1f} steps/s, fewer when the " \
+           f"class is playing."
+
+
+def refusal(cfg: Config, phase: str, step_s: float = PLAIN_STEP_S) -> str | None:
+    """Why one `phase` ("d"/"g") update cannot be played live, or None when it can."""
+    seconds = _units(cfg)[phase] * step_s
+    if seconds <= SUBSTEP_LIMIT_S:
+        return None
+    who = {"d": "discriminator", "g": "generator"}[phase]
+    return (f"One {who} update with these settings is estimated at {seconds:.1f} s "
+            f"({costly_settings(cfg)}), more than the {SUBSTEP_LIMIT_S} s a shared class "
+            f"server gives one update, so it is not played live. Lower batch or unroll, "
+            f"set unroll_first_order, or train it headless with `python -m gansim run`.")

@@ -1,0 +1,104 @@
+"""gansim/ui/fair.py and Run.train_for: turns, split steps, refused and announced costs."""
+import threading
+import time
+
+import torch
+
+from gansim.config import Config
+from gansim.trainer import Trainer
+from gansim.ui import fair
+from gansim.ui.session import Run
+
+HEAVY = Config(batch=4096, unroll=20)  # ~4 s per G update on one core (measured)
+
+
+def test_a_step_split_over_frames_trains_exactly_like_a_whole_step():
+    """d_steps=3: four one-update frames make one step, weights equal Trainer.step()'s."""
+    torch.set_num_threads(1)
+    cfg = Config(d_steps=3, seed=4)
+    run, ref = Run(cfg), Trainer(cfg)
+    done = [run.train_for(0.0) for _ in range(8)]  # a zero budget: one update per frame
+    ref.train(2)
+    assert done == [0, 0, 0, 1, 0, 0, 0, 1]
+    assert run.trainer.g_step == 2 and run.trainer.d_step == 6
+    for a, b in zip(run.trainer.G.parameters(), ref.G.parameters()):
+        assert torch.equal(a, b)
+    for a, b in zip(run.trainer.D.parameters(), ref.D.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_an_update_too_costly_for_a_turn_is_refused_before_it_runs():
+    run = Run(HEAVY)
+    t0 = time.perf_counter()
+    assert run.train_for(0.065) == 0
+    assert time.perf_counter() - t0 < 1.0, "the refused update ran anyway"
+    assert run.step == 0
+    assert "generator update" in run.error and "unroll=20" in run.error
+    assert "batch=4096" in run.error and "python -m gansim run" in run.error
+    # Cheaper settings of the same kind play: batch 256 with unroll 5.
+    light = Run(Config(unroll=5))
+    assert light.train_for(5.0, max_steps=1) == 1 and light.error is None
+
+
+def test_costly_links_are_announced_and_the_default_is_not():
+    assert Run(Config()).cost_warning() is None
+    note = Run(HEAVY).cost_warning()
+    assert note and "unroll=20" in note and "batch=4096" in note and "too costly" in note
+    moderate = fair.cost_warning(Config(batch=4096, unroll=2, unroll_first_order=True))
+    assert moderate and "batch=4096" in moderate and "steps/s" in moderate
+    assert fair.cost_warning(Config(batch=512)) is None  # 2× a default step: no fuss
+
+
+def test_a_frame_turn_covers_its_training_without_waiting_on_itself():
+    t, order = fair.Turnstile(), []
+    with t.turn(1):
+        other = threading.Thread(target=lambda: t.turn(2).__enter__() or order.append("other"))
+        other.start()
+        with t.turn(1):  # the same thread again (the frame's training): no deadlock
+            order.append("nested")
+        time.sleep(0.1)
+        order.append("outer done")
+    other.join(5)
+    assert order == ["nested", "outer done", "other"]
+
+
+def test_turns_shrink_with_the_sessions_playing():
+    t = fair.Turnstile()
+    assert t.turn_seconds(0.065) == 0.065  # alone: what the speed asks
+    for who in range(10):
+        with t.turn(who):
+            pass
+    assert t.turn_seconds(0.065) == max(fair.MIN_TURN_S, fair.ROUND_S / 10)
+    assert t.turn_seconds(0.065) <= 0.065
+
+
+def test_sessions_in_one_process_share_it_fairly():
+    """Four sessions playing in threads: over 2 s each gets >= 70 % of the busiest one's
+    turns (first come, first served), and a fifth that asks for a turn gets one within
+    a round plus slack. Turns, not steps: steps also count the machine's other load."""
+    torch.set_num_threads(1)
+    runs = [Run(Config(seed=i)) for i in range(4)]
+    turns = [0] * 4
+    stop = threading.Event()
+
+    def play(i):
+        while not stop.is_set():
+            runs[i].train_for(0.065)
+            turns[i] += 1
+
+    threads = [threading.Thread(target=play, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    time.sleep(1.0)  # every thread is queueing by now
+    late = Run(Config(seed=9))
+    t0 = time.perf_counter()
+    late.train_for(0.0)
+    waited = time.perf_counter() - t0
+    start = list(turns)
+    time.sleep(2.0)
+    got = [t - s for t, s in zip(turns, start)]
+    stop.set()
+    for th in threads:
+        th.join()
+    assert min(got) >= 0.7 * max(got) and max(got) >= 4, got
+    assert waited <= fair.ROUND_S + 0.5, f"a new session waited {waited:.2f} s for a turn"
