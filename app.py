@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from gansim.ui import compare_view, controls, lesson_panel, live, sidebar, state, sweep_panel
+from gansim.ui import (arena_modes, compare_view, controls, lesson_panel, live, sidebar, state,
+                       sweep_panel)
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
 # from intra-op threads (they only add contention).
@@ -125,11 +126,15 @@ def main() -> None:
         sweep_panel.page(state.run().cfg)
         return
     top_bar()
+    mode = arena_modes.switch()
     lesson = lesson_panel.current()
     arena_col, side_col = st.columns([3, 2], gap="large")
     playing = st.session_state.playing
     with arena_col:
-        st.fragment(live.frame, run_every=state.TICK_S if playing else None)()
+        if arena_modes.is_live(mode):
+            st.fragment(live.frame, run_every=state.TICK_S if playing else None)()
+        else:
+            arena_modes.body(mode)
     with side_col:
         if lesson is not None:
             lesson_panel.panel(state.run(), lesson)

@@ -1,0 +1,59 @@
+"""What the arena shows: the live game, the drawing plane, G's view, or a past frame.
+
+Drawing and scrubbing show something other than the live run, so choosing them
+pauses training, and pressing Play brings the arena back to the live view.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from . import draw_view, generator_view, state, timeline_view
+
+TRAIN, GENERATOR, DRAW, SCRUB = "Live", generator_view.MODE, "Draw data", "Scrub back"
+MODES = {  # label → help line; the order is the switch's
+    TRAIN: "The game as it trains: D's verdict behind real and fake points.",
+    GENERATOR: "Where G puts its samples, and (with a 2-D latent) how it warps a grid of noise.",
+    DRAW: "Draw your own real data: drag boxes on an empty plane (pauses training).",
+    SCRUB: "Replay earlier saved frames of this run and branch from one (pauses training).",
+}
+KEY = "arena_mode"
+
+
+def switch() -> str:
+    """The arena's mode picker; Play (or a drawing's Train) returns it to the live view."""
+    if st.session_state.get(KEY) not in MODES or (
+            st.session_state.get("playing") and st.session_state[KEY] in PAUSED_BODIES):
+        st.session_state[KEY] = TRAIN
+    help_text = " ".join(f"**{k}**: {v}" for k, v in MODES.items())
+    return st.segmented_control("Arena", list(MODES), key=KEY, on_change=_changed,
+                                label_visibility="collapsed", help=help_text) or TRAIN
+
+
+def _changed() -> None:
+    mode = st.session_state.get(KEY)
+    if mode is None:  # a segmented control can be clicked off: stay on the live view
+        st.session_state[KEY] = TRAIN
+    if mode in PAUSED_BODIES:
+        state.pause()
+    if mode == DRAW:
+        draw_view.start(state.run())
+
+
+def leave() -> None:
+    st.session_state[KEY] = TRAIN
+
+
+def is_live(mode: str) -> bool:
+    """True for the modes drawn by the live fragment (they keep training while playing)."""
+    return mode not in PAUSED_BODIES
+
+
+def body(mode: str) -> None:
+    """The arena column for a paused mode."""
+    PAUSED_BODIES[mode](state.run())
+
+
+PAUSED_BODIES = {  # the modes that pause training, and what they draw instead
+    DRAW: draw_view.body,
+    SCRUB: lambda run: timeline_view.body(run, leave),
+}
