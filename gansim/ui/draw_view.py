@@ -61,18 +61,21 @@ def chart(modes: tuple) -> alt.LayerChart:
     box = alt.selection_interval(name=BOX, encodings=["x", "y"], clear="dblclick")
     pick = alt.selection_point(name=PICK, fields=["id"], on="click", clear=False)
     colour = alt.Color("colour:N", scale=None)
-    plane = alt.Chart(_frame(drawing.DRAW_BOX)).mark_rect(
-        fill="#fafafa", stroke="#bbb").encode(x=x, x2="x2:Q", y=y, y2="y2:Q").add_params(box)
-    preview = alt.Chart(_preview(modes)).mark_circle(size=9, color="#222", opacity=0.45,
-                                                     clip=True).encode(x=x, y=y)
-    rings = alt.Chart(_rings(modes)).mark_line(strokeWidth=1.5, clip=True).encode(
+    # Named layers: the browser test finds the plane and the centres by these names.
+    plane = alt.Chart(_frame(drawing.DRAW_BOX), name="plane").mark_rect(
+        fill="#fafafa", stroke="#bbb", tooltip=False).encode(
+        x=x, x2="x2:Q", y=y, y2="y2:Q").add_params(box)
+    preview = alt.Chart(_preview(modes)).mark_circle(
+        size=9, color="#222", opacity=0.45, clip=True, tooltip=False).encode(x=x, y=y)
+    rings = alt.Chart(_rings(modes)).mark_line(strokeWidth=1.5, clip=True, tooltip=False).encode(
         x=x, y=y, color=colour, detail="id:N", order="i:Q")
-    centres = alt.Chart(_centres(modes)).mark_point(
-        shape="cross", size=220, filled=True, opacity=0.95, clip=True).encode(
+    centres = alt.Chart(_centres(modes), name="centres").mark_point(
+        shape="cross", size=260, filled=True, opacity=0.95, clip=True).encode(
         x=x, y=y, color=colour, tooltip=[alt.Tooltip("label:N", title="click to remove")]
     ).add_params(pick)
-    return alt.layer(plane, preview, rings, centres).properties(
-        width=PX, height=PX).configure_view(strokeWidth=0).configure_axis(grid=False)
+    chart = alt.layer(plane, preview, rings, centres).properties(
+        width=PX, height=PX, autosize=alt.AutoSizeParams(type="pad"))
+    return chart.configure_view(strokeWidth=0).configure_axis(grid=False)
 
 
 def _frame(box) -> dict:
