@@ -139,7 +139,7 @@ def main() -> None:
         if lesson is not None:
             lesson_panel.panel(state.run(), lesson)
         else:
-            st.markdown(GUIDE)
+            st.markdown(arena_modes.guide(mode) or GUIDE)
 
 
 main()

@@ -44,7 +44,7 @@ def legend(snap, dens) -> str:
                        "2.5 (z_dim = 1).")
     if z_dim == LATENT_2D:
         return text + (" Lines: a square grid of noise values (−2.5 to 2.5) after G has "
-                       "bent it into the plane; blue lines vary z₁, purple ones z₂. Where "
+                       "bent it into the plane; blue lines vary z₁, magenta ones z₂. Where "
                        "lines bunch up, G packs many noise values into a small area.")
     return text + (f" No grid lines: this run's noise has {z_dim} dimensions, and a 2-D "
                    f"slice of it would not show what G does. Choose a 2-D latent to see "
