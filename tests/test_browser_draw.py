@@ -36,8 +36,13 @@ def arena_mode(page, label: str) -> None:
 
 def drag_box(page, fx0: float, fy0: float, fx1: float, fy1: float) -> None:
     """Drag from one point of the plane to another (fractions of its width and height)."""
-    page.locator(PLANE).first.scroll_into_view_if_needed()
-    box = page.locator(PLANE).first.bounding_box()
+    box = None
+    deadline = time.monotonic() + 20
+    while box is None and time.monotonic() < deadline:  # a handled box remounts the chart
+        page.locator(PLANE).first.wait_for(timeout=20_000)
+        page.locator(PLANE).first.scroll_into_view_if_needed()
+        box = page.locator(PLANE).first.bounding_box()
+    assert box is not None, "the drawing plane did not appear"
     x = lambda f: box["x"] + f * box["width"]  # noqa: E731
     y = lambda f: box["y"] + f * box["height"]  # noqa: E731
     page.mouse.move(x(fx0), y(fy0))

@@ -317,7 +317,7 @@ def spec_json(spec: dict) -> str:
 
 # --- the generator view: G's density as shading, the warped latent grid on top ------
 
-# Density ramp: white = no fakes, dark orange = where G puts the most (sqrt scale).
+# Density ramp: white = no fakes, dark orange = where G puts the most (power 0.4 scale).
 DENSITY_RAMP = np.array([[255, 255, 255], [254, 230, 206], [253, 174, 107], [230, 85, 13],
                          [127, 39, 4]], dtype=float)
 GRID_FAMILIES = ("z₁ varies", "z₂ varies")
@@ -325,10 +325,10 @@ GRID_COLOURS = ("#08519c", "#c51b7d")  # blue and magenta: apart from the orange
 
 
 def density_url(share: np.ndarray) -> str:
-    """G's sample share per cell as a PNG data URL: sqrt scale, so thin tails still show."""
+    """G's sample share per cell as a PNG data URL; a power scale so thin tails still show."""
     values = np.nan_to_num(np.asarray(share, dtype=float))
     top = float(values.max())
-    t = np.sqrt(values / top) if top > 0 else values
+    t = (values / top) ** 0.4 if top > 0 else values
     stops = np.linspace(0.0, 1.0, len(DENSITY_RAMP))
     rgb = np.stack([np.interp(t, stops, DENSITY_RAMP[:, c]) for c in range(3)], -1)[::-1]
     buf = io.BytesIO()
@@ -351,7 +351,8 @@ def _generator_spec(extent: tuple, px: int) -> dict:
         .encode(x=x, y=y, detail="mode:N", order="i:Q"),
         alt.Chart(alt.Data(name="real")).mark_circle(size=8, color="#222", opacity=0.4,
                                                      clip=True).encode(x=x, y=y),
-        alt.Chart(alt.Data(name="manifold")).mark_line(strokeWidth=1.1, opacity=0.85, clip=True)
+        # Thin, half-transparent lines: the shading under a bunched grid must still show.
+        alt.Chart(alt.Data(name="manifold")).mark_line(strokeWidth=0.9, opacity=0.6, clip=True)
         .encode(x=x, y=y, color=family, detail="line:N", order="i:Q"),
     ]
     chart = alt.layer(*layers).properties(width=px, height=px, usermeta=CANVAS)
