@@ -67,7 +67,7 @@ def test_draw_three_modes_train_and_scrub_back(server, browser):  # noqa: F811
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     try:
-        page.goto(url + "/?z_dim=2", wait_until="commit")
+        page.goto(url + "/?z_dim=2&g_hidden=32&d_hidden=32", wait_until="commit")  # quick steps
         page.wait_for_selector(METRIC, timeout=60_000)
 
         arena_mode(page, "Draw data")
