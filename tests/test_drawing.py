@@ -65,3 +65,13 @@ def test_a_drawing_is_a_custom_config_that_trains():
 def test_modes_of_a_preset_start_the_drawing():
     assert len(modes_of(make_dataset("ring8"))) == 8
     assert len(modes_of(make_dataset("grid25"))) == 25
+
+
+def test_a_drawing_survives_the_config_export_and_the_cli_loader(tmp_path):
+    from gansim.cli import load_config_file
+    from gansim.ui import export
+
+    cfg = Config(**config_fields((Mode(-2.0, 1.0, 0.1), Mode(0.5, 2.5, 0.25))))
+    path = tmp_path / "drawn.toml"
+    path.write_bytes(export.config_toml(cfg))
+    assert Config.from_dict(load_config_file(path)) == cfg
