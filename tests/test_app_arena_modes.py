@@ -44,7 +44,8 @@ def test_draw_two_modes_and_train_on_them():
     assert len(at.session_state["draw_modes"]) == 8  # the drawing opens on the ring's modes
     at.button(key="draw_clear").click().run()
     assert at.session_state["draw_modes"] == ()
-    assert at.button(key="draw_train").disabled  # nothing to train on yet
+    assert at.button(key="draw_train").disabled  # nothing to train on yet, and it says so
+    assert any("No modes yet" in i.body for i in at.info)
     drawn = (Mode(-2.0, 1.0, 0.1), Mode(1.5, -1.0, 0.3))
     at.session_state["draw_modes"] = drawn  # what two dragged boxes leave behind
     at.run()
@@ -60,6 +61,15 @@ def test_draw_two_modes_and_train_on_them():
     assert run.step > 0 and run.trainer.dataset.centers.tolist() == [[-2.0, 1.0], [1.5, -1.0]]
     params = {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
     assert params["data"] == "custom" and "custom_centers" in params  # the link carries it
+
+
+def test_a_mixture_too_big_to_draw_opens_an_empty_plane_and_says_why():
+    centres = "[" + ",".join(f"[{i % 6}, {i // 6}]" for i in range(30)) + "]"
+    at = switch(app(data="custom", custom_centers=centres, custom_stds="[0.05]", **SMALL),
+                "Draw data")
+    assert not at.exception
+    assert at.session_state["draw_modes"] == ()
+    assert any("has 30 modes, more than a drawing holds (25)" in e.body for e in at.error)
 
 
 def test_drawing_pauses_and_play_returns_to_the_live_arena():

@@ -25,9 +25,14 @@ PX = charts.ARENA_PX
 
 def start(run) -> None:
     """Open the drawing on the run's current modes (empty for uploads or big presets)."""
-    st.session_state.draw_modes = drawing.modes_of(run.dataset if run.cfg.data == "points"
-                                                   else run.trainer.dataset)
+    dataset = run.dataset if run.cfg.data == "points" else run.trainer.dataset
+    st.session_state.draw_modes = drawing.modes_of(dataset)
     st.session_state.draw_error = None
+    n = getattr(dataset, "n_modes", 0)
+    if n > drawing.MAX_DRAWN:
+        st.session_state.draw_error = (f"The current data has {n} modes, more than a drawing "
+                                       f"holds ({drawing.MAX_DRAWN}), so the plane starts "
+                                       f"empty.")
     st.session_state.draw_key = st.session_state.get("draw_key", 0) + 1
 
 
@@ -44,6 +49,8 @@ def body(run) -> None:
                     theme=None, width="content", selection_mode=[BOX, PICK])
     if st.session_state.get("draw_error"):
         st.error(st.session_state.draw_error)
+    elif not modes:
+        st.info("No modes yet: drag a box on the plane to add one, then train on them.")
     cols = st.columns([2, 1, 2])
     cols[0].button("Train on these modes", type="primary", icon=":material/play_arrow:",
                    key="draw_train", on_click=_train, disabled=not modes,
