@@ -72,6 +72,12 @@ def test_a_mixture_too_big_to_draw_opens_an_empty_plane_and_says_why():
     assert any("has 30 modes, more than a drawing holds (25)" in e.body for e in at.error)
 
 
+def test_clicking_the_chosen_view_again_keeps_it():
+    at = switch(app(**SMALL), "Generator view")
+    at.segmented_control(key="arena_mode").set_value(None).run()
+    assert at.session_state["arena_mode"] == "Generator view"
+
+
 def test_drawing_pauses_and_play_returns_to_the_live_arena():
     at = app(**SMALL)
     at.button(key="play").click().run()

@@ -57,14 +57,17 @@ def switch() -> str:
             st.session_state.get("playing") and st.session_state[KEY] in PAUSED_BODIES):
         st.session_state[KEY] = TRAIN
     help_text = " ".join(f"**{k}**: {v}" for k, v in MODES.items())
-    return st.segmented_control("Arena", list(MODES), key=KEY, on_change=_changed,
+    mode = st.segmented_control("Arena", list(MODES), key=KEY, on_change=_changed,
                                 label_visibility="collapsed", help=help_text) or TRAIN
+    st.session_state.arena_shown = mode
+    return mode
 
 
 def _changed() -> None:
     mode = st.session_state.get(KEY)
-    if mode is None:  # a segmented control can be clicked off: stay on the live view
-        st.session_state[KEY] = TRAIN
+    if mode is None:  # clicking the chosen view again unselects it: keep showing it
+        st.session_state[KEY] = st.session_state.get("arena_shown", TRAIN)
+        return
     if mode in PAUSED_BODIES:
         state.pause()
     if mode == DRAW:
