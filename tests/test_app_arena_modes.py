@@ -128,3 +128,16 @@ def test_scrub_back_replays_without_training_then_branches(frequent_checkpoints)
     at.button(key="scrub_branch").click().run()
     assert run.step == 10 and at.session_state["arena_mode"] == "Live"
     assert any("Rewound to step 10" in i.body for i in at.info)
+
+
+def test_generator_spec_is_fixed_while_its_data_moves():
+    # The browser updates a view in place only while the spec (without data) is unchanged.
+    from gansim import Config, Trainer, snapshot
+    from gansim.ui import charts
+
+    t = Trainer(Config(z_dim=2, g_hidden=32, d_hidden=32, batch=64))
+    first = charts.generator(t.snapshot(), snapshot.density(t))
+    t.train(5)
+    second = charts.generator(t.snapshot(), snapshot.density(t))
+    assert charts.spec_json(first) == charts.spec_json(second)
+    assert first["datasets"]["manifold"] != second["datasets"]["manifold"]
