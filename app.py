@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from gansim.ui import (compare_view, controls, lesson_panel, live, sidebar, slowmo_view, state,
-                       sweep_panel)
+from gansim.ui import (arena_modes, compare_view, controls, lesson_panel, live, sidebar,
+                       slowmo_view, state, sweep_panel)
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
 # from intra-op threads (they only add contention).
@@ -126,6 +126,7 @@ def main() -> None:
         sweep_panel.page(state.run().cfg)
         return
     top_bar()
+    mode = arena_modes.switch()
     lesson = lesson_panel.current()
     slow = slowmo_view.active()
     arena_col, side_col = st.columns([3, 2], gap="large")
@@ -133,8 +134,10 @@ def main() -> None:
     with arena_col:
         if slow:
             slowmo_view.panel()
-        else:
+        elif arena_modes.is_live(mode):
             st.fragment(live.frame, run_every=state.TICK_S if playing else None)()
+        else:
+            arena_modes.body(mode)
     with side_col:
         slowmo_view.control()
         if slow:
@@ -142,7 +145,7 @@ def main() -> None:
         if lesson is not None:
             lesson_panel.panel(state.run(), lesson)
         else:
-            st.markdown(GUIDE)
+            st.markdown(arena_modes.guide(mode) or GUIDE)
 
 
 main()

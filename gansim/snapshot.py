@@ -1,6 +1,7 @@
 """Snapshot: the plain arrays the UI draws. Nothing here changes the run."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,11 @@ from .diagnosis import Diagnosis, diagnose
 from .metrics import nearest_mode, precision_recall
 
 GRID = 48  # D's landscape resolution: one image layer, cheap to send every frame
-MANIFOLD = 15  # latent grid side for the generator's manifold
+MANIFOLD = 11  # lines each way in the warped latent grid (z_dim 2)
+LINE_POINTS = 41  # points along each grid line: enough for G's bends to read as curves
+Z_SPAN = 2.5  # the grid covers ±2.5 in each latent coordinate: 98.8 % of N(0, 1)
+DENSITY_SAMPLES = 4096  # fakes behind the shading: enough at 48², cheap every frame
+DENSITY_BINS = 48  # the same cells as D's landscape (GRID)
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class Snapshot:
     grid_x: np.ndarray  # (GRID,)
     grid_y: np.ndarray  # (GRID,)
     d_grid: np.ndarray  # (GRID, GRID) D on the grid: P(real) or the critic's score; [iy, ix]
-    manifold: np.ndarray  # (MANIFOLD, MANIFOLD, 2) image of a latent grid (z₁, z₂; rest 0)
+    manifold: np.ndarray  # (lines, LINE_POINTS, 2) G's image of latent grid lines; empty if z_dim > 2
     extent: tuple  # (xmin, xmax, ymin, ymax), fixed for the run
     critic: bool  # True: d_grid is an unbounded critic score, not a probability
     centers: np.ndarray | None
@@ -105,14 +110,61 @@ def _landscape(trainer, fake: torch.Tensor, extent) -> tuple:
 
 @torch.no_grad()
 def _manifold(trainer) -> np.ndarray:
-    """G's image of a grid over the first two latent coordinates (others held at 0)."""
-    t = torch.linspace(-2.0, 2.0, MANIFOLD)
-    a, b = torch.meshgrid(t, t, indexing="xy")
-    z = torch.zeros(MANIFOLD * MANIFOLD, trainer.cfg.z_dim)
-    z[:, 0] = a.ravel()
-    if trainer.cfg.z_dim > 1:
-        z[:, 1] = b.ravel()
-    return trainer.G(z.to(trainer.device)).cpu().numpy().reshape(MANIFOLD, MANIFOLD, 2)
+    """G's image of straight latent lines: a grid for z_dim 2, one curve for z_dim 1.
+
+    With more latent coordinates a 2-D slice (the rest held at 0) is no picture of
+    what G does with the rest of its input, so nothing is drawn and the UI says why.
+    """
+    z = latent_lines(trainer.cfg.z_dim)
+    if z is None:
+        return np.zeros((0, LINE_POINTS, 2), dtype=np.float32)
+    out = trainer.G(z.reshape(-1, z.shape[-1]).to(trainer.device))
+    return out.cpu().numpy().reshape(z.shape[0], z.shape[1], 2)
+
+
+def latent_lines(z_dim: int) -> torch.Tensor | None:
+    """Straight lines in latent space: (lines, LINE_POINTS, z_dim), None past 2 dims."""
+    t = torch.linspace(-Z_SPAN, Z_SPAN, LINE_POINTS)
+    if z_dim == 1:
+        return t.reshape(1, LINE_POINTS, 1)
+    if z_dim != 2:
+        return None
+    levels = torch.linspace(-Z_SPAN, Z_SPAN, MANIFOLD)
+    rows = torch.stack([torch.stack([t, torch.full_like(t, v)], 1) for v in levels])
+    return torch.cat([rows, rows.flip(-1)])  # z₂ = const lines, then z₁ = const lines
+
+
+@dataclass(frozen=True)
+class Density:
+    """Where G puts its mass: the share of DENSITY_SAMPLES fakes in each plot-box cell."""
+
+    share: np.ndarray  # (bins, bins), [iy, ix] like d_grid; sums to the share inside the box
+    extent: tuple
+    samples: int
+
+
+@torch.no_grad()
+def density(trainer, n: int = DENSITY_SAMPLES, bins: int = DENSITY_BINS) -> Density:
+    """A 2-D histogram of n fakes from a fixed latent draw (same z every call: frames compare)."""
+    z = _density_latent(trainer.cfg.seed, trainer.cfg.z_dim, n).to(trainer.device)
+    fake = trainer.G(z).cpu().numpy()
+    return Density(histogram(fake, trainer.dataset.extent, bins),
+                   tuple(float(v) for v in trainer.dataset.extent), n)
+
+
+@functools.lru_cache(maxsize=4)
+def _density_latent(seed: int, z_dim: int, n: int) -> torch.Tensor:
+    """The shading's fixed noise: drawn once per run setting, apart from training's streams."""
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed + 1))
+
+
+def histogram(points: np.ndarray, extent, bins: int) -> np.ndarray:
+    """Share of `points` in each cell of a bins × bins grid over extent, as [iy, ix]."""
+    x0, x1, y0, y1 = extent
+    ok = np.isfinite(points).all(1)
+    counts, _, _ = np.histogram2d(points[ok, 1], points[ok, 0], bins=bins,
+                                  range=[[y0, y1], [x0, x1]])
+    return counts / max(len(points), 1)
 
 
 def _mode_labels(fake: np.ndarray, ds) -> np.ndarray:

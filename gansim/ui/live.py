@@ -11,7 +11,7 @@ import time
 
 import streamlit as st
 
-from . import charts, fair, state
+from . import charts, fair, generator_view, state
 
 STORY_EVERY_S = 0.5
 BANNER = {"healthy": st.success, "warming_up": st.info, "diverged": st.error}
@@ -39,11 +39,15 @@ def _frame() -> None:
         if run.error:
             st.error(run.error)
         _banner(snap)
-    st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
-                                    manifold=st.session_state.get("show_manifold", False),
-                                    circles=st.session_state.get("show_circles", True)),
-                       theme=None, width="content", key="arena")
-    st.caption(_legend(snap))
+    if st.session_state.get("arena_mode") == generator_view.MODE:
+        generator_view.draw(run, snap)
+    else:
+        st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
+                                        manifold=st.session_state.get("show_manifold", False),
+                                        circles=st.session_state.get("show_circles", True)),
+                           theme=None, width="content", key="arena")
+        st.caption(_legend(snap) + generator_view.manifold_note(
+            snap, st.session_state.get("show_manifold", False)))
     st.vega_lite_chart(_story(snap), theme=None, width="content", key="story")
 
 
@@ -130,7 +134,8 @@ def toggles() -> None:
     st.toggle("Gradient arrows", key="show_arrows",
               help="Show where the generator is being pushed at each fake point.")
     st.toggle("Generator manifold", key="show_manifold",
-              help="Show how G bends a flat grid of noise into the plane.")
+              help="Show how G bends a flat grid of noise into the plane (needs a "
+                   "noise of at most 2 dimensions; see the Generator view).")
     st.toggle("Real 3σ circles", key="show_circles",
               help="Outline where each real mode's samples fall (3 standard deviations).")
 

@@ -67,12 +67,16 @@ def rewind() -> None:
 
 
 def _rewind() -> None:
-    run = state.run()
     target = st.session_state.get("rewind_to")
-    if target is None:
-        return
+    if target is not None:
+        rewind_to(int(target))
+
+
+def rewind_to(step: int) -> None:
+    """Back to the newest checkpoint at or before `step`, paused, with a notice."""
+    run = state.run()
     try:
-        reached = run.rewind(int(target))
+        reached = run.rewind(step)
     except ValueError as err:
         st.session_state.notice = ("error", str(err))
         return

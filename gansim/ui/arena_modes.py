@@ -1,0 +1,99 @@
+"""What the arena shows: the live game, the drawing plane, G's view, or a past frame.
+
+Drawing and scrubbing show something other than the live run, so choosing them
+pauses training, and pressing Play brings the arena back to the live view.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..trainer import CHECKPOINT_EVERY
+from . import draw_view, generator_view, state, timeline_view
+
+TRAIN, GENERATOR, DRAW, SCRUB = "Live", generator_view.MODE, "Draw data", "Scrub back"
+MODES = {  # label → help line; the order is the switch's
+    TRAIN: "The game as it trains: D's verdict behind real and fake points.",
+    GENERATOR: "Where G puts its samples, and (with a 2-D latent) how it warps a grid of noise.",
+    DRAW: "Draw your own real data: drag boxes on an empty plane (pauses training).",
+    SCRUB: "Replay earlier saved frames of this run and branch from one (pauses training).",
+}
+KEY = "arena_mode"
+GUIDES = {  # the side column's reading guide for each view other than the live arena
+    GENERATOR: """
+**How to read the generator view**
+
+- The **orange shading** is where G puts its samples: darker = more of them.
+- **Black dots** are real samples; **dashed circles** mark each real mode's 3σ.
+- With a **2-D latent**, the **lines** are a flat square grid of noise values after G
+  has bent it into the plane (blue: z₁ varies, magenta: z₂ varies). Where lines bunch
+  up, G squeezes much noise into a small area; a stretched cell is thinly covered.
+- G is one smooth map: it can fold or stretch its grid, never tear it.
+""",
+    DRAW: """
+**How to draw data**
+
+- **Drag a box** on the plane: a Gaussian mode appears at its centre, and the box is
+  its 3σ square (a bigger box, a wider mode).
+- **Click a cross** to remove that mode; **Clear all** starts over.
+- The grey dots preview samples of the drawn mixture.
+- **Train on these modes** starts a new run on your drawing. It is a *custom* dataset:
+  the link, the exports and the command line carry it like any other.
+""",
+    SCRUB: f"""
+**How to scrub back**
+
+- The slider runs over the frames this run saved (every {CHECKPOINT_EVERY} G steps; older
+  ones are thinned out). The arena and the charts below show the run as it was then.
+- Looking back does not train: the run stays where it was.
+- **Branch from here** goes back to the chosen frame for real; change a setting, then
+  press Play to see another path from the same point.
+""",
+}
+
+
+def switch() -> str:
+    """The arena's mode picker; Play (or a drawing's Train) returns it to the live view."""
+    if st.session_state.get(KEY) not in MODES or (
+            st.session_state.get("playing") and st.session_state[KEY] in PAUSED_BODIES):
+        st.session_state[KEY] = TRAIN
+    help_text = " ".join(f"**{k}**: {v}" for k, v in MODES.items())
+    mode = st.segmented_control("Arena", list(MODES), key=KEY, on_change=_changed,
+                                label_visibility="collapsed", help=help_text) or TRAIN
+    st.session_state.arena_shown = mode
+    return mode
+
+
+def _changed() -> None:
+    mode = st.session_state.get(KEY)
+    if mode is None:  # clicking the chosen view again unselects it: keep showing it
+        st.session_state[KEY] = st.session_state.get("arena_shown", TRAIN)
+        return
+    if mode in PAUSED_BODIES:
+        state.pause()
+    if mode == DRAW:
+        draw_view.start(state.run())
+
+
+def guide(mode: str) -> str | None:
+    """The side column's text for this view (None: the live arena's own guide)."""
+    return GUIDES.get(mode)
+
+
+def leave() -> None:
+    st.session_state[KEY] = TRAIN
+
+
+def is_live(mode: str) -> bool:
+    """True for the modes drawn by the live fragment (they keep training while playing)."""
+    return mode not in PAUSED_BODIES
+
+
+def body(mode: str) -> None:
+    """The arena column for a paused mode."""
+    PAUSED_BODIES[mode](state.run())
+
+
+PAUSED_BODIES = {  # the modes that pause training, and what they draw instead
+    DRAW: draw_view.body,
+    SCRUB: lambda run: timeline_view.body(run, leave),
+}
