@@ -89,22 +89,16 @@ def _banner(snap) -> None:
     if diag.cure:
         text += f"  \n*Try:* {diag.cure_text}"
     show(text)
-    if diag.cure and st.button("Apply cure", key="apply_cure", on_click=_cure, args=(diag.cure,),
-                               help="Apply the suggested change to the running GAN."):
-        st.rerun(scope="app")  # redraw the sidebar with the cured settings
+    if diag.cure:
+        st.button("Apply cure", key="apply_cure", on_click=_cure, args=(diag.cure,),
+                  help="Apply the suggested change to the running GAN.")
 
 
 def _cure(changes: dict) -> None:
-    run = state.run()
-    try:
-        cfg = run.cfg.replace(**changes)
-    except ValueError as err:
-        st.session_state.notice = ("error", f"The suggested cure does not fit: {err}")
-        return
-    state.change_config(cfg)
-    if not st.session_state.get("notice"):
-        st.session_state.notice = ("info", "Cure applied live: "
-                                   + ", ".join(f"{k} = {v}" for k, v in changes.items()))
+    state.apply_cure(changes)
+    # From the callback, not after the button: once cured, the next frame's diagnosis
+    # may offer no button at all, and the sidebar and the link must still catch up.
+    st.rerun(scope="app")
 
 
 def _legend(snap) -> str:
