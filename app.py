@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from gansim.ui import compare_view, controls, lesson_panel, live, sidebar, state, sweep_panel
+from gansim.ui import (compare_view, controls, layout, lesson_panel, live, sidebar, state,
+                       sweep_panel)
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
 # from intra-op threads (they only add contention).
@@ -107,15 +108,16 @@ def settings_sidebar() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="gansim: a GAN you can watch", layout="wide")
+    layout.apply()
     state.init()
     state.reseed_if_asked()
+    st.sidebar.title("gansim")  # in the sidebar: the main column's height is for the arena
     note = SIDEBAR_NOTES.get(st.session_state.get("view", SINGLE))
     if note:
         st.sidebar.info(note)
     settings_sidebar()
     state.apply_widgets()
     state.sync_url()
-    st.title("gansim")
     state.show_messages()
     view = view_switch()
     if view == compare_view.VIEW:

@@ -30,10 +30,11 @@ def frame() -> None:
         if run.error:
             st.error(run.error)
         _banner(snap)
-    st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
-                                    manifold=st.session_state.get("show_manifold", False),
-                                    circles=st.session_state.get("show_circles", True)),
-                       theme=None, width="content", key="arena")
+    with st.container(key="arena_box"):  # layout.py sizes the arena by this key
+        st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
+                                        manifold=st.session_state.get("show_manifold", False),
+                                        circles=st.session_state.get("show_circles", True)),
+                           theme=None, width="content", key="arena")
     st.caption(_legend(snap))
     st.vega_lite_chart(_story(snap), theme=None, width="content", key="story")
 
@@ -88,9 +89,14 @@ def _banner(snap) -> None:
     text = f"**{diag.title}** — {diag.explanation}"
     if diag.cure:
         text += f"  \n*Try:* {diag.cure_text}"
-    show(text)
-    if diag.cure:
-        st.button("Apply cure", key="apply_cure", on_click=_cure, args=(diag.cure,),
+    if not diag.cure:
+        show(text)
+        return
+    # The button beside the verdict, not under it: the arena keeps that height.
+    words, button = st.columns([3.2, 1], vertical_alignment="center")
+    with words:
+        show(text)
+    button.button("Apply cure", key="apply_cure", on_click=_cure, args=(diag.cure,),
                   help="Apply the suggested change to the running GAN.")
 
 
