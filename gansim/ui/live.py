@@ -111,9 +111,12 @@ def _legend(snap) -> str:
     scale = ("purple = D says fake, green = D says real, white = undecided"
              if not snap.critic else
              "critic score, symmetric around 0: purple = low (fake), green = high (real)")
+    rings = (" Dashed grey rings: where each real mode's samples fall (3σ; drawn "
+             "larger when the modes are too tight to see)."
+             if st.session_state.get("show_circles", True) and snap.centers is not None else "")
     return (f"Background: {scale}. Black dots: real samples. Coloured dots: G's samples, "
-            f"coloured by their nearest real mode (grey: far from every mode). Lines on "
-            f"the fakes: where G's loss pushes them.")
+            f"each in the colour of its nearest real mode (faint: farther than 3σ from "
+            f"it). Black lines on the fakes: where G's loss pushes them.{rings}")
 
 
 def toggles() -> None:
