@@ -205,20 +205,32 @@ def circle_rows(snap, points: int = 33) -> pa.Table:
 
 # --- the story over time ----------------------------------------------------------
 
+# A panel's title starts with the name texts use for it ("the score plot"), before a
+# colon; tests/test_palette.py checks the lessons name only these.
 SERIES = {  # dataset name → (title, {history key: legend label}, y scale, axis format)
-    "scores": ("D's scores (0.5 = balanced)", {"score_g": "score_G", "score_d": "score_D"},
+    "scores": ("Score plot: D's scores (0.5 = balanced)",
+               {"score_g": "score_G", "score_d": "score_D"}, alt.Scale(zero=False), "~g"),
+    "losses": ("Loss chart: D's and G's losses", {"d_loss": "D loss", "g_loss": "G loss"},
                alt.Scale(zero=False), "~g"),
-    "losses": ("Losses", {"d_loss": "D loss", "g_loss": "G loss"}, alt.Scale(zero=False), "~g"),
-    "modes": ("Modes covered", {"modes": "modes"}, alt.Scale(zero=True), "d"),
-    "hq": ("High-quality samples", {"hq": "HQ"}, alt.Scale(domain=[0, 1]), ".0%"),
-    "grads": ("Gradient norms (log)", {"d_grad": "‖∇D‖", "g_grad": "‖∇G‖"},
-              alt.Scale(type="log"), "~g"),
+    "modes": ("Modes chart: modes covered", {"modes": "modes"}, alt.Scale(zero=True), "d"),
+    "hq": ("HQ chart: high-quality samples", {"hq": "HQ"}, alt.Scale(domain=[0, 1]), ".0%"),
+    "grads": ("Gradient chart: gradient norms (log scale)",
+              {"d_grad": "‖∇D‖", "g_grad": "‖∇G‖"}, alt.Scale(type="log"), "~g"),
+    "distance": ("Distance chart: sliced Wasserstein distance to the data",
+                 {"distance": "distance"}, alt.Scale(zero=True), "~g"),
 }
 # A critic has no probability: its panel shows the raw scores, and only then.
-CRITIC_SCORES = ("Critic's scores (raw)", {"critic_real": "critic on real",
-                                           "critic_fake": "critic on fake"},
+CRITIC_SCORES = ("Score plot: the critic's raw scores",
+                 {"critic_real": "critic on real", "critic_fake": "critic on fake"},
                  alt.Scale(zero=False), "~g")
+MASS_TITLE = "Mass-per-mode chart: share of G's samples per mode, smoothed"
 MASS_COLUMNS = 150  # evaluations drawn in the mass chart, spread over the whole run
+
+
+def chart_names() -> set[str]:
+    """The names the page gives its charts (what a lesson may point at)."""
+    titles = [t for t, *_ in SERIES.values()] + [CRITIC_SCORES[0], MASS_TITLE]
+    return {t.split(":")[0].lower() for t in titles}
 
 
 def series(critic: bool) -> dict:
@@ -256,8 +268,7 @@ def _story_spec(critic: bool = False) -> dict:
                         scale=alt.Scale(domain=[str(i) for i in range(len(PALETTE))],
                                         range=list(PALETTE))),
         order="mode_i:Q",
-    ).properties(title="Mass per mode (share of G's samples, smoothed)", width=STORY_W,
-                 height=STORY_H)
+    ).properties(title=MASS_TITLE, width=STORY_W, height=STORY_H)
     charts.insert(4, mass)
     # Each panel has its own series: independent colours and legends, not one union.
     chart = alt.concat(*charts, columns=2).resolve_scale(color="independent")
