@@ -282,7 +282,10 @@ def summary_table(summary) -> str:
 def _pm(mean: float, se: float) -> str:
     if math.isnan(mean) or math.isinf(mean):
         return "n/a" if math.isnan(mean) else f"{mean:g}"
-    return f"{mean:.3g}" if math.isnan(se) else f"{mean:.3g} ± {se:.2g}"
+    if math.isnan(se):
+        return f"{mean:.3g}"
+    # Seeds that all agree leave float noise (3e-16) rather than 0: say 0.
+    return f"{mean:.3g} ± {0 if se < 1e-9 * max(1.0, abs(mean)) else se:.2g}"
 
 
 def write_reports(df, out: Path, eval_last: int) -> None:

@@ -144,3 +144,12 @@ def test_the_cli_refuses_a_negative_seed_batch(tmp_path, capsys):
     assert main(["sweep", "--grid", "gp=0,10", "--seed-batch", "-1", "--out", str(tmp_path / "s")]) == 2
     assert "--seed-batch must be >= 0" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+def test_standard_errors_print_readably():
+    from gansim.sweep import _pm
+
+    assert _pm(0.875, 3.1e-16) == "0.875 ± 0"  # seeds that agree: float noise is 0
+    assert _pm(8.0, 0.0) == "8 ± 0"
+    assert _pm(0.5, 0.0123) == "0.5 ± 0.012"
+    assert _pm(float("nan"), 0.1) == "n/a"

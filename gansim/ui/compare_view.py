@@ -250,7 +250,7 @@ def frame() -> None:
                                width="content", key=f"cmp_arena_{i}")
             st.vega_lite_chart(charts.modes_curve(snap, width=px - 40), theme=None,
                                width="content", key=f"cmp_modes_{i}")
-    st.dataframe(summary_frame(rows), hide_index=True)
+    st.dataframe(summary_frame(rows), hide_index=True, column_config=SUMMARY_FORMATS)
 
 
 def _counters(i: int, snap) -> str:
@@ -262,6 +262,15 @@ def _counters(i: int, snap) -> str:
     if not math.isnan(hq):
         text += f" · HQ {100 * hq:.0f}%"
     return text
+
+
+# Short numbers (the default shows "0.000000" for a zero KL before the first evaluation).
+SUMMARY_FORMATS = {
+    "HQ %": st.column_config.NumberColumn(format="%.0f%%"),
+    "reverse KL": st.column_config.NumberColumn(format="%.3g"),
+    "distance": st.column_config.NumberColumn(format="%.3g"),
+    "seconds": st.column_config.NumberColumn(format="%.1f"),
+}
 
 
 def summary_frame(rows: list[dict]) -> pd.DataFrame:
