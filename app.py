@@ -74,8 +74,8 @@ def view_switch() -> str:
     if view == SINGLE:
         cols[1].button("Compare from here", icon=":material/splitscreen:",
                        key="compare_from_here", on_click=compare_view.start,
-                       help="Pane A = these settings, pane B = a copy to change; both "
-                            "start from the same weights and see the same batches.")
+                       help="Pane A = this run, pane B = a copy to change; both continue "
+                            "from the current step and weights and see the same batches.")
     return view
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -47,6 +48,28 @@ def test_compare_from_here_opens_two_panes_of_the_current_config():
     assert len(at.dataframe) == 1 and list(at.dataframe[0].value["pane"]) == ["A", "B"]
 
 
+def test_compare_from_here_branches_from_the_current_state():
+    at = app()
+    run = at.session_state["run"]
+    with run.lock:
+        run.trainer.train(40)
+        expected = run.trainer.snapshot().fake  # G's image of its fixed latent batch
+    at.button(key="compare_from_here").click().run()
+    a, b = panes(at)
+    assert (a.g_step, b.g_step) == (40, 40), "the panes restarted instead of branching"
+    assert len(a.history.as_arrays()["step"]) == len(run.trainer.history.as_arrays()["step"])
+    assert np.array_equal(a.snapshot().fake, expected)
+    assert np.array_equal(b.snapshot().fake, expected)
+    at.number_input(key="pane1_gp").set_value(1.0).run()  # a live setting: back to step 40
+    a, b = panes(at)
+    assert (a.g_step, b.g_step, b.cfg.gp) == (40, 40, 1.0)
+    assert any("back to step 40" in i.body for i in at.info)
+    at.text_area(key="pane1_extra").set_value("mbstd=true").run()  # needs fresh networks
+    a, b = panes(at)
+    assert (a.g_step, b.g_step) == (0, 0) and b.cfg.mbstd
+    assert any("needs fresh networks" in i.body for i in at.info)
+
+
 def test_pane_changes_show_as_differences_and_bad_ones_are_refused():
     at = app()
     at.radio(key="view").set_value(compare_view.VIEW).run()  # opens panes like the button
@@ -55,7 +78,7 @@ def test_pane_changes_show_as_differences_and_bad_ones_are_refused():
     assert [t.cfg.gp for t in panes(at)] == [0.0, 10.0]
     assert "Differences: **gp** (A: 0, B: 10)" in captions(at)
     assert any("gp=10" in m.value for m in at.markdown)  # pane B's badge
-    assert any("restarted at step 0" in i.body for i in at.info)
+    assert any("back to step 0" in i.body for i in at.info)  # the branch point
 
     at.text_area(key="pane1_extra").set_value("mbstd=true").run()
     assert panes(at)[1].cfg.mbstd and "**mbstd**" in captions(at)

@@ -2,7 +2,9 @@
 
 A pane is the comparison's base config plus the pane's changes: a compact form of the
 most used settings (the sidebar's own widgets under a per-pane key prefix) and a
-key=value box for any other field. Any change restarts every pane at step 0 from the
+key=value box for any other field. "Compare from here" branches the panes from the
+single run as it is (weights, optimiser moments, step, history); any change sends every
+pane back to that branch point (step 0 when a change needs fresh networks), with the
 same weights and batches, so what differs between the panes is only what was changed.
 """
 from __future__ import annotations
@@ -51,7 +53,10 @@ def start() -> None:
 
 def _new() -> None:
     run = state.run()
-    st.session_state.compare = Comparison(run.cfg, [run.cfg, run.cfg], run.lock, run.dataset)
+    with run.lock:  # the panes branch from the run as it is now: weights, moments, step
+        start = run.trainer.state()
+    st.session_state.compare = Comparison(run.cfg, [run.cfg, run.cfg], run.lock, run.dataset,
+                                          start=start)
     st.session_state.update(playing=False, train_left=0, cmp_playing=False)
     _seed_all(force=True)
 
@@ -155,8 +160,18 @@ def _apply(comp: Comparison) -> tuple[list[str | None], tuple[str, str] | None]:
         comp.restart(configs)
     except ValueError as err:  # e.g. a pane with another seed: Lockstep's own words
         return errors, ("error", f"{err}. The panes keep their previous settings.")
-    return errors, ("info", "Settings changed: every pane restarted at step 0 from the same "
-                            "weights, so they stay comparable.")
+    return errors, ("info", _restart_note(comp))
+
+
+def _restart_note(comp: Comparison) -> str:
+    if comp.branched:
+        return (f"Settings changed: every pane went back to step {comp.start['g_step']:,}, "
+                f"where the comparison branched from the run, so they stay comparable.")
+    if comp.start is not None:
+        return ("Settings changed: a pane changes a setting that needs fresh networks, so "
+                "every pane restarted at step 0 from the same new weights.")
+    return ("Settings changed: every pane restarted at step 0 from the same weights, so "
+            "they stay comparable.")
 
 
 # --- drawing ---------------------------------------------------------------------------
@@ -199,7 +214,8 @@ def _top_bar(comp: Comparison) -> None:
     cols[1].button("Step", key="cmp_step", on_click=_step,
                    help="One full training step on every pane.")
     cols[2].button("Reset", icon=":material/restart_alt:", key="cmp_reset", on_click=_reset,
-                   help="Every pane back to step 0 with the same fresh weights.")
+                   help="Every pane back to where the comparison branched from the run (step 0 "
+                        "when a pane's settings need fresh networks).")
     cols[3].button("Add pane", icon=":material/add:", key="cmp_add", on_click=_add_pane,
                    disabled=n >= MAX_PANES,
                    help=f"A copy of the last pane (at most {MAX_PANES}); restarts all panes.")
