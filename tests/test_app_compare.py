@@ -70,6 +70,17 @@ def test_compare_from_here_branches_from_the_current_state():
     assert any("needs fresh networks" in i.body for i in at.info)
 
 
+def test_a_pane_settings_panel_stays_open_while_edited():
+    at = app()
+    at.button(key="compare_from_here").click().run()
+    at.session_state["pane1_settings_open"] = True  # the student opens pane B's Settings
+    at.run()
+    for value in (1.0, 2.0):  # each edit reruns the page and restarts the panes
+        at.number_input(key="pane1_gp").set_value(value).run()
+        opened = [e.proto.expanded for e in at.expander if e.label == "Settings"]
+        assert opened == [False, True], "pane B's Settings closed after an edit"
+
+
 def test_pane_changes_show_as_differences_and_bad_ones_are_refused():
     at = app()
     at.radio(key="view").set_value(compare_view.VIEW).run()  # opens panes like the button
@@ -115,6 +126,33 @@ def test_step_and_play_advance_every_pane_equally():
     assert len(panes(at)) == 2
 
 
+def finish_sweep(at: AppTest) -> None:
+    worker = at.session_state["sweep_worker"]
+    assert worker is not None, "the sweep did not start"
+    worker.join(120)
+    at.run()  # the progress fragment sees the end and shows the table
+
+
+def test_a_sweep_survives_clicks_elsewhere_and_the_grid_survives_views():
+    at = app()
+    at.radio(key="view").set_value(sweep_panel.VIEW).run()
+    at.text_area(key="sweep_grid").set_value("loss=nonsaturating,hinge").run()
+    at.number_input(key="sweep_seeds").set_value(1)
+    at.number_input(key="sweep_steps").set_value(150)
+    at.button(key="sweep_run").click().run()
+    worker = at.session_state["sweep_worker"]
+    assert worker.running
+    at.radio(key="view").set_value("Single run").run()  # clicks elsewhere mid-sweep
+    at.button(key="step_both").click().run()
+    assert worker.running or worker.result is not None, "a click stopped the sweep"
+    at.radio(key="view").set_value(sweep_panel.VIEW).run()
+    assert at.text_area(key="sweep_grid").value == "loss=nonsaturating,hinge"
+    finish_sweep(at)
+    assert list(at.session_state["sweep_result"]["setting"]) == [
+        "loss=nonsaturating", "loss=hinge"]
+    assert "| loss=hinge | 1 | 0 |" in " ".join(m.value for m in at.markdown)
+
+
 def test_a_small_sweep_runs_in_the_app_and_a_bad_grid_runs_nothing():
     at = app()
     at.radio(key="view").set_value(sweep_panel.VIEW).run()
@@ -122,6 +160,7 @@ def test_a_small_sweep_runs_in_the_app_and_a_bad_grid_runs_nothing():
     at.number_input(key="sweep_seeds").set_value(1)
     at.number_input(key="sweep_steps").set_value(20)
     at.button(key="sweep_run").click().run()
+    finish_sweep(at)
     assert not at.exception and not at.error
     df = at.session_state["sweep_result"]
     assert list(df["setting"]) == ["loss=nonsaturating", "loss=hinge"]

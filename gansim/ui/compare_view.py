@@ -191,7 +191,9 @@ def page() -> None:
     for i, col in enumerate(st.columns(len(comp.configs), gap="medium")):
         with col:
             st.markdown(_pane_title(i, diffs))
-            with st.expander("Settings"):
+            # Keyed and tracked: the panel stays open while its settings are edited (each
+            # edit reruns the page and used to remount it closed).
+            with st.expander("Settings", key=f"pane{i}_settings_open", on_change="rerun"):
                 for field in PANE_FIELDS:
                     controls.draw(field, _prefix(i))
                 st.text_area("Other settings", key=_extra_key(i), help=EXTRA_HELP,
