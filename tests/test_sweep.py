@@ -104,8 +104,8 @@ def test_summarize_gives_mean_and_standard_error_over_seeds():
     assert math.isnan(s.loc["b", "modes_se"])  # one seed: no error bar
     assert s.loc["b", "diverged"] == 1 and s.loc["a", "diverged"] == 0
     table = sweep.summary_table(s)
-    assert "| a | 3 | 0 | 4 ± 1.2 | 70 ± 12 |" in table
-    assert "| b | 1 | 1 | 2 | 50 | inf |" in table
+    assert "| a | 3 | 0 | 4 ± 1.2 | 70 ± 12 | 4 ± 1.2 | 0 ± 0 |" in table
+    assert "| b | 1 | 1 | 2 | 50 | 2 | 0 | ∞ |" in table
 
 
 def _jobs(grid, seeds, **base):
