@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from gansim.ui import (arena_modes, compare_view, controls, lesson_panel, live, sidebar,
+from gansim.ui import (arena_modes, compare_view, controls, layout, lesson_panel, live, sidebar,
                        slowmo_view, state, sweep_panel)
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
@@ -74,8 +74,8 @@ def view_switch() -> str:
     if view == SINGLE:
         cols[1].button("Compare from here", icon=":material/splitscreen:",
                        key="compare_from_here", on_click=compare_view.start,
-                       help="Pane A = these settings, pane B = a copy to change; both "
-                            "start from the same weights and see the same batches.")
+                       help="Pane A = this run, pane B = a copy to change; both continue "
+                            "from the current step and weights and see the same batches.")
     return view
 
 
@@ -108,15 +108,16 @@ def settings_sidebar() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="gansim: a GAN you can watch", layout="wide")
+    layout.apply()
     state.init()
     state.reseed_if_asked()
+    st.sidebar.title("gansim")  # in the sidebar: the main column's height is for the arena
     note = SIDEBAR_NOTES.get(st.session_state.get("view", SINGLE))
     if note:
         st.sidebar.info(note)
     settings_sidebar()
     state.apply_widgets()
     state.sync_url()
-    st.title("gansim")
     state.show_messages()
     view = view_switch()
     if view == compare_view.VIEW:

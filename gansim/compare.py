@@ -3,13 +3,18 @@
 The panes share the seed, so they start from the same weights (where the networks have
 the same shape) and, through the Trainer's keyed batch streams, see the same real and
 latent batches at every step. What differs between them is what was changed.
+
+Given a `start` (a Trainer.state()), the panes branch from it instead: each continues
+that run's weights, optimiser moments, step and history, with its own live settings
+applied on top. Settings that need fresh networks (config.RESTART_FIELDS) cannot
+continue those weights; `can_branch` says whether a set of panes can.
 """
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from .config import Config
+from .config import Config, restart_fields_changed
 from .trainer import Diverged, Trainer
 
 MIN_PANES, MAX_PANES = 2, 4
@@ -29,9 +34,35 @@ class Lockstep:
         self.seconds = [0.0] * len(configs)
 
     @classmethod
+    def branch(cls, start: dict, configs: list[Config], **trainer_kw: Any) -> "Lockstep":
+        """Panes that continue the run saved in `start` (Trainer.state()), each with its config.
+
+        ValueError when a pane changes a setting that needs fresh networks.
+        """
+        blocked = sorted({f for c in configs for f in restart_fields_changed(start["cfg"], c)})
+        if blocked:
+            raise ValueError(f"{', '.join(blocked)} needs fresh networks, so the panes cannot "
+                             f"continue the current run; they start at step 0 instead")
+        ls = cls([start["cfg"]] * len(configs), **trainer_kw)
+        for t, cfg in zip(ls.trainers, configs):
+            # The public way back to a saved state: make it the only checkpoint, rewind.
+            t.checkpoints = [(start["g_step"], start)]
+            t.rewind(start["g_step"])
+            changes = {k: v for k, v in cfg.to_dict().items() if getattr(t.cfg, k) != getattr(cfg, k)}
+            if changes:
+                t.update(**{k: getattr(cfg, k) for k in changes})
+        return ls
+
+    @classmethod
     def from_changes(cls, base: Config, changes: list[dict[str, Any]], **kw: Any) -> "Lockstep":
         """Pane i is `base` with changes[i] applied (an empty dict is the base itself)."""
         return cls([base.replace(**c) for c in changes], **kw)
+
+    @staticmethod
+    def can_branch(start: dict | None, configs: list[Config]) -> bool:
+        """True when every pane can continue `start`'s networks."""
+        return start is not None and not any(restart_fields_changed(start["cfg"], c)
+                                             for c in configs)
 
     def train(self, steps: int) -> None:
         """`steps` full steps on every pane still alive (one pane at a time, in turn)."""

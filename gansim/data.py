@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
+# Largest |x| or |y| in an upload: float32 keeps ~7 digits, so beyond 1e6 a spread of
+# 0.1 is lost (and 1e300 would overflow float32 to infinity).
+MAX_COORD = 1e6
 MAX_POINTS = 100_000  # uploaded CSVs: enough for any drawing, small enough to keep in memory
 MAX_KMEANS = 25
 
@@ -173,11 +176,17 @@ def load_points_csv(source: str | bytes | io.IOBase, k: int = 0, seed: int = 0) 
         if len(row) != 2:
             raise ValueError(f"CSV row {i + 1} has {len(row)} columns; each row must be x,y")
         try:
-            pts[i] = [float(row[0]), float(row[1])]
+            values = [float(row[0]), float(row[1])]
         except ValueError:
             raise ValueError(f"CSV row {i + 1} is not two numbers: {','.join(row)[:40]!r}") from None
-        if not np.isfinite(pts[i]).all():
+        if not all(math.isfinite(v) for v in values):
             raise ValueError(f"CSV row {i + 1} holds NaN or infinity; every value must be finite")
+        big = max(values, key=abs)
+        if abs(big) > MAX_COORD:
+            raise ValueError(f"CSV row {i + 1} holds {big:g}, outside the range ±{MAX_COORD:g} "
+                             f"the simulator accepts; rescale the points (e.g. divide by "
+                             f"{10 ** math.ceil(math.log10(abs(big) / MAX_COORD)):g})")
+        pts[i] = values
     if not 0 <= k <= MAX_KMEANS:
         raise ValueError(f"k (modes to find) must be in [0, {MAX_KMEANS}], got {k}")
     if k == 0:

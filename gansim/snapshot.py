@@ -170,3 +170,14 @@ def histogram(points: np.ndarray, extent, bins: int) -> np.ndarray:
 def _mode_labels(fake: np.ndarray, ds) -> np.ndarray:
     idx, dist = nearest_mode(fake, ds.centers, ds.stds)
     return np.where(dist < 3.0, idx, -1)
+
+
+def nearest_modes(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the nearest mode centre for every point, however far away it is.
+
+    `Snapshot.fake_mode` keeps −1 for fakes outside 3σ (what counts as high quality);
+    the arena colours every fake by its nearest mode, so a collapsed G that hovers
+    beside one mode shows as one colour.
+    """
+    d = ((np.asarray(points)[:, None, :] - np.asarray(centers)[None]) ** 2).sum(-1)
+    return d.argmin(1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -47,6 +48,39 @@ def test_compare_from_here_opens_two_panes_of_the_current_config():
     assert len(at.dataframe) == 1 and list(at.dataframe[0].value["pane"]) == ["A", "B"]
 
 
+def test_compare_from_here_branches_from_the_current_state():
+    at = app()
+    run = at.session_state["run"]
+    with run.lock:
+        run.trainer.train(40)
+        expected = run.trainer.snapshot().fake  # G's image of its fixed latent batch
+    at.button(key="compare_from_here").click().run()
+    a, b = panes(at)
+    assert (a.g_step, b.g_step) == (40, 40), "the panes restarted instead of branching"
+    assert len(a.history.as_arrays()["step"]) == len(run.trainer.history.as_arrays()["step"])
+    assert np.array_equal(a.snapshot().fake, expected)
+    assert np.array_equal(b.snapshot().fake, expected)
+    at.number_input(key="pane1_gp").set_value(1.0).run()  # a live setting: back to step 40
+    a, b = panes(at)
+    assert (a.g_step, b.g_step, b.cfg.gp) == (40, 40, 1.0)
+    assert any("back to step 40" in i.body for i in at.info)
+    at.text_area(key="pane1_extra").set_value("mbstd=true").run()  # needs fresh networks
+    a, b = panes(at)
+    assert (a.g_step, b.g_step) == (0, 0) and b.cfg.mbstd
+    assert any("needs fresh networks" in i.body for i in at.info)
+
+
+def test_a_pane_settings_panel_stays_open_while_edited():
+    at = app()
+    at.button(key="compare_from_here").click().run()
+    at.session_state["pane1_settings_open"] = True  # the student opens pane B's Settings
+    at.run()
+    for value in (1.0, 2.0):  # each edit reruns the page and restarts the panes
+        at.number_input(key="pane1_gp").set_value(value).run()
+        opened = [e.proto.expanded for e in at.expander if e.label == "Settings"]
+        assert opened == [False, True], "pane B's Settings closed after an edit"
+
+
 def test_pane_changes_show_as_differences_and_bad_ones_are_refused():
     at = app()
     at.radio(key="view").set_value(compare_view.VIEW).run()  # opens panes like the button
@@ -55,7 +89,7 @@ def test_pane_changes_show_as_differences_and_bad_ones_are_refused():
     assert [t.cfg.gp for t in panes(at)] == [0.0, 10.0]
     assert "Differences: **gp** (A: 0, B: 10)" in captions(at)
     assert any("gp=10" in m.value for m in at.markdown)  # pane B's badge
-    assert any("restarted at step 0" in i.body for i in at.info)
+    assert any("back to step 0" in i.body for i in at.info)  # the branch point
 
     at.text_area(key="pane1_extra").set_value("mbstd=true").run()
     assert panes(at)[1].cfg.mbstd and "**mbstd**" in captions(at)
@@ -92,6 +126,33 @@ def test_step_and_play_advance_every_pane_equally():
     assert len(panes(at)) == 2
 
 
+def finish_sweep(at: AppTest) -> None:
+    worker = at.session_state["sweep_worker"]
+    assert worker is not None, "the sweep did not start"
+    worker.join(120)
+    at.run()  # the progress fragment sees the end and shows the table
+
+
+def test_a_sweep_survives_clicks_elsewhere_and_the_grid_survives_views():
+    at = app()
+    at.radio(key="view").set_value(sweep_panel.VIEW).run()
+    at.text_area(key="sweep_grid").set_value("loss=nonsaturating,hinge").run()
+    at.number_input(key="sweep_seeds").set_value(1)
+    at.number_input(key="sweep_steps").set_value(150)
+    at.button(key="sweep_run").click().run()
+    worker = at.session_state["sweep_worker"]
+    assert worker.running
+    at.radio(key="view").set_value("Single run").run()  # clicks elsewhere mid-sweep
+    at.button(key="step_both").click().run()
+    assert worker.running or worker.result is not None, "a click stopped the sweep"
+    at.radio(key="view").set_value(sweep_panel.VIEW).run()
+    assert at.text_area(key="sweep_grid").value == "loss=nonsaturating,hinge"
+    finish_sweep(at)
+    assert list(at.session_state["sweep_result"]["setting"]) == [
+        "loss=nonsaturating", "loss=hinge"]
+    assert "| loss=hinge | 1 | 0 |" in " ".join(m.value for m in at.markdown)
+
+
 def test_a_small_sweep_runs_in_the_app_and_a_bad_grid_runs_nothing():
     at = app()
     at.radio(key="view").set_value(sweep_panel.VIEW).run()
@@ -99,6 +160,7 @@ def test_a_small_sweep_runs_in_the_app_and_a_bad_grid_runs_nothing():
     at.number_input(key="sweep_seeds").set_value(1)
     at.number_input(key="sweep_steps").set_value(20)
     at.button(key="sweep_run").click().run()
+    finish_sweep(at)
     assert not at.exception and not at.error
     df = at.session_state["sweep_result"]
     assert list(df["setting"]) == ["loss=nonsaturating", "loss=hinge"]

@@ -302,3 +302,57 @@ def test_slow_motion_steps_through_one_iteration(server, browser):
             assert proc.poll() is None
         finally:
             context.close()
+
+
+def _location(page) -> str:
+    # page.url is refreshed only when Playwright handles events; ask the page itself.
+    return page.evaluate("() => location.search")
+
+
+SIDEBAR_VALUES = """
+() => [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stExpander"]')]
+  .filter(g => !/Rewind|Export/.test(g.querySelector('summary').innerText))
+  .flatMap(g => [...g.querySelectorAll('input, [role="slider"], [data-baseweb="select"]')])
+  .map(e => e.getAttribute('aria-label') + '=' + (e.getAttribute('role') === 'slider'
+       ? e.getAttribute('aria-valuenow') : e.type === 'checkbox' ? e.checked
+       : e.value !== undefined ? e.value : e.innerText))
+"""
+
+
+def _sidebar_settings(page) -> list[str]:
+    """Every drawn setting's value in the sidebar (not Rewind/Export, which move)."""
+    return page.evaluate(SIDEBAR_VALUES)
+
+
+def test_a_cure_applied_while_playing_sticks_through_play_and_reload(server, browser):
+    """Lesson 2's D-dominates run (minimax, fast D) offers a live cure within a second of
+    play; before the fix, the browser's next request carried the old widget values and
+    the sidebar, the link and the run all went back."""
+    url, proc = server
+    context, page = open_page(browser, url + "/?loss=minimax&lr_d=0.01&d_steps=5")
+    try:
+        page.get_by_role("button", name="Play").click()
+        cure = page.get_by_role("button", name="Apply cure")
+        cure.wait_for(timeout=60_000)
+        before, sidebar_before = _location(page), _sidebar_settings(page)
+        cure.click()
+        wait_for(lambda: _location(page) != before, 20, "the link to take the cure")
+        cured, sidebar = _location(page), _sidebar_settings(page)
+        assert sidebar != sidebar_before, "the sidebar still shows the settings before the cure"
+        time.sleep(3)  # several frames of play: nothing may undo the cure
+        page.get_by_role("button", name="Pause").click()
+        page.get_by_role("button", name="Play").click()
+        time.sleep(3)
+        page.get_by_role("button", name="Pause").click()
+        page.get_by_role("button", name="Reset").click()
+        wait_for(lambda: step_of(page) == 0, 20, "Reset to bring the step back to 0")
+        assert _location(page) == cured, "Play or Reset undid the cure in the link"
+        assert _sidebar_settings(page) == sidebar, "Play or Reset undid the cure in the sidebar"
+        page.reload(wait_until="commit")
+        wait_loaded(page)
+        assert _location(page) == cured, "the reloaded page lost the cure"
+        assert _sidebar_settings(page) == sidebar, "the reloaded sidebar lost the cure"
+        page.screenshot(path=str(ARTIFACTS / "browser-cure-after-reload.png"))
+        assert proc.poll() is None
+    finally:
+        context.close()

@@ -50,3 +50,46 @@ def test_bad_pane_counts_and_seeds_are_refused():
         Lockstep([Config()])
     with pytest.raises(ValueError, match="share one seed"):
         Lockstep([Config(seed=1), Config(seed=2)])
+
+
+def _state_after(steps: int, **cfg):
+    from gansim import Trainer
+
+    t = Trainer(Config(**SMALL, **cfg))
+    t.train(steps)
+    return t
+
+
+def test_branched_panes_continue_the_run_exactly():
+    t = _state_after(30)
+    ls = Lockstep.branch(t.state(), [t.cfg, t.cfg])
+    a, b = ls.trainers
+    assert (a.g_step, a.d_step) == (t.g_step, t.d_step)
+    for pa, pt in zip(a.opt_d.state_dict()["state"].values(), t.opt_d.state_dict()["state"].values()):
+        assert torch.equal(pa["exp_avg"], pt["exp_avg"])  # Adam's moments came along
+    t.train(12)
+    ls.train(12)
+    # Same weights, moments, step and keyed batches: a pane is the run, continued.
+    for pane in (a, b):
+        assert all(torch.equal(x, y) for x, y in zip(pane.G.parameters(), t.G.parameters()))
+        assert all(torch.equal(x, y) for x, y in zip(pane.D.parameters(), t.D.parameters()))
+    assert np.array_equal(a.history.as_arrays()["g_loss"], t.history.as_arrays()["g_loss"])
+
+
+def test_a_branched_pane_applies_its_live_changes_from_the_branch_point():
+    t = _state_after(30)
+    ls = Lockstep.branch(t.state(), [t.cfg, t.cfg.replace(r1=1.0, lr_d=3e-4)])
+    a, b = ls.trainers
+    assert b.g_step == 30 and (b.cfg.r1, b.cfg.lr_d) == (1.0, 3e-4)
+    assert all(torch.equal(x, y) for x, y in zip(a.G.parameters(), b.G.parameters()))
+    ls.train(5)
+    assert not all(torch.equal(x, y) for x, y in zip(a.D.parameters(), b.D.parameters()))
+
+
+def test_a_change_that_needs_fresh_networks_cannot_branch():
+    t = _state_after(10)
+    configs = [t.cfg, t.cfg.replace(mbstd=True)]
+    assert not Lockstep.can_branch(t.state(), configs)
+    assert Lockstep.can_branch(t.state(), [t.cfg, t.cfg.replace(gp=1.0)])
+    with pytest.raises(ValueError, match="mbstd needs fresh networks"):
+        Lockstep.branch(t.state(), configs)

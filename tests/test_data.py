@@ -101,6 +101,9 @@ def test_points_csv_loads_and_kmeans_finds_the_clusters():
     ("\n".join(["1,2"] * 9 + ["1,abc"]), "row 10 is not two numbers"),
     ("\n".join(["1,2"] * 9 + ["nan,1"]), "NaN or infinity"),
     ("\n".join(["1,2"] * 9 + ["inf,1"]), "NaN or infinity"),
+    # Finite, but past float32: it used to overflow and be called "NaN or infinity".
+    ("\n".join(["1,2"] * 9 + ["1e300,1"]), r"row 10 holds 1e\+300, outside the range ±1e\+06"),
+    ("\n".join(["1,2"] * 9 + ["2,-3e7"]), r"row 10 holds -3e\+07, .*divide by 100"),
 ])
 def test_bad_csv_gets_a_clear_error(text, says):
     with pytest.raises(ValueError, match=says):

@@ -104,8 +104,8 @@ def test_summarize_gives_mean_and_standard_error_over_seeds():
     assert math.isnan(s.loc["b", "modes_se"])  # one seed: no error bar
     assert s.loc["b", "diverged"] == 1 and s.loc["a", "diverged"] == 0
     table = sweep.summary_table(s)
-    assert "| a | 3 | 0 | 4 ± 1.2 | 70 ± 12 |" in table
-    assert "| b | 1 | 1 | 2 | 50 | inf |" in table
+    assert "| a | 3 | 0 | 4 ± 1.2 | 70 ± 12 | 4 ± 1.2 | 0 ± 0 |" in table
+    assert "| b | 1 | 1 | 2 | 50 | 2 | 0 | ∞ |" in table
 
 
 def _jobs(grid, seeds, **base):
@@ -144,3 +144,12 @@ def test_the_cli_refuses_a_negative_seed_batch(tmp_path, capsys):
     assert main(["sweep", "--grid", "gp=0,10", "--seed-batch", "-1", "--out", str(tmp_path / "s")]) == 2
     assert "--seed-batch must be >= 0" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+def test_standard_errors_print_readably():
+    from gansim.sweep import _pm
+
+    assert _pm(0.875, 3.1e-16) == "0.875 ± 0"  # seeds that agree: float noise is 0
+    assert _pm(8.0, 0.0) == "8 ± 0"
+    assert _pm(0.5, 0.0123) == "0.5 ± 0.012"
+    assert _pm(float("nan"), 0.1) == "n/a"

@@ -20,20 +20,32 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
+from ..snapshot import nearest_modes
+from . import palette
+
 ARENA_PX = 460  # arena side in pixels: square, so circles look round
 STORY_W, STORY_H = 300, 130
 MAX_ROWS = 300  # history rows sent per frame: a chart is ~300 px wide anyway
 ARROWS = 128  # arrows drawn (of the 512 fakes): enough to read the flow, light to send
 CANVAS = {"embedOptions": {"renderer": "canvas"}}
+
+
+def _rgb(hex_colour: str) -> list[int]:
+    return [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+
+
 # Mode colours shared by the arena and the mass chart; repeats past 20 modes.
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#17becf", "#bcbd22", "#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
-           "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5", "#dbdb8d", "#393b79")
-OFF_MODE = "#b0b0b0"  # fakes that are not high quality (far from every mode)
-NO_MODES = "#d62728"  # uploaded points without modes: all fakes one colour
+PALETTE = palette.MODES
+NO_MODES = palette.hex_of("no_modes")  # uploaded points without modes: all fakes one colour
+OFF_MODE = "#b0b0b0"  # the GIF export's far fakes (a GIF has no opacity to fade them)
+HQ_OPACITY, FAR_OPACITY = 0.9, 0.35  # a fake within 3σ of its mode, and one farther out
+# A ring never smaller than this share of the box's width: at std 0.02 the true 3σ
+# circle is ~5 px across and hides under the real dots.
+MIN_RING = 0.03
 # Landscape ramp: purple = "fake" (low), white = undecided, green = "real" (high).
-RAMP = np.array([[118, 42, 131], [194, 165, 207], [247, 247, 247], [166, 219, 160],
-                 [27, 120, 55]], dtype=float)
+RAMP = np.array([_rgb(palette.hex_of("d_fake")), [194, 165, 207],
+                 _rgb(palette.hex_of("undecided")), [166, 219, 160],
+                 _rgb(palette.hex_of("d_real"))], dtype=float)
 
 
 # --- the arena --------------------------------------------------------------------
@@ -57,18 +69,21 @@ def _arena_spec(extent: tuple, px: int) -> dict:
     layers = [
         alt.Chart(alt.Data(name="landscape")).mark_image(aspect=False, opacity=0.9)
         .encode(x=x, x2=x2, y=y, y2=y2, url="url:N"),
-        alt.Chart(alt.Data(name="circles")).mark_line(strokeDash=[3, 3], color="#555",
-                                                      strokeWidth=1, clip=True)
+        alt.Chart(alt.Data(name="circles")).mark_line(
+            strokeDash=[4, 3], color=palette.hex_of("circles"), strokeWidth=1.5, clip=True)
         .encode(x=x, y=y, detail="mode:N", order="i:Q"),
         alt.Chart(alt.Data(name="manifold")).mark_line(color="#444", strokeWidth=0.6,
                                                        opacity=0.6, clip=True)
         .encode(x=x, y=y, detail="line:N", order="i:Q"),
-        alt.Chart(alt.Data(name="real")).mark_circle(size=10, color="#222", opacity=0.55, clip=True)
+        alt.Chart(alt.Data(name="real")).mark_circle(size=10, color=palette.hex_of("real"),
+                                                     opacity=0.55, clip=True)
         .encode(x=x, y=y),
-        alt.Chart(alt.Data(name="arrows")).mark_rule(color="#333", strokeWidth=1, opacity=0.7, clip=True)
+        alt.Chart(alt.Data(name="arrows")).mark_rule(color=palette.hex_of("arrows"), strokeWidth=1,
+                                                     opacity=0.7, clip=True)
         .encode(x=x, y=y, x2=x2, y2=y2),
-        alt.Chart(alt.Data(name="fake")).mark_circle(size=16, opacity=0.85, clip=True)
-        .encode(x=x, y=y, color=alt.Color("color:N", scale=None)),
+        alt.Chart(alt.Data(name="fake")).mark_circle(size=16, clip=True)
+        .encode(x=x, y=y, color=alt.Color("color:N", scale=None),
+                opacity=alt.Opacity("opacity:Q", scale=None)),
     ]
     chart = alt.layer(*layers).properties(width=px, height=px, usermeta=CANVAS)
     chart = chart.configure_view(strokeWidth=0).configure_axis(grid=False)
@@ -135,17 +150,24 @@ def _ramp(t: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t, stops, RAMP[:, c]) for c in range(3)], axis=-1)
 
 
-def mode_colors(modes: np.ndarray, has_modes: bool) -> np.ndarray:
-    """Hex colour per fake: its nearest mode's colour, grey when not high quality."""
+def mode_colors(nearest: np.ndarray, has_modes: bool) -> np.ndarray:
+    """Hex colour per fake: its nearest mode's colour, however far it is from it.
+
+    A collapsed G hovering beside one mode is then one colour, as the guide says;
+    how far each fake is shows in its opacity instead (fake_rows).
+    """
     if not has_modes:
-        return np.full(len(modes), NO_MODES)
-    palette = np.array(PALETTE + (OFF_MODE,))
-    return palette[np.where(modes < 0, len(PALETTE), modes % len(PALETTE))]
+        return np.full(len(nearest), NO_MODES)
+    return np.array(PALETTE)[np.asarray(nearest) % len(PALETTE)]
 
 
 def fake_rows(snap) -> pa.Table:
+    has_modes = snap.centers is not None
+    nearest = nearest_modes(snap.fake, snap.centers) if has_modes else snap.fake_mode
+    opacity = np.where(snap.fake_mode >= 0, HQ_OPACITY, FAR_OPACITY) if has_modes else \
+        np.full(len(snap.fake), HQ_OPACITY)
     return _table(x=snap.fake[:, 0], y=snap.fake[:, 1],
-                  color=mode_colors(snap.fake_mode, snap.centers is not None))
+                  color=mode_colors(nearest, has_modes), opacity=opacity)
 
 
 def arrow_rows(snap) -> pa.Table:
@@ -168,11 +190,12 @@ def manifold_rows(snap) -> pa.Table:
 
 
 def circle_rows(snap, points: int = 33) -> pa.Table:
-    """The real mixture's 3σ circles as closed polylines."""
+    """The real mixture's 3σ circles as closed polylines, at least MIN_RING of the box wide."""
     if snap.centers is None:
         return _empty("x", "y", "mode", "i")
     angle = np.linspace(0, 2 * np.pi, points)
-    c, s = np.asarray(snap.centers), 3 * np.asarray(snap.stds)
+    floor = MIN_RING * (snap.extent[1] - snap.extent[0])
+    c, s = np.asarray(snap.centers), np.maximum(3 * np.asarray(snap.stds), floor)
     x = (c[:, 0:1] + s[:, None] * np.cos(angle)).ravel()
     y = (c[:, 1:2] + s[:, None] * np.sin(angle)).ravel()
     return _table(x=x, y=y, mode=np.repeat(np.arange(len(c)), points),
@@ -181,27 +204,49 @@ def circle_rows(snap, points: int = 33) -> pa.Table:
 
 # --- the story over time ----------------------------------------------------------
 
-SERIES = {  # dataset name → (title, {history key: legend label}, y scale)
-    "scores": ("D's scores (0.5 = balanced; critics: raw score)",
-               {"score_g": "score_G", "score_d": "score_D", "critic_real": "critic on real",
-                "critic_fake": "critic on fake"}, alt.Scale(zero=False)),
-    "losses": ("Losses", {"d_loss": "D loss", "g_loss": "G loss"}, alt.Scale(zero=False)),
-    "modes": ("Modes covered", {"modes": "modes"}, alt.Scale(zero=True)),
-    "hq": ("High-quality samples %", {"hq": "HQ %"}, alt.Scale(domain=[0, 100])),
-    "grads": ("Gradient norms (log)", {"d_grad": "‖∇D‖", "g_grad": "‖∇G‖"},
-              alt.Scale(type="log")),
+# A panel's title starts with the name texts use for it ("the score plot"), before a
+# colon; tests/test_palette.py checks the lessons name only these.
+SERIES = {  # dataset name → (title, {history key: legend label}, y scale, axis format)
+    "scores": ("Score plot: D's scores (0.5 = balanced)",
+               {"score_g": "score_G", "score_d": "score_D"}, alt.Scale(zero=False), "~g"),
+    "losses": ("Loss chart: D's and G's losses", {"d_loss": "D loss", "g_loss": "G loss"},
+               alt.Scale(zero=False), "~g"),
+    "modes": ("Modes chart: modes covered", {"modes": "modes"}, alt.Scale(zero=True), "d"),
+    "hq": ("HQ chart: high-quality samples", {"hq": "HQ"}, alt.Scale(domain=[0, 1]), ".0%"),
+    "grads": ("Gradient chart: gradient norms (log scale)",
+              {"d_grad": "‖∇D‖", "g_grad": "‖∇G‖"}, alt.Scale(type="log"), "~g"),
+    "distance": ("Distance chart: sliced Wasserstein distance to the data",
+                 {"distance": "distance"}, alt.Scale(zero=True), "~g"),
 }
+# A critic has no probability: its panel shows the raw scores, and only then.
+CRITIC_SCORES = ("Score plot: the critic's raw scores",
+                 {"critic_real": "critic on real", "critic_fake": "critic on fake"},
+                 alt.Scale(zero=False), "~g")
+MASS_TITLE = "Mass-per-mode chart: share of G's samples per mode, smoothed"
+MASS_COLUMNS = 150  # evaluations drawn in the mass chart, spread over the whole run
+
+
+def chart_names() -> set[str]:
+    """The names the page gives its charts (what a lesson may point at)."""
+    titles = [t for t, *_ in SERIES.values()] + [CRITIC_SCORES[0], MASS_TITLE]
+    return {t.split(":")[0].lower() for t in titles}
+
+
+def series(critic: bool) -> dict:
+    """The story's panels for a probability D or for a critic."""
+    return {**SERIES, "scores": CRITIC_SCORES} if critic else SERIES
 
 
 _POINT = alt.OverlayMarkDef(size=10)
 
 
-@functools.lru_cache(maxsize=1)
-def _story_spec() -> dict:
+@functools.lru_cache(maxsize=2)
+def _story_spec(critic: bool = False) -> dict:
     step = alt.X("step:Q", title="G step", axis=alt.Axis(tickCount=4, format="~s"))
     charts = []
-    for name, (title, labels, scale) in SERIES.items():
-        y = alt.Y("value:Q", title=None, scale=scale, axis=alt.Axis(format="~g"))
+    for name, (title, labels, scale, fmt) in series(critic).items():
+        axis = alt.Axis(format=fmt, tickMinStep=1) if fmt == "d" else alt.Axis(format=fmt)
+        y = alt.Y("value:Q", title=None, scale=scale, axis=axis)
         colour = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
                            scale=alt.Scale(domain=list(labels.values()),
                                            range=list(PALETTE[:len(labels)])))
@@ -213,13 +258,16 @@ def _story_spec() -> dict:
                 strokeDash=[4, 4], color="#888").encode(y="value:Q")
             line = alt.layer(line, rule)
         charts.append(line.properties(title=title, width=STORY_W, height=STORY_H))
-    mass = alt.Chart(alt.Data(name="mass")).mark_area().encode(
-        x=step, y=alt.Y("mass:Q", stack="zero", title=None, scale=alt.Scale(domain=[0, 1])),
+    # Smoothed shares, each mode its arena colour, stacked in mode order: a steady band
+    # per mode rather than one flickering column per evaluation.
+    mass = alt.Chart(alt.Data(name="mass")).mark_area(interpolate="monotone").encode(
+        x=step, y=alt.Y("mass:Q", stack="zero", title=None, scale=alt.Scale(domain=[0, 1]),
+                        axis=alt.Axis(format=".0%")),
         color=alt.Color("mode:N", legend=None,
                         scale=alt.Scale(domain=[str(i) for i in range(len(PALETTE))],
                                         range=list(PALETTE))),
         order="mode_i:Q",
-    ).properties(title="Mass per mode (stacked)", width=STORY_W, height=STORY_H)
+    ).properties(title=MASS_TITLE, width=STORY_W, height=STORY_H)
     charts.insert(4, mass)
     # Each panel has its own series: independent colours and legends, not one union.
     chart = alt.concat(*charts, columns=2).resolve_scale(color="independent")
@@ -230,7 +278,7 @@ def _story_spec() -> dict:
 
 def story(snap) -> dict:
     """The time charts' spec with this frame's data."""
-    spec = copy.deepcopy(_story_spec())
+    spec = copy.deepcopy(_story_spec(bool(snap.critic)))
     spec["datasets"] = story_data(snap)
     return spec
 
@@ -238,10 +286,8 @@ def story(snap) -> dict:
 def story_data(snap) -> dict:
     hist = snap.history
     data = {}
-    for name, (_, labels, _) in SERIES.items():
-        # Log axes cannot show 0; HQ is stored as a share and shown as a percentage.
-        data[name] = _long(hist, labels, positive=name == "grads",
-                           scale=100.0 if name == "hq" else 1.0)
+    for name, (_, labels, _, _) in series(bool(snap.critic)).items():
+        data[name] = _long(hist, labels, positive=name == "grads")  # log axes cannot show 0
     data["score_rule"] = _table(value=np.array([] if snap.critic else [0.5], dtype=float))
     data["mass"] = mass_rows(hist.get("step", np.array([])), snap.mass_history)
     return data
@@ -273,19 +319,27 @@ def _long(hist: dict, labels: dict, positive: bool = False,
                      for i, name in enumerate(("step", "series", "value"))})
 
 
-def mass_rows(steps: np.ndarray, mass_history: list) -> pa.Table:
-    """Per-mode mass at each evaluation, long format for a stacked area."""
+def mass_rows(steps: np.ndarray, mass_history: list, columns: int = MASS_COLUMNS) -> pa.Table:
+    """Per-mode mass over the whole run, long format for a stacked area.
+
+    At most `columns` evaluations, evenly spread from the first to the newest, each the
+    mean of the evaluations around it: one evaluation of 2,500 samples jitters by a few
+    percent per mode, which over thousands of columns reads as confetti.
+    """
     rows = [(s, m) for s, m in zip(np.asarray(steps, float), mass_history) if len(m)]
-    rows = rows[-MAX_ROWS:]
     if not rows:
         return _table(step=np.zeros(0), mode=np.array([], dtype=str),
                       mode_i=np.zeros(0, dtype=int), mass=np.zeros(0))
     k = len(rows[0][1])
-    steps_col = np.repeat([s for s, _ in rows], k)
-    mass = np.array([list(m)[:k] + [0.0] * (k - len(m)) for _, m in rows]).ravel()
-    modes = np.tile(np.arange(k), len(rows))
-    return _table(step=steps_col, mode=(modes % len(PALETTE)).astype(str),
-                  mode_i=modes, mass=mass)
+    at = np.array([s for s, _ in rows])
+    mass = np.array([list(m)[:k] + [0.0] * (k - len(m)) for _, m in rows])
+    edges = np.linspace(0, len(rows), min(columns, len(rows)) + 1).round().astype(int)
+    groups = [slice(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    at = np.array([at[g][-1] for g in groups])  # each column at its newest evaluation
+    mass = np.array([mass[g].mean(0) for g in groups])
+    modes = np.tile(np.arange(k), len(groups))
+    return _table(step=np.repeat(at, k), mode=(modes % len(PALETTE)).astype(str),
+                  mode_i=modes, mass=mass.ravel())
 
 
 # --- a compare pane's modes-covered curve -------------------------------------------

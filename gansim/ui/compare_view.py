@@ -2,7 +2,9 @@
 
 A pane is the comparison's base config plus the pane's changes: a compact form of the
 most used settings (the sidebar's own widgets under a per-pane key prefix) and a
-key=value box for any other field. Any change restarts every pane at step 0 from the
+key=value box for any other field. "Compare from here" branches the panes from the
+single run as it is (weights, optimiser moments, step, history); any change sends every
+pane back to that branch point (step 0 when a change needs fresh networks), with the
 same weights and batches, so what differs between the panes is only what was changed.
 """
 from __future__ import annotations
@@ -51,7 +53,10 @@ def start() -> None:
 
 def _new() -> None:
     run = state.run()
-    st.session_state.compare = Comparison(run.cfg, [run.cfg, run.cfg], run.lock, run.dataset)
+    with run.lock:  # the panes branch from the run as it is now: weights, moments, step
+        start = run.trainer.state()
+    st.session_state.compare = Comparison(run.cfg, [run.cfg, run.cfg], run.lock, run.dataset,
+                                          start=start)
     st.session_state.update(playing=False, train_left=0, cmp_playing=False)
     _seed_all(force=True)
 
@@ -155,8 +160,18 @@ def _apply(comp: Comparison) -> tuple[list[str | None], tuple[str, str] | None]:
         comp.restart(configs)
     except ValueError as err:  # e.g. a pane with another seed: Lockstep's own words
         return errors, ("error", f"{err}. The panes keep their previous settings.")
-    return errors, ("info", "Settings changed: every pane restarted at step 0 from the same "
-                            "weights, so they stay comparable.")
+    return errors, ("info", _restart_note(comp))
+
+
+def _restart_note(comp: Comparison) -> str:
+    if comp.branched:
+        return (f"Settings changed: every pane went back to step {comp.start['g_step']:,}, "
+                f"where the comparison branched from the run, so they stay comparable.")
+    if comp.start is not None:
+        return ("Settings changed: a pane changes a setting that needs fresh networks, so "
+                "every pane restarted at step 0 from the same new weights.")
+    return ("Settings changed: every pane restarted at step 0 from the same weights, so "
+            "they stay comparable.")
 
 
 # --- drawing ---------------------------------------------------------------------------
@@ -176,7 +191,9 @@ def page() -> None:
     for i, col in enumerate(st.columns(len(comp.configs), gap="medium")):
         with col:
             st.markdown(_pane_title(i, diffs))
-            with st.expander("Settings"):
+            # Keyed and tracked: the panel stays open while its settings are edited (each
+            # edit reruns the page and used to remount it closed).
+            with st.expander("Settings", key=f"pane{i}_settings_open", on_change="rerun"):
                 for field in PANE_FIELDS:
                     controls.draw(field, _prefix(i))
                 st.text_area("Other settings", key=_extra_key(i), help=EXTRA_HELP,
@@ -199,7 +216,8 @@ def _top_bar(comp: Comparison) -> None:
     cols[1].button("Step", key="cmp_step", on_click=_step,
                    help="One full training step on every pane.")
     cols[2].button("Reset", icon=":material/restart_alt:", key="cmp_reset", on_click=_reset,
-                   help="Every pane back to step 0 with the same fresh weights.")
+                   help="Every pane back to where the comparison branched from the run (step 0 "
+                        "when a pane's settings need fresh networks).")
     cols[3].button("Add pane", icon=":material/add:", key="cmp_add", on_click=_add_pane,
                    disabled=n >= MAX_PANES,
                    help=f"A copy of the last pane (at most {MAX_PANES}); restarts all panes.")
@@ -250,7 +268,7 @@ def frame() -> None:
                                width="content", key=f"cmp_arena_{i}")
             st.vega_lite_chart(charts.modes_curve(snap, width=px - 40), theme=None,
                                width="content", key=f"cmp_modes_{i}")
-    st.dataframe(summary_frame(rows), hide_index=True)
+    st.dataframe(summary_frame(rows), hide_index=True, column_config=SUMMARY_FORMATS)
 
 
 def _counters(i: int, snap) -> str:
@@ -262,6 +280,15 @@ def _counters(i: int, snap) -> str:
     if not math.isnan(hq):
         text += f" · HQ {100 * hq:.0f}%"
     return text
+
+
+# Short numbers (the default shows "0.000000" for a zero KL before the first evaluation).
+SUMMARY_FORMATS = {
+    "HQ %": st.column_config.NumberColumn(format="%.0f%%"),
+    "reverse KL": st.column_config.NumberColumn(format="%.3g"),
+    "distance": st.column_config.NumberColumn(format="%.3g"),
+    "seconds": st.column_config.NumberColumn(format="%.1f"),
+}
 
 
 def summary_frame(rows: list[dict]) -> pd.DataFrame:

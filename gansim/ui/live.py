@@ -39,15 +39,16 @@ def _frame() -> None:
         if run.error:
             st.error(run.error)
         _banner(snap)
-    if st.session_state.get("arena_mode") == generator_view.MODE:
-        generator_view.draw(run, snap)
-    else:
-        st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
-                                        manifold=st.session_state.get("show_manifold", False),
-                                        circles=st.session_state.get("show_circles", True)),
-                           theme=None, width="content", key="arena")
-        st.caption(_legend(snap) + generator_view.manifold_note(
-            snap, st.session_state.get("show_manifold", False)))
+    with st.container(key="arena_box"):  # layout.py sizes the arena by this key
+        if st.session_state.get("arena_mode") == generator_view.MODE:
+            generator_view.draw(run, snap)
+        else:
+            st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
+                                            manifold=st.session_state.get("show_manifold", False),
+                                            circles=st.session_state.get("show_circles", True)),
+                               theme=None, width="content", key="arena")
+            st.caption(_legend(snap) + generator_view.manifold_note(
+                snap, st.session_state.get("show_manifold", False)))
     st.vega_lite_chart(_story(snap), theme=None, width="content", key="story")
 
 
@@ -101,32 +102,34 @@ def _banner(snap) -> None:
     text = f"**{diag.title}** — {diag.explanation}"
     if diag.cure:
         text += f"  \n*Try:* {diag.cure_text}"
-    show(text)
-    if diag.cure and st.button("Apply cure", key="apply_cure", on_click=_cure, args=(diag.cure,),
-                               help="Apply the suggested change to the running GAN."):
-        st.rerun(scope="app")  # redraw the sidebar with the cured settings
+    if not diag.cure:
+        show(text)
+        return
+    # The button beside the verdict, not under it: the arena keeps that height.
+    words, button = st.columns([3.2, 1], vertical_alignment="center")
+    with words:
+        show(text)
+    button.button("Apply cure", key="apply_cure", on_click=_cure, args=(diag.cure,),
+                  help="Apply the suggested change to the running GAN.")
 
 
 def _cure(changes: dict) -> None:
-    run = state.run()
-    try:
-        cfg = run.cfg.replace(**changes)
-    except ValueError as err:
-        st.session_state.notice = ("error", f"The suggested cure does not fit: {err}")
-        return
-    state.change_config(cfg)
-    if not st.session_state.get("notice"):
-        st.session_state.notice = ("info", "Cure applied live: "
-                                   + ", ".join(f"{k} = {v}" for k, v in changes.items()))
+    state.apply_cure(changes)
+    # From the callback, not after the button: once cured, the next frame's diagnosis
+    # may offer no button at all, and the sidebar and the link must still catch up.
+    st.rerun(scope="app")
 
 
 def _legend(snap) -> str:
     scale = ("purple = D says fake, green = D says real, white = undecided"
              if not snap.critic else
              "critic score, symmetric around 0: purple = low (fake), green = high (real)")
+    rings = (" Dashed grey rings: where each real mode's samples fall (3σ; drawn "
+             "larger when the modes are too tight to see)."
+             if st.session_state.get("show_circles", True) and snap.centers is not None else "")
     return (f"Background: {scale}. Black dots: real samples. Coloured dots: G's samples, "
-            f"coloured by their nearest real mode (grey: far from every mode). Lines on "
-            f"the fakes: where G's loss pushes them.")
+            f"each in the colour of its nearest real mode (faint: farther than 3σ from "
+            f"it). Black lines on the fakes: where G's loss pushes them.{rings}")
 
 
 def toggles() -> None:

@@ -196,13 +196,15 @@ class Comparison:
     """2–4 panes in lockstep (gansim.compare.Lockstep) behind the session's lock.
 
     `base` is the config the comparison started from; each pane is `base` plus its own
-    changes. Any change restarts every pane at step 0: the panes are only comparable
-    while they share their start, their batches and their step count.
+    changes. `start` (a Trainer.state() of the single run, "Compare from here") is the
+    branch point: the panes continue it. Any change sends every pane back to that
+    point (or to step 0 when a change needs fresh networks): the panes are only
+    comparable while they share their start, their batches and their step count.
     """
 
     def __init__(self, base: Config, configs: list[Config], lock: threading.Lock,
-                 dataset: Any = None):
-        self.base, self.lock, self.dataset = base, lock, dataset
+                 dataset: Any = None, start: dict | None = None):
+        self.base, self.lock, self.dataset, self.start = base, lock, dataset, start
         self.lockstep = self._build(configs)
 
     def _build(self, configs: list[Config]) -> Lockstep:
@@ -212,7 +214,14 @@ class Comparison:
                              "dataset (the panes must share their real batches); set the "
                              "same data in every pane")
         kw = {"dataset": self.dataset} if True in uploads else {}
+        if Lockstep.can_branch(self.start, configs):
+            return Lockstep.branch(self.start, configs, eval_every=COMPARE_EVAL_EVERY, **kw)
         return Lockstep(configs, eval_every=COMPARE_EVAL_EVERY, **kw)
+
+    @property
+    def branched(self) -> bool:
+        """True when the panes continue the single run (not fresh networks at step 0)."""
+        return Lockstep.can_branch(self.start, self.configs)
 
     @property
     def configs(self) -> list[Config]:
@@ -223,7 +232,8 @@ class Comparison:
         return max(t.g_step for t in self.lockstep.trainers)
 
     def restart(self, configs: list[Config] | None = None) -> None:
-        """Every pane back to step 0 (with new configs); ValueError keeps the old panes."""
+        """Every pane back to the branch point, or step 0 (with new configs); ValueError
+        keeps the old panes."""
         fresh = self._build(configs or self.configs)
         with self.lock:
             self.lockstep = fresh

@@ -73,7 +73,13 @@ def _open_lesson_from_link(parsed: urlstate.Parsed) -> None:
 
 
 def change_config(cfg: Config, dataset=None) -> None:
-    """Move the run to cfg (live or by reset), say which, and re-seed the widgets."""
+    """Move the run to cfg (live or by reset), say which, and re-seed the widgets.
+
+    The widgets are seeded now and again at the start of the next full run
+    (`reseed_if_asked`): a change made inside the live fragment (a cure while playing)
+    does not redraw the sidebar, and the browser's next request still carries the old
+    widget values, which `apply_widgets` would otherwise take as the student undoing it.
+    """
     r = run()
     try:
         if dataset is not None:
@@ -88,6 +94,20 @@ def change_config(cfg: Config, dataset=None) -> None:
             st.session_state.notice = ("info", f"Changing {', '.join(blocked)} started a new "
                                                f"run (these settings need fresh networks).")
     controls.seed_widgets(r.cfg)
+    st.session_state.reseed = True
+
+
+def apply_cure(changes: dict) -> None:
+    """A diagnosis's cure: the run, the sidebar widgets and the link all take it."""
+    try:
+        cfg = run().cfg.replace(**changes)
+    except ValueError as err:
+        st.session_state.notice = ("error", f"The suggested cure does not fit: {err}")
+        return
+    change_config(cfg)
+    if not st.session_state.get("notice"):
+        st.session_state.notice = ("info", "Cure applied live: "
+                                   + ", ".join(f"{k} = {v}" for k, v in changes.items()))
 
 
 def apply_widgets() -> None:

@@ -2,11 +2,14 @@
 
 The base is the sidebar's settings. Bigger grids belong to the CLI (every core,
 resumable): the panel refuses them, saying the limit and the command to run instead.
+A sweep runs in a thread of its own (`Worker`), not inside a script run: any click
+starts a new script run, which used to stop a sweep running in the old one silently.
 """
 from __future__ import annotations
 
 import shlex
 import tempfile
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -65,42 +68,106 @@ def page(base: Config) -> None:
                f"{MAX_SEEDS} seeds × {MAX_STEPS:,} steps, one run after another in this "
                f"page. Each run is judged on the mean of its last evaluations; cells are "
                f"mean ± standard error over seeds.")
-    if "sweep_grid" not in st.session_state:
-        st.session_state.sweep_grid = "loss=nonsaturating,wasserstein\ngp=0,10"
+    # Widget state is dropped while another view shows: keep the grid in a plain key.
+    st.session_state.sweep_grid = st.session_state.get("sweep_grid_kept", DEFAULT_GRID)
     grid_col, num_col = st.columns([3, 1])
-    grid_col.text_area("Grid", key="sweep_grid", help=GRID_HELP, height=110)
-    seeds = num_col.number_input("Seeds", min_value=1, value=2, step=1, key="sweep_seeds",
+    grid_col.text_area("Grid", key="sweep_grid", help=GRID_HELP, height=110,
+                       on_change=_keep_grid)
+    seeds = num_col.number_input("Seeds", min_value=1, value=DEFAULT_SEEDS, step=1,
+                                 key="sweep_seeds",
                                  help=f"Seeds 0..N-1 per setting (at most {MAX_SEEDS} here).")
-    steps = num_col.number_input("Steps", min_value=1, value=1000, step=100, key="sweep_steps",
+    steps = num_col.number_input("Steps", min_value=1, value=DEFAULT_STEPS, step=100,
+                                 key="sweep_steps",
                                  help=f"G steps per run (at most {MAX_STEPS:,} here).")
     grid_text = st.session_state.sweep_grid
     command = cli_command(base, grid_text, int(seeds), int(steps))
-    if st.button("Run sweep", key="sweep_run", type="primary", icon=":material/play_arrow:"):
-        _run(base, grid_text, int(seeds), int(steps))
+    if st.button("Run sweep", key="sweep_run", type="primary", icon=":material/play_arrow:",
+                 disabled=_busy(), help="Runs in the background: other clicks do not stop it."):
+        _start(base, grid_text, int(seeds), int(steps))
+    st.fragment(_progress, run_every=0.5 if _busy() else None)()
     st.caption("The same sweep from the command line (every core, resumable):")
     st.code(command, language="bash", wrap_lines=True)
     _results()
 
 
-def _run(base: Config, grid_text: str, seeds: int, steps: int) -> None:
+# D's learning rate, default against ten times it: at the default 1,000 steps on the ring
+# the faster D spreads G over ~6 modes against ~1 (modes holding mass, mean of seeds 0-5;
+# checked by tests/test_sweep_default.py). The old loss × gp grid showed only zeros and
+# ∞ at this length: no run had landed within 3σ of a mode yet.
+DEFAULT_GRID = "lr_d=0.0001,0.001"
+DEFAULT_SEEDS, DEFAULT_STEPS = 2, 1000
+
+
+def _keep_grid() -> None:
+    st.session_state.sweep_grid_kept = st.session_state.sweep_grid
+
+
+def _busy() -> bool:
+    worker = st.session_state.get("sweep_worker")
+    return worker is not None and worker.running
+
+
+class Worker:
+    """One sweep in a background thread; the page reads its progress and result."""
+
+    def __init__(self, jobs: list[sweep.Job], steps: int):
+        self.total, self.done, self.last = len(jobs), 0, ""
+        self.result, self.error = None, None
+        self._thread = threading.Thread(target=self._work, args=(jobs, steps), daemon=True,
+                                        name="gansim-sweep")
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _work(self, jobs: list[sweep.Job], steps: int) -> None:
+        try:
+            with tempfile.TemporaryDirectory(prefix="gansim-sweep-") as out:
+                self.result = sweep.run_jobs(jobs, steps, Path(out), n_jobs=1,
+                                             progress=self._progress)
+        except Exception as err:  # shown on the page; the thread must not die silently
+            self.error = f"The sweep stopped: {err}"
+
+    def _progress(self, done: int, total: int, row: dict) -> None:
+        self.done, self.total = done, total
+        if row:
+            self.last = f" · last: {row['setting']} seed {row['seed']}"
+
+
+def _start(base: Config, grid_text: str, seeds: int, steps: int) -> None:
     try:
         jobs = plan(base, grid_text, seeds, steps)
     except ValueError as err:
         st.error(str(err))  # the engine's own words: they name the setting and the fix
         return
-    bar = st.progress(0.0, text=f"0 of {len(jobs)} runs")
+    st.session_state.update(sweep_worker=Worker(jobs, steps), sweep_result=None,
+                            sweep_error=None)
 
-    def progress(done: int, total: int, row: dict) -> None:
-        last = f" · last: {row['setting']} seed {row['seed']}" if row else ""
-        bar.progress(done / max(total, 1), text=f"{done} of {total} runs{last}")
 
-    with tempfile.TemporaryDirectory(prefix="gansim-sweep-") as out:
-        df = sweep.run_jobs(jobs, steps, Path(out), n_jobs=1, progress=progress)
-    bar.empty()
-    st.session_state.sweep_result = df
+def _progress() -> None:
+    """The running sweep's progress; when it ends, its table (a full rerun shows it)."""
+    worker = st.session_state.get("sweep_worker")
+    if worker is None:
+        return
+    if worker.running:
+        st.progress(worker.done / max(worker.total, 1),
+                    text=f"{worker.done} of {worker.total} runs{worker.last} (it runs in the "
+                         f"background: you can click elsewhere and come back)")
+        return
+    st.session_state.sweep_worker = None
+    st.session_state.sweep_error = worker.error
+    st.session_state.sweep_result = worker.result
+    st.rerun(scope="app")
 
 
 def _results() -> None:
+    error = st.session_state.get("sweep_error")
+    if error:
+        st.error(error)
     df = st.session_state.get("sweep_result")
     if df is None:
         return
