@@ -51,8 +51,10 @@ def _legends() -> list[str]:
 
 
 def _texts() -> list[tuple[str, str]]:
-    """(where, all its text): each lesson file, the guide, the legends."""
+    """(where, all its text): each lesson file, slow motion's sentences, the guide, the legends."""
     out = [(f.name, "\n".join(_strings(tomllib.loads(f.read_text())))) for f in LESSONS]
+    slowmo = ROOT / "gansim" / "ui" / "slowmo.toml"  # slow motion's narration
+    out.append((slowmo.name, "\n".join(_strings(tomllib.loads(slowmo.read_text())))))
     out.append(("app.py GUIDE", _guide()))
     out.append(("arena legends", "\n".join(_legends())))
     return out

@@ -375,7 +375,7 @@ def spec_json(spec: dict) -> str:
 DENSITY_RAMP = np.array([[255, 255, 255], [254, 230, 206], [253, 174, 107], [230, 85, 13],
                          [127, 39, 4]], dtype=float)
 GRID_FAMILIES = ("z₁ varies", "z₂ varies")
-GRID_COLOURS = ("#08519c", "#c51b7d")  # blue and magenta: apart from the orange shading
+GRID_COLOURS = (palette.hex_of("grid_z1"), palette.hex_of("grid_z2"))  # apart from the shading
 
 
 def density_url(share: np.ndarray) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from . import palette
+
 # id → label ({fields} filled from the numbers; "–" when unknown). Boxes are networks.
 NODES = {
     "z": ("noise z", "ellipse"),
@@ -26,7 +28,7 @@ EDGES = {
     "loss_d>D": "∇ {d_grad}", "loss_g>G": "∇ {g_grad}",
 }
 GRADIENTS = {"loss_d>D", "loss_g>G"}
-ON, ON_FILL, OFF = "#e6550d", "#fdd0a2", "#777777"
+ON, ON_FILL, OFF = palette.hex_of("lit"), "#fdd0a2", "#777777"
 FIELDS = ("lr_g", "lr_d", "d_loss", "g_loss", "d_grad", "g_grad")
 
 

@@ -24,6 +24,15 @@ NAMED = {
     "circles": Colour("grey", "#555555", "dashed rings around each real mode"),
     "arrows": Colour("black", "#333333", "lines on the fakes: where G is pushed"),
     "no_modes": Colour("red", "#d62728", "G's samples on uploaded points without modes"),
+    # Generator view: G's density as shading, and the two families of warped grid lines.
+    "density": Colour("orange", "#e6550d", "shading where G puts its samples (darker = more)"),
+    "grid_z1": Colour("blue", "#08519c", "warped grid lines along which z1 varies"),
+    "grid_z2": Colour("magenta", "#c51b7d", "warped grid lines along which z2 varies"),
+    # Slow motion: the batch's fakes, where they were before G's step, and the diagram's
+    # lit parts.
+    "slow_fake": Colour("orange", "#e6550d", "slow motion's fakes (triangles) and their moves"),
+    "slow_old": Colour("grey", "#9e9e9e", "slow motion's fakes before G's step"),
+    "lit": Colour("orange", "#e6550d", "the diagram's parts in use in this sub-step"),
 }
 # G's samples take the colour of their nearest real mode: texts say "coloured by mode",
 # never a particular hue, since which mode gets which hue depends on the dataset.

@@ -15,11 +15,11 @@ import altair as alt
 import numpy as np
 
 from ..trace import StepTrace
-from . import charts
+from . import charts, palette
 
 ARROW_SHARE = 0.15  # the longest gradient arrow spans this share of the box
 ARROWS = 64  # arrows drawn: on a tight batch more than this merge into one black patch
-REAL, FAKE, OLD = "#222222", "#e6550d", "#9e9e9e"  # fills / outlines of the marks
+REAL, FAKE, OLD = (palette.hex_of(k) for k in ("real", "slow_fake", "slow_old"))  # the marks
 FAKE_FILL = "#fdae6b"  # a fake not yet scored: light orange inside its orange outline
 @functools.lru_cache(maxsize=16)
 def _spec(extent: tuple, px: int) -> dict:
