@@ -62,21 +62,25 @@ SIDEBAR_NOTES = {
 }
 
 
-def view_switch() -> str:
-    """Single run, Compare (panes in lockstep) or Sweep; "Compare from here" opens panes."""
+def view_switch() -> tuple[str, str | None]:
+    """Single run, Compare (panes in lockstep) or Sweep; for a single run, also the arena's
+    view and "Compare from here". One row, so the arena keeps the projector's height."""
     if "view" not in st.session_state:
         st.session_state.view = SINGLE
-    cols = st.columns([3, 1])
+    cols = st.columns([1.3, 1.7, 1])
     view = cols[0].radio("View", VIEWS, key="view", horizontal=True, on_change=_pause_all,
                          label_visibility="collapsed",
                          help="Compare: runs side by side in lockstep. Sweep: a small grid "
                               "× seeds with error bars.")
-    if view == SINGLE:
-        cols[1].button("Compare from here", icon=":material/splitscreen:",
-                       key="compare_from_here", on_click=compare_view.start,
-                       help="Pane A = this run, pane B = a copy to change; both continue "
-                            "from the current step and weights and see the same batches.")
-    return view
+    if view != SINGLE:
+        return view, None
+    with cols[1]:
+        mode = arena_modes.switch()
+    cols[2].button("Compare from here", icon=":material/splitscreen:",
+                   key="compare_from_here", on_click=compare_view.start,
+                   help="Pane A = this run, pane B = a copy to change; both continue "
+                        "from the current step and weights and see the same batches.")
+    return view, mode
 
 
 def _pause_all() -> None:
@@ -119,7 +123,7 @@ def main() -> None:
     state.apply_widgets()
     state.sync_url()
     state.show_messages()
-    view = view_switch()
+    view, mode = view_switch()
     if view == compare_view.VIEW:
         compare_view.page()
         return
@@ -127,7 +131,6 @@ def main() -> None:
         sweep_panel.page(state.run().cfg)
         return
     top_bar()
-    mode = arena_modes.switch()
     lesson = lesson_panel.current()
     slow = slowmo_view.active()
     arena_col, side_col = st.columns([3, 2], gap="large")

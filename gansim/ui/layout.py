@@ -18,7 +18,7 @@ ABOVE_ARENA_PX = 370
 CSS = f"""
 <style>
 /* Less empty space above the page: the header bar is ~2.5rem. */
-.block-container {{ padding-top: 3.25rem; padding-bottom: 2rem; }}
+.block-container {{ padding-top: 3.6rem; padding-bottom: 2rem; }}
 h1 {{ font-size: 1.6rem !important; padding: 0 0 0.25rem 0 !important; }}
 [data-testid="stMetricValue"] {{ font-size: 1.5rem; line-height: 1.2; }}
 [data-testid="stMetric"] {{ padding: 0; }}
