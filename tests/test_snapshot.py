@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from gansim import Config, Trainer
@@ -39,3 +40,16 @@ def test_critic_landscape_is_a_raw_score():
     t.train(5)
     snap = t.snapshot()
     assert snap.critic and np.isfinite(snap.d_grid).all()
+
+
+def test_minibatch_landscape_is_the_trained_d_in_its_training_groups():
+    t = Trainer(Config(minibatch=4, minibatch_dim=3, **{**SMALL, "batch": 128}))
+    t.train(20)
+    snap = t.snapshot()
+    iy, ix = 17, 30
+    point = torch.tensor([[snap.grid_x[ix], snap.grid_y[iy]]], dtype=torch.float32)
+    fakes = torch.tensor(snap.fake[:63])
+    # Training compares each sample with the 63 others in its group of 64.
+    with torch.no_grad():
+        out = t.D(torch.cat([point, fakes]))[0]
+    assert snap.d_grid[iy, ix] == pytest.approx(float(torch.sigmoid(out)), rel=1e-4, abs=1e-6)
