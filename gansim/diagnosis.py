@@ -295,9 +295,14 @@ class Tracker:
 
 
 def _last_eval_step(hist: dict[str, Any]) -> float:
+    """The G step of the newest evaluation row (−1 when there is none)."""
     steps = np.asarray(hist.get("step", []), dtype=float)
-    dist = np.asarray(hist.get("distance", []), dtype=float)
-    have = steps[~np.isnan(dist)] if len(dist) == len(steps) else steps
+    evaluated = np.zeros(len(steps), dtype=bool)
+    for key in ("distance", "mass_modes"):
+        column = np.asarray(hist.get(key, []), dtype=float)
+        if len(column) == len(steps):
+            evaluated |= ~np.isnan(column)
+    have = steps[evaluated]
     return float(have[-1]) if len(have) else -1.0
 
 
