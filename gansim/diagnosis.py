@@ -156,7 +156,9 @@ def _collapsed(run: Run) -> Diagnosis | None:
 
 
 def _collapse_limit(n_modes: int) -> int:
-    return max(1, int(COLLAPSED * n_modes))
+    """The same share for every mixture: 3 of 8, 9 of 25; one of two modes is half the
+    modes, not collapse (lesson 9's two-mode run that sloshes between them oscillates)."""
+    return int(COLLAPSED * n_modes)
 
 
 def _dominant_mode_changes(mass_rows: list) -> int:
@@ -166,15 +168,14 @@ def _dominant_mode_changes(mass_rows: list) -> int:
 
 
 def _oscillating(run: Run) -> Diagnosis | None:
+    # Scores only: a critic's values drift as it is re-fit, and a swing rule on them fired
+    # on lesson 5's, lesson 8's and a diffuse WGAN-GP run alike (measured), so critics
+    # are judged by their samples.
     if run.critic:
-        values = run.recent("critic_fake")
-        scale = max(float(np.abs(run.recent("critic_real")).mean()), 1e-6) if len(values) else 1.0
-        swinging = len(values) >= MIN_ROWS and values.std() > 0.5 * scale and values.std() > 0.1
-    else:
-        score_g, score_d = run.recent("score_g"), run.recent("score_d", SWING_ROWS)
-        ahead = np.convolve(score_d, np.ones(WINDOW) / WINDOW, "valid") if len(score_d) >= WINDOW else score_d
-        swinging = len(score_g) >= MIN_ROWS and (score_g.std() > SWING or ahead.max() > D_AHEAD)
-    if not swinging:
+        return None
+    score_g, score_d = run.recent("score_g"), run.recent("score_d", SWING_ROWS)
+    ahead = np.convolve(score_d, np.ones(WINDOW) / WINDOW, "valid") if len(score_d) >= WINDOW else score_d
+    if len(score_g) < MIN_ROWS or not (score_g.std() > SWING or ahead.max() > D_AHEAD):
         return None
     return Diagnosis(
         "oscillation", "Oscillation",
@@ -223,11 +224,12 @@ def _healthy(run: Run) -> Diagnosis:
     return Diagnosis("healthy", "Healthy", f"Neither player dominates and {what}{run.scores()}.")
 
 
-# Checked in order: the first rule that fires names the run's state. The score rules
-# come before the sample rules: a G that D rejects outright (or cannot judge) sits
-# anywhere, and the cure is to rebalance the game first.
+# Checked in order: the first rule that fires names the run's state. Domination comes
+# before the sample rules: a G that D rejects outright (or cannot judge) sits anywhere,
+# and the cure is to rebalance the game first. Collapse comes before oscillation: a
+# collapsed ring GAN's D slowly pulls ahead too (measured: 6,000 steps on the defaults).
 RULES: tuple[Callable[[Run], Diagnosis | None], ...] = (
-    _diverged, _d_dominates, _g_dominates, _oscillating, _collapsed, _off_data, _blurry)
+    _diverged, _d_dominates, _g_dominates, _collapsed, _oscillating, _off_data, _blurry)
 
 
 def diagnose(hist: dict[str, Any], critic: bool = False, n_modes: int = 0,
