@@ -40,8 +40,10 @@ CASES = {
     "lesson 5 WGAN-GP": Case(dict(loss="wasserstein", gp=10.0, d_steps=5, lr_d=1e-3,
                                   lr_g=1e-3, beta2=0.9, lr_decay_start=1500, lr_decay_end=3000),
                              3000, "healthy", seeds=(1, 2, 3), share=2 / 3),
-    # The same critic at Adam 1e-4 and without the late decay spreads round the ring but
-    # stays diffuse (HQ ≈ 1 % after 3,000 steps, measured for REFERENCES' WGAN-GP rows).
+    # The same critic at Adam 1e-4 without the late decay stays diffuse (HQ ≈ 1 % after
+    # 3,000 steps). Measured here: "blurry" on seed 1, still "not on the data yet" on
+    # seeds 2 and 3 (the haze has not come within half its starting distance), so both
+    # count as right; collapse, oscillation or healthy would be wrong.
     "diffuse WGAN-GP": Case(dict(loss="wasserstein", gp=10.0, d_steps=5, lr_d=1e-4,
                                  lr_g=1e-4, beta2=0.9), 3000, "blurry", seeds=(1, 2, 3),
                             share=2 / 3, also=("off_data",)),
