@@ -6,9 +6,9 @@
 Each method is a bundle of settings on the same base (2×128 MLPs, batch 256, z_dim 64),
 run with gansim's sweep machinery (every core, resumable: rerun the same command to
 finish an interrupted table). Each run is judged on the mean of its last 3 evaluations
-(2,500 samples each). Published numbers are from VEEGAN Table 1 and PacGAN Table 1
-(REFERENCES.md); their networks, step counts and protocols differ from ours, so compare
-the pattern (who covers the modes), not the decimals.
+(2,500 samples each). Published numbers are from VEEGAN Table 1 (Srivastava et al.
+2017) and PacGAN Table 1 (Lin et al. 2018); their networks, step counts and protocols
+differ from ours, so compare the pattern (who covers the modes), not the decimals.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ user points from a CSV.
 A `Mixture` carries its centres, stds and weights, so the metrics can judge samples
 against the truth instead of against another finite sample. Mode angles on a ring are
 2πk/K, k = 0..K−1: `linspace(0, 2π, K)` would put the first and last mode on the same
-spot (the Unrolled GAN notebook's bug, REFERENCES.md).
+spot (a bug of the Unrolled GAN reference notebook, Metz et al. 2016).
 """
 from __future__ import annotations
 

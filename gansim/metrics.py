@@ -1,8 +1,8 @@
 """Metrics: pure functions on numpy arrays of points (n, 2).
 
-Mode coverage follows the VEEGAN / PacGAN protocol (REFERENCES.md): a generated point
-is *high quality* when it lies within 3 stds of its nearest mode centre. Which variant
-each number is, is said where it is computed:
+Mode coverage follows the VEEGAN / PacGAN protocol (Srivastava et al. 2017; Lin et al.
+2018): a generated point is *high quality* when it lies within 3 stds of its nearest
+mode centre. Which variant each number is, is said where it is computed:
 
 * ``modes``      modes holding ≥ 1 % of the samples as HQ points (the strict variant);
 * ``modes_any``  modes nearest to at least one HQ sample (VEEGAN's count);

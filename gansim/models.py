@@ -24,8 +24,34 @@ ACTIVATION_LAYERS = {
     "elu": nn.ELU,
 }
 # Minibatch features compare each sample with the others in its group; groups of 64
-# keep the cost near 3× a plain step instead of 10× for the whole batch (REFERENCES.md).
+# keep the cost near 3× a plain step instead of 10× for the whole batch (grouping as in
+# Salimans et al. 2016's released code, which splits the batch before comparing).
 MINIBATCH_GROUP = 64
+
+
+def minibatch_group(n: int) -> int:
+    """How many samples each one is compared with (itself included) in a batch of n."""
+    return MINIBATCH_GROUP if n > MINIBATCH_GROUP and n % MINIBATCH_GROUP == 0 else n
+
+
+class SeededDropout(nn.Module):
+    """Dropout whose masks come from a run's own torch.Generator, not torch's global
+    stream: the same seed gives the same run, whatever else the process draws.
+
+    `generator` is set by the owner (Trainer) after building; without one (a network
+    used on its own) the global stream is used, as nn.Dropout would.
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or not self.p:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator).to(x.device) >= self.p
+        return x * keep / (1.0 - self.p)
 
 
 def mlp(sizes: list[int], activation: str, dropout: float = 0.0, sn: bool = False) -> nn.Sequential:
@@ -35,7 +61,7 @@ def mlp(sizes: list[int], activation: str, dropout: float = 0.0, sn: bool = Fals
         linear = nn.Linear(n_in, n_out)
         layers += [spectral_norm(linear) if sn else linear, ACTIVATION_LAYERS[activation]()]
         if dropout:
-            layers.append(nn.Dropout(dropout))
+            layers.append(SeededDropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -75,7 +101,7 @@ class MinibatchDiscrimination(nn.Module):
         if ref is not None:
             return torch.exp(-l1_distances(m, self._kernels(ref))).sum(-1).transpose(-1, -2)
         lead, n = m.shape[:-3], m.shape[-2]
-        group = MINIBATCH_GROUP if n > MINIBATCH_GROUP and n % MINIBATCH_GROUP == 0 else n
+        group = minibatch_group(n)
         g = m.reshape(*lead, self.kernels, n // group, group, self.dim)
         close = torch.exp(-l1_distances(g, g)).sum(-1) - 1.0  # drop the j = i term
         return close.reshape(*lead, self.kernels, n).transpose(-1, -2)  # (..., n, kernels)
@@ -126,6 +152,12 @@ class Discriminator(nn.Module):
 
     def forward(self, x: Tensor, ref: Tensor | None = None) -> Tensor:
         return self.head(self.features(x, ref)).squeeze(-1)
+
+    def seed_dropout(self, generator: torch.Generator) -> None:
+        """Draw every dropout mask of this D from `generator`."""
+        for module in self.modules():
+            if isinstance(module, SeededDropout):
+                module.generator = generator
 
     @property
     def batch_aware(self) -> bool:

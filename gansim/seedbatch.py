@@ -35,7 +35,7 @@ from .history import History
 from .losses import LOSSES, d_objective
 from .models import Discriminator, Generator, stack_networks
 from .trainer import (EVAL_SAMPLES, OPTIMIZERS, batch_key, default_dataset, eval_stats,
-                      eval_streams, resolve_device, set_lrs)
+                      eval_streams, look_stream, resolve_device, set_lrs)
 
 # Settings a seed batch cannot train, and why (a non-zero / true value blocks batching).
 NOT_BATCHED = {
@@ -44,7 +44,7 @@ NOT_BATCHED = {
     "replay": "its buffer of past fakes is kept per run, not stacked yet",
     "label_flip": "its per-run draws are not wired into the seed batch yet",
     "instance_noise": "its per-run draws are not wired into the seed batch yet",
-    "dropout": "its masks come from the global random stream, so seeds would not match Trainer",
+    "dropout": "its masks are drawn per run from the Trainer's own generator, not wired in here",
     "spectral_norm": "its power-iteration vectors are per-network buffers updated in place",
 }
 
@@ -78,6 +78,7 @@ class SeedRun:
     def __init__(self, owner: "SeedBatch", index: int, cfg: Config, history_rows: int):
         self.owner, self.index, self.cfg = owner, index, cfg
         self.eval_gen, _, self.real_eval = eval_streams(cfg, owner.dataset, owner.device)
+        self.look_gen = look_stream(cfg)  # sample()'s draws, apart from the evaluations'
         self.history = History(history_rows)
         self.diverged: str | None = None
         self.stopped_at: int | None = None  # the G step where this seed diverged
@@ -87,17 +88,19 @@ class SeedRun:
         """G steps this seed trained: the batch's, or where it diverged."""
         return self.owner.g_step if self.stopped_at is None else self.stopped_at
 
-    def _z(self, n: int) -> Tensor:
-        return torch.randn(n, self.cfg.z_dim, generator=self.eval_gen).to(self.owner.device)
-
     @torch.no_grad()
+    def _draw(self, n: int, gen: torch.Generator) -> Any:
+        z = torch.randn(n, self.cfg.z_dim, generator=gen).to(self.owner.device)
+        return self.owner.G.one(self.index, z).cpu().numpy()
+
     def sample(self, n: int) -> Any:
-        """n generated points as a float32 numpy array (n, 2)."""
-        return self.owner.G.one(self.index, self._z(n)).cpu().numpy()
+        """n generated points as a float32 numpy array (n, 2); does not disturb evaluation."""
+        return self._draw(n, self.look_gen)
 
     def evaluate(self, n: int = EVAL_SAMPLES) -> dict[str, Any]:
         """The same evaluation as Trainer.evaluate, on this seed's own stream."""
-        return eval_stats(self.sample(n), self.real_eval.cpu().numpy(), self.owner.dataset)
+        return eval_stats(self._draw(n, self.eval_gen), self.real_eval.cpu().numpy(),
+                          self.owner.dataset)
 
 
 class SeedBatch:

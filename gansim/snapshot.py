@@ -10,6 +10,7 @@ import torch
 
 from .diagnosis import Diagnosis, diagnose
 from .metrics import nearest_mode, precision_recall
+from .models import minibatch_group
 
 GRID = 48  # D's landscape resolution: one image layer, cheap to send every frame
 MANIFOLD = 11  # lines each way in the warped latent grid (z_dim 2)
@@ -101,11 +102,25 @@ def _landscape(trainer, fake: torch.Tensor, extent) -> tuple:
     D = trainer.D
     # A packed D judges m points at once: show its verdict on m copies of each point.
     pts_in = pts.repeat_interleave(D.pack, dim=0)
-    ref = fake if D.batch_aware else None  # batch features measured against G's batch
+    ref = _reference(trainer, fake) if D.batch_aware else None
     out = D(pts_in, ref=ref)
     prob = trainer.loss.prob(out)
     values = out if prob is None else prob
     return gx, gy, values.cpu().numpy().reshape(GRID, GRID)
+
+
+def _reference(trainer, fake: torch.Tensor) -> torch.Tensor:
+    """The fakes a grid point's batch features are measured against, as in training.
+
+    Minibatch discrimination compares each sample with the others in its group
+    (models.minibatch_group), so a grid point joins a group of that size beside that many
+    fakes less one; comparing it with all 512 fakes would draw a D that was never trained.
+    """
+    if trainer.D.mbd is None:
+        return fake  # minibatch std: one statistic of G's batch, about the same at any size
+    pack = trainer.cfg.pack
+    group = minibatch_group(trainer.cfg.batch // pack)
+    return fake[: (group - 1) * pack]
 
 
 @torch.no_grad()

@@ -88,6 +88,12 @@ def eval_streams(cfg: Config, dataset: Any, device: torch.device):
     return gen, z_fixed, dataset.sample_torch(EVAL_SAMPLES, gen, device)
 
 
+def look_stream(cfg: Config) -> torch.Generator:
+    """The generator behind sample(): separate from the evaluation stream, so looking at
+    a run (drawing samples for a plot or a file) never changes its later metrics."""
+    return torch.Generator().manual_seed(mix_seed(cfg.seed, 0x100C))
+
+
 def eval_stats(fake: Any, real: Any, dataset: Any) -> dict[str, Any]:
     """Mode coverage (VEEGAN/PacGAN protocol) and a sample distance, from numpy samples."""
     out: dict[str, Any] = {"distance": sliced_wasserstein(real, fake)}
@@ -134,11 +140,13 @@ class Trainer:
             torch.manual_seed(cfg.seed)  # weight init, without touching the global stream
             self.G = Generator(cfg).to(self.device)
             self.D = Discriminator(cfg).to(self.device)
+        self.D.seed_dropout(self.gen)  # dropout masks are the run's own draws
         self.g_params, self.d_params = list(self.G.parameters()), list(self.D.parameters())
         self._build_optimizers()
         self.loss = LOSSES[cfg.loss]
         self.replay = ReplayBuffer(REPLAY_BATCHES * cfg.batch, self.device)
         self.eval_gen, self.z_fixed, self.real_eval = eval_streams(cfg, self.dataset, self.device)
+        self.look_gen = look_stream(cfg)  # sample()'s draws, apart from evaluate()'s
         self.g_step = self.d_step = 0
         self.history = History(history_rows)
         self.diverged: str | None = None
@@ -155,6 +163,11 @@ class Trainer:
 
     def _set_lrs(self, factor: float) -> None:
         set_lrs(self.opt_g, self.opt_d, self.cfg, factor)
+
+    def _set_scheduled_lrs(self) -> None:
+        """The learning rates the decay schedule gives at the current G step."""
+        cfg = self.cfg
+        self._set_lrs(lr_factor(cfg.lr_decay_start, cfg.lr_decay_end, cfg.lr_decay_floor, self.g_step))
 
     def _batch_gen(self, tag: str, index: int = 0) -> torch.Generator:
         """The generator for one training batch, keyed by (seed, G step, purpose, index).
@@ -226,7 +239,7 @@ class Trainer:
         """One generator update; returns G's loss. `trace` records it (slow motion)."""
         self._check_alive()
         cfg = self.cfg
-        self._set_lrs(lr_factor(cfg.lr_decay_start, cfg.lr_decay_end, cfg.lr_decay_floor, self.g_step))
+        self._set_scheduled_lrs()
         if trace is not None:
             trace.begin(self, "g")
         self.D.requires_grad_(False)  # G's backward needs no gradient for D's weights
@@ -294,13 +307,32 @@ class Trainer:
         if bool(torch.isfinite(loss.detach() + norm)):
             return
         what = "loss" if not bool(torch.isfinite(loss.detach())) else "gradient"
+        at = self.g_step
+        if self._weights_finite():  # nothing was written yet: this step's start is good
+            kept = f"The weights are kept as they were at step {at}"
+        else:
+            kept = (f"The weights themselves had blown up, so they were restored to those "
+                    f"of step {self._recover()} (the newest checkpoint); the current "
+                    f"settings are kept")
         self.diverged = (
-            f"Training diverged at step {self.g_step}: the {who}'s {what} became NaN or "
-            f"infinite. The weights are kept at the last good step; lower the learning "
-            f"rates or add a penalty (gp, r1), then rewind or reset.")
-        if not self._weights_finite():
-            self._restore(self.checkpoints[-1][1], keep_history=True)
+            f"Training diverged at step {at}: the {who}'s {what} became NaN or "
+            f"infinite. {kept}. Lower the learning rates or add a penalty (gp, r1), then "
+            f"rewind or reset.")
         raise Diverged(self.diverged)
+
+    def _recover(self) -> int:
+        """Load the newest checkpoint's networks, optimiser moments and replay buffer,
+        keeping today's settings, step counter and history; returns its step."""
+        step, st = self.checkpoints[-1]
+        cfg = self.cfg
+        same_opt = (st["cfg"].optimizer, st["cfg"].beta1, st["cfg"].beta2) == \
+            (cfg.optimizer, cfg.beta1, cfg.beta2)
+        self._restore(st, keep_history=True)
+        self.cfg, self.loss = cfg, LOSSES[cfg.loss]
+        if not same_opt:  # moments of another optimiser do not fit: start them fresh
+            self._build_optimizers()
+        self._set_scheduled_lrs()
+        return step
 
     def _weights_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for p in self.g_params + self.d_params)
@@ -360,7 +392,7 @@ class Trainer:
     def sample(self, n: int) -> Any:
         """n generated points as a float32 numpy array (n, 2); does not disturb training."""
         with torch.no_grad():
-            return self.G(self._z(n, self.eval_gen)).cpu().numpy()
+            return self.G(self._z(n, self.look_gen)).cpu().numpy()
 
     # --- live changes, checkpoints, rewind --------------------------------------------
     def update(self, **changes: Any) -> None:
@@ -375,7 +407,7 @@ class Trainer:
         self.loss = LOSSES[new.loss]
         if rebuild:  # a new optimiser starts with fresh moments; the weights are kept
             self._build_optimizers()
-        self._set_lrs(1.0)
+        self._set_scheduled_lrs()  # a decayed rate stays decayed
 
     def state(self) -> dict:
         """A deep copy of everything needed to continue this run exactly."""

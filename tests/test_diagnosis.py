@@ -1,22 +1,32 @@
+"""Unit checks of the diagnosis rules and the Tracker on small histories.
+
+Whether the rules are right on real runs is checked on real training in
+tests/test_diagnosis_real.py; these pin each rule's edge and the Tracker's hysteresis.
+"""
 import numpy as np
 import pytest
 
-from gansim.diagnosis import RULES, diagnose
+from gansim.diagnosis import RULES, Tracker, diagnose
 
 N = 30
 
 
 def hist(**columns):
-    """A history of N logged rows; unspecified columns are a balanced game."""
-    base = {"g_loss": np.full(N, 0.7), "d_loss": np.full(N, 1.38), "score_d": np.full(N, 0.5),
-            "score_g": np.full(N, 0.5), "modes": np.full(N, 8.0), "mass_modes": np.full(N, 8.0), "hq": np.full(N, 0.8), "g_grad": np.ones(N)}
+    """N logged rows, each with an evaluation; unspecified columns: a healthy ring run
+    that started 2.0 away from the data and now sits on all 8 modes."""
+    distance = np.full(N, 0.05)
+    distance[0] = 2.0
+    base = {"step": 10.0 * np.arange(1, N + 1), "g_loss": np.full(N, 0.7),
+            "d_loss": np.full(N, 1.38), "score_d": np.full(N, 0.5), "score_g": np.full(N, 0.5),
+            "modes": np.full(N, 8.0), "mass_modes": np.full(N, 8.0), "hq": np.full(N, 0.8),
+            "distance": distance}
     base.update({k: np.asarray(v, dtype=float) for k, v in columns.items()})
     return base
 
 
-def test_balanced_game_is_healthy():
+def test_balanced_game_on_all_modes_is_healthy():
     d = diagnose(hist(), n_modes=8)
-    assert d.kind == "healthy" and "score_G 0.50" in d.explanation
+    assert d.kind == "healthy" and "score_G 0.50" in d.explanation and not d.cure
 
 
 def test_too_few_rows_is_warming_up():
@@ -33,48 +43,105 @@ def test_discriminator_dominates_and_the_cure_depends_on_the_loss():
     h = hist(score_d=np.full(N, 0.97), score_g=np.full(N, 0.02))
     d = diagnose(h, n_modes=8, config={"loss": "minimax"})
     assert d.kind == "discriminator_dominates" and d.cure == {"loss": "nonsaturating"}
-    d = diagnose(h, n_modes=8, config={"loss": "nonsaturating", "lr_d": 3e-4})
-    assert d.cure == {"lr_d": pytest.approx(1e-4)}
+    d = diagnose(h, n_modes=8, config={"loss": "nonsaturating", "lr_d": 1e-3, "lr_g": 1e-5,
+                                       "d_steps": 5})
+    assert d.cure == {"d_steps": 1, "lr_g": pytest.approx(1e-3)}
     assert diagnose(h, critic=True, n_modes=8).kind != "discriminator_dominates"
 
 
-def test_generator_dominates():
-    d = diagnose(hist(score_g=np.full(N, 0.9), score_d=np.full(N, 0.3)), n_modes=8,
-                 config={"d_steps": 1})
-    assert d.kind == "generator_dominates" and d.cure == {"d_steps": 2}
+def test_generator_dominates_gives_d_back_its_rate():
+    h = hist(score_g=np.full(N, 0.9), score_d=np.full(N, 0.3))
+    d = diagnose(h, n_modes=8, config={"lr_d": 1e-6, "lr_g": 1e-3, "d_steps": 1})
+    assert d.kind == "generator_dominates" and d.cure == {"lr_d": 1e-3}
+    d = diagnose(h, n_modes=8, config={"lr_d": 1e-3, "lr_g": 1e-3, "d_steps": 1})
+    assert d.cure == {"d_steps": 2}
 
 
-def test_mode_collapse_reads_the_evaluations_and_sees_hopping():
-    h = hist(modes=np.full(N, 1.0), mass_modes=np.full(N, 1.0))
-    still = [[1.0] + [0.0] * 7] * 8
-    hop = [np.roll([1.0] + [0.0] * 7, i).tolist() for i in range(8)]
-    assert "stays there" in diagnose(h, n_modes=8, mass=still).explanation
-    d = diagnose(h, n_modes=8, mass=hop)
-    assert d.kind == "mode_collapse" and "hops" in d.explanation and d.cure
-    assert diagnose(hist(mass_modes=np.full(N, 6.0)), n_modes=8).kind == "healthy"
-    assert diagnose(h, n_modes=0).kind == "healthy"  # no modes known
-    # An early G bunched off the ring is near few modes but has collapsed onto nothing.
-    early = hist(modes=np.zeros(N), mass_modes=np.full(N, 2.0), hq=np.zeros(N))
-    d = diagnose(early, n_modes=8)
-    assert d.kind == "healthy" and "not reached the modes" in d.explanation
-    # Diffuse samples on no mode are not collapse: the mass is still spread out.
-    assert diagnose(hist(modes=np.zeros(N), mass_modes=np.full(N, 8.0)), n_modes=8).kind == "healthy"
+def test_collapse_is_read_off_the_mass_not_the_sample_quality():
+    # A collapsed ring GAN: one tight cluster beside a mode, HQ ~1 %, near from the data.
+    h = hist(modes=np.zeros(N), hq=np.full(N, 0.01), mass_modes=np.full(N, 1.0))
+    still = [[1.0] + [0.0] * 7] * N
+    hop = [np.roll([1.0] + [0.0] * 7, i).tolist() for i in range(N)]
+    d = diagnose(h, n_modes=8, mass=still)
+    assert d.kind == "mode_collapse" and "stays there" in d.explanation and d.cure
+    assert "hops" in diagnose(h, n_modes=8, mass=hop).explanation
+    # Lesson 4's limit: 3 of 8 modes is collapse, 4 is not.
+    assert diagnose(hist(mass_modes=np.full(N, 3.0)), n_modes=8).kind == "mode_collapse"
+    assert diagnose(hist(mass_modes=np.full(N, 4.0)), n_modes=8).kind != "mode_collapse"
+    assert diagnose(h, n_modes=0).kind != "mode_collapse"  # no modes known
 
 
-def test_oscillation_from_swinging_scores():
+def test_off_the_data_blurry_and_healthy_are_told_apart():
+    far = np.linspace(2.0, 1.5, N)
+    assert diagnose(hist(distance=far, hq=np.zeros(N)), n_modes=8).kind == "off_data"
+    blurry = diagnose(hist(hq=np.full(N, 0.05)), n_modes=8, config={"loss": "wasserstein",
+                                                                    "d_steps": 1}, critic=True)
+    assert blurry.kind == "blurry" and blurry.cure == {"d_steps": 5}
+    assert diagnose(hist(hq=np.full(N, 0.6)), n_modes=8).kind == "healthy"
+
+
+def test_oscillation_from_swinging_scores_or_a_d_that_keeps_pulling_ahead():
     swing = 0.5 + 0.3 * np.sin(np.arange(N))
-    d = diagnose(hist(score_g=swing, score_d=1 - swing / 2), n_modes=8)
+    d = diagnose(hist(score_g=swing, score_d=1 - swing / 2), n_modes=2)
     assert d.kind == "oscillation" and d.cure == {"r1": 1.0}
+    # Lesson 9's shape: score_D at ~0.62 for a phase, then back near 0.5: still oscillating.
+    phase = np.where(np.arange(N) < 22, 0.62, 0.5)
+    assert diagnose(hist(score_d=phase, score_g=1 - phase), n_modes=2).kind == "oscillation"
+    assert diagnose(hist(score_d=np.full(N, 0.53), score_g=np.full(N, 0.47)),
+                    n_modes=2).kind == "healthy"
 
 
 def test_every_rule_has_explanation_and_cure_text():
-    kinds = set()
     cases = [dict(diverged="x"), dict(h=hist(mass_modes=np.ones(N))),
              dict(h=hist(score_d=np.full(N, 0.97), score_g=np.full(N, 0.02))),
              dict(h=hist(score_g=np.full(N, 0.9))),
-             dict(h=hist(score_g=0.5 + 0.3 * np.sin(np.arange(N))))]
+             dict(h=hist(score_g=0.5 + 0.3 * np.sin(np.arange(N)))),
+             dict(h=hist(distance=np.linspace(2.0, 1.5, N), hq=np.zeros(N))),
+             dict(h=hist(hq=np.full(N, 0.05)))]
+    kinds = set()
     for case in cases:
         d = diagnose(case.get("h", hist()), n_modes=8, diverged=case.get("diverged"))
         kinds.add(d.kind)
-        assert d.explanation.endswith(".") and d.cure_text and d.cure
+        assert d.explanation.endswith(".")
+        assert bool(d.cure) == bool(d.cure_text)
     assert len(kinds) == len(RULES)
+
+
+def _rows(upto, **columns):
+    h = hist(**columns)
+    return {k: v[:upto] for k, v in h.items()}
+
+
+def test_tracker_needs_a_verdict_to_persist_before_showing_it():
+    # Evaluations alternating between two verdicts never move the banner off the first.
+    hq = np.where(np.arange(N) % 2, 0.05, 0.8)
+    tracker = Tracker()
+    shown = [tracker.update(_rows(i, hq=hq), n_modes=8).kind for i in range(5, N + 1)]
+    assert len(set(shown)) == 1
+    # A verdict that holds for PERSIST evaluations in a row does replace it.
+    hq = np.where(np.arange(N) < 10, 0.8, 0.05)
+    tracker = Tracker()
+    shown = [tracker.update(_rows(i, hq=hq), n_modes=8).kind for i in range(5, N + 1)]
+    switch = shown.index("blurry")
+    assert shown[:switch] == ["healthy"] * switch
+    assert 10 + Tracker.PERSIST - 1 <= switch + 5 <= 10 + Tracker.PERSIST + 2
+
+
+def test_tracker_shows_divergence_at_once_and_starts_afresh_on_a_new_run():
+    tracker = Tracker()
+    tracker.update(_rows(N), n_modes=8)
+    assert tracker.update(_rows(N), n_modes=8, diverged="NaN").kind == "diverged"
+    tracker = Tracker()
+    tracker.update(_rows(N), n_modes=8, run_key="a")
+    collapsed = _rows(N, mass_modes=np.ones(N))
+    assert tracker.update(collapsed, n_modes=8, run_key="a").kind == "healthy"  # held
+    assert tracker.update(collapsed, n_modes=8, run_key="b").kind == "mode_collapse"
+
+
+def test_a_cure_in_force_is_not_offered_again():
+    tracker = Tracker()
+    h = _rows(N, mass_modes=np.ones(N))
+    d = tracker.update(h, n_modes=8, config={"pack": 1})
+    assert d.cure
+    held = tracker.update(h, n_modes=8, config=dict(d.cure))
+    assert held.kind == "mode_collapse" and not held.cure and "in force" in held.explanation

@@ -97,3 +97,13 @@ def test_settings_a_stack_cannot_train_are_refused_by_name(name):
 def test_seeds_must_be_distinct():
     with pytest.raises(ValueError, match="distinct"):
         SeedBatch(Config(**SMALL), [1, 1])
+
+
+def test_sampling_a_seed_does_not_change_its_later_evaluations():
+    looked = SeedBatch(Config(**SMALL), SEEDS, eval_every=10)
+    plain = SeedBatch(Config(**SMALL), SEEDS, eval_every=10)
+    for _ in range(3):
+        looked.runs[0].sample(100)
+        looked.train(10)
+        plain.train(10)
+    assert looked.runs[0].history.rows == plain.runs[0].history.rows

@@ -85,3 +85,16 @@ def test_density_does_not_disturb_training():
     a.train(5)
     b.train(5)
     assert all(torch.equal(p, q) for p, q in zip(a.G.parameters(), b.G.parameters()))
+
+
+def test_minibatch_landscape_is_the_trained_d_in_its_training_groups():
+    t = Trainer(Config(minibatch=4, minibatch_dim=3, **{**SMALL, "batch": 128}))
+    t.train(20)
+    snap = t.snapshot()
+    iy, ix = 17, 30
+    point = torch.tensor([[snap.grid_x[ix], snap.grid_y[iy]]], dtype=torch.float32)
+    fakes = torch.tensor(snap.fake[:63])
+    # Training compares each sample with the 63 others in its group of 64.
+    with torch.no_grad():
+        out = t.D(torch.cat([point, fakes]))[0]
+    assert snap.d_grid[iy, ix] == pytest.approx(float(torch.sigmoid(out)), rel=1e-4, abs=1e-6)

@@ -1,3 +1,4 @@
+import copy
 import math
 
 import numpy as np
@@ -184,3 +185,68 @@ def test_fuzz_valid_configs_train_20_steps(values):
     else:
         assert t.g_step == 20
     t.snapshot()
+
+
+def test_dropout_draws_from_the_runs_own_generator():
+    def run(disturb):
+        t = Trainer(Config(dropout=0.3, **SMALL))
+        for _ in range(10):
+            torch.rand(7)  # another session drawing from torch's global stream
+            if disturb:
+                torch.manual_seed(disturb)
+            t.step()
+        return torch.cat([p.detach().flatten() for p in t.D.parameters()])
+
+    first = run(0)
+    assert torch.equal(first, run(123)) and torch.equal(first, run(456))
+
+
+def test_a_live_update_keeps_the_decayed_learning_rate():
+    t = Trainer(Config(lr_decay_start=5, lr_decay_end=10, lr_decay_floor=0.1, **SMALL))
+    t.train(20)
+    t.update(gp=1.0)
+    # The next D update (before any G step) must run at the decayed rate, not 1×.
+    assert t.opt_d.param_groups[0]["lr"] == pytest.approx(0.1 * t.cfg.lr_d)
+    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(0.1 * t.cfg.lr_g)
+
+
+def test_looking_at_samples_does_not_change_later_metrics():
+    a = Trainer(Config(**SMALL), log_every=5, eval_every=10)
+    b = Trainer(Config(**SMALL), log_every=5, eval_every=10)
+    for i in range(40):
+        a.step()
+        b.step()
+        if i % 7 == 0:
+            a.sample(100)
+            a.snapshot(full=True)
+    assert a.history.rows["distance"][-1] == b.history.rows["distance"][-1]
+    assert a.history.rows == b.history.rows
+
+
+def test_recovery_from_poisoned_weights_says_which_step_and_keeps_settings():
+    t = Trainer(Config(**SMALL), log_every=5, eval_every=10)
+    t.train(260)  # checkpoints at 0 and 250
+    ckpt_d = copy.deepcopy(t.checkpoints[-1][1]["D"])
+    assert t.checkpoints[-1][0] == 250
+    t.update(lr_d=2e-4, gp=1.0)
+    t.train(5)
+    with torch.no_grad():
+        next(t.D.parameters())[0, 0] = math.inf  # the weights themselves blew up
+    with pytest.raises(Diverged, match="restored to those of step 250"):
+        t.step()
+    # The message and the state agree: step 250's weights, today's settings.
+    assert t.cfg.lr_d == 2e-4 and t.cfg.gp == 1.0
+    assert t.opt_d.param_groups[0]["lr"] == pytest.approx(2e-4)
+    assert all(torch.equal(v, ckpt_d[k]) for k, v in t.D.state_dict().items())
+    assert t.rewind(t.g_step) == 250 and not t.diverged
+
+
+def test_a_finite_blow_up_keeps_the_weights_of_the_step_before():
+    t = trained(steps=10)
+    before = copy.deepcopy(t.D.state_dict())
+    with torch.no_grad():  # a huge D output: the loss is inf but the weights are finite
+        t.D.head.bias.fill_(1e38)
+        before["head.bias"].fill_(1e38)
+    with pytest.raises(Diverged, match="kept as they were at step 10"):
+        t.step()
+    assert all(torch.equal(v, before[k]) for k, v in t.D.state_dict().items())

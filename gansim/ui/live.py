@@ -11,6 +11,7 @@ import time
 
 import streamlit as st
 
+from ..diagnosis import Tracker
 from . import charts, fair, generator_view, state
 
 STORY_EVERY_S = 0.5
@@ -97,7 +98,8 @@ def _counters(run, snap) -> None:
 
 
 def _banner(snap) -> None:
-    diag = snap.diagnosis
+    # The verdict held steady across frames (a new one must persist over evaluations).
+    diag = st.session_state.setdefault("diagnosis_tracker", Tracker()).follow(snap)
     show = BANNER.get(diag.kind, st.warning)
     text = f"**{diag.title}** — {diag.explanation}"
     if diag.cure:
