@@ -273,11 +273,21 @@ class Tracker:
                mass: list | None = None, run_key: Any = None) -> Diagnosis:
         """The verdict to show now; arguments as for diagnose(), run_key: anything that
         changes when the run is replaced by a new one (its seed and restart settings)."""
-        step = _last_eval_step(hist)
+        now = diagnose(hist, critic, n_modes, config, diverged, mass)
+        return self.hold(now, _last_eval_step(hist), config or {}, run_key)
+
+    def follow(self, snap) -> Diagnosis:
+        """The verdict to show beside a gansim.snapshot.Snapshot (which already holds the
+        run's raw diagnosis, so nothing is judged twice)."""
+        key = tuple(sorted((k, str(v)) for k, v in snap.config.items() if k in RESTART_FIELDS))
+        return self.hold(snap.diagnosis, _last_eval_step(snap.history), snap.config, key)
+
+    def hold(self, now: Diagnosis, step: float, config: dict[str, Any],
+             run_key: Any = None) -> Diagnosis:
+        """The hysteresis: `now` is the raw verdict after the evaluation at G step `step`."""
         if run_key != self._run_key or step < self._last_step:
             self.__init__()
             self._run_key = run_key
-        now = diagnose(hist, critic, n_modes, config, diverged, mass)
         if self.shown is None or now.kind == "diverged" or now.kind == self.shown.kind:
             self.shown, self._candidate, self._count = now, None, 0
         elif step > self._last_step:
@@ -286,14 +296,7 @@ class Tracker:
             if self._count >= self.PERSIST or self.shown.kind == "warming_up":
                 self.shown, self._candidate, self._count = now, None, 0
         self._last_step = max(self._last_step, step)
-        return _without_applied_cure(self.shown, config or {})
-
-    def follow(self, snap) -> Diagnosis:
-        """update() from a gansim.snapshot.Snapshot."""
-        key = tuple(sorted((k, str(v)) for k, v in snap.config.items() if k in RESTART_FIELDS))
-        return self.update(snap.history, snap.critic,
-                           0 if snap.centers is None else len(snap.centers), snap.config,
-                           snap.diverged, snap.mass_history, run_key=key)
+        return _without_applied_cure(self.shown, config)
 
 
 def _last_eval_step(hist: dict[str, Any]) -> float:

@@ -67,11 +67,23 @@ def test_a_cure_sticks_through_play_reset_and_reload(offer, name):
     at.button(key="reset").click().run()
     assert run_of(at).step == 0
     assert_cured(at, cure, kind, key, value)
-    at.button(key="apply_cure").click().run()  # paused this time: still one path
-    assert_cured(at, cure, kind, key, value)
+    # The cure is in force now: the banner offers no second click, only patience.
+    assert not [b for b in at.button if b.key == "apply_cure"]
     reloaded = app(**query(at))  # a page reload opens the same link in a new session
     assert_cured(reloaded, cure, kind, key, value)
     assert run_of(reloaded).cfg == DEFAULT.replace(**cure)
+
+
+@pytest.mark.parametrize("name", list(CURES))
+def test_a_cure_applied_while_paused_takes_the_same_path(offer, name):
+    cure, kind, key, value = CURES[name]
+    offer(cure)
+    at = app()
+    assert not at.session_state["playing"]
+    at.button(key="apply_cure").click().run()
+    assert_cured(at, cure, kind, key, value)
+    at.button(key="play").click().run()
+    assert_cured(at, cure, kind, key, value)
 
 
 def test_a_cure_that_does_not_fit_is_refused_with_a_message(offer):
