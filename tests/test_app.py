@@ -83,7 +83,7 @@ def test_each_control_group_changes_the_trainer_config():
             assert run_of(at).step == before, key
         else:  # a restart field starts over and says so
             assert run_of(at).step == 0, key
-            assert any(field in i.body and "new run" in i.body for i in at.info), key
+            assert any(field in i.body and "new run" in i.body for i in at.toast), key
         at.button(key="step_both").click().run()
 
 
@@ -189,7 +189,7 @@ def test_rewind_goes_back_to_a_checkpoint():
     at.selectbox(key="rewind_to").set_value(250)
     at.button(key="rewind_go").click().run()
     assert step_shown(at) == 250
-    assert any("Rewound to step 250" in i.body for i in at.info)
+    assert any("Rewound to step 250" in i.body for i in at.toast)
 
 
 def test_lesson_panel_walks_a_lesson():

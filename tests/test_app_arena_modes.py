@@ -127,7 +127,7 @@ def test_scrub_back_replays_without_training_then_branches(frequent_checkpoints)
     assert run.step == live_step  # looking back trained nothing and moved nothing
     at.button(key="scrub_branch").click().run()
     assert run.step == 10 and at.session_state["arena_mode"] == "Live"
-    assert any("Rewound to step 10" in i.body for i in at.info)
+    assert any("Rewound to step 10" in i.body for i in at.toast)
 
 
 def test_generator_spec_is_fixed_while_its_data_moves():

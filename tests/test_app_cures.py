@@ -57,9 +57,9 @@ def test_a_cure_sticks_through_play_reset_and_reload(offer, name):
     at.button(key="apply_cure").click().run()  # clicked while playing
     assert_cured(at, cure, kind, key, value)
     if field in RESTART_FIELDS:
-        assert any("started a new run" in i.body for i in at.info)
+        assert any("started a new run" in i.body for i in at.toast)
     else:
-        assert any("Cure applied live" in i.body for i in at.info)
+        assert any("Cure applied live" in i.body for i in at.toast)
     at.button(key="pause").click().run()
     at.button(key="play").click().run()
     assert_cured(at, cure, kind, key, value)

@@ -132,6 +132,31 @@ def test_a_failure_banner_with_its_cure_still_fits_at_1366x768(server, browser):
         context.close()
 
 
+def test_the_default_page_names_the_collapse_and_its_cure_sticks_on_one_screen(server, browser):
+    """Issue 10's story at the projector's size: Play on the defaults → the banner names
+    mode collapse with its cure → Apply cure → the link keeps the cure, and neither the
+    banner nor the cure's notice pushes the arena below the fold."""
+    url, _ = server
+    context, page = _page(browser, url, 1366, 768)
+    try:
+        page.get_by_role("button", name="Play").click()
+        page.get_by_text("Mode collapse").first.wait_for(timeout=90_000)
+        page.get_by_role("button", name="Apply cure").wait_for(timeout=10_000)
+        check_one_screen(page, 1366, 768, "collapse banner 1366×768")
+        page.screenshot(path=str(ARTIFACTS / "story-1366-collapse.png"))
+        page.get_by_role("button", name="Apply cure").click()
+        deadline = time.time() + 20
+        while "pack=2" not in page.evaluate("() => location.search") and time.time() < deadline:
+            time.sleep(0.5)
+        assert "pack=2" in page.evaluate("() => location.search"), "the link lost the cure"
+        time.sleep(3)  # a few frames of the new run, with the cure's notice showing
+        check_one_screen(page, 1366, 768, "after the cure 1366×768")
+        page.screenshot(path=str(ARTIFACTS / "story-1366-cured.png"))
+        assert page.get_by_role("button", name="Pause").is_visible(), "the cure stopped play"
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("lesson", ["meet_the_players", "mode_collapse"])
 def test_a_lesson_fits_at_1366x768(server, browser, lesson):
     url, _ = server

@@ -155,7 +155,10 @@ def show_messages() -> None:
     notice = st.session_state.get("notice")
     if notice:
         kind, text = notice
-        (st.error if kind == "error" else st.info)(text)
+        if kind == "error":
+            st.error(text)
+        else:  # a toast in the corner: an info line here would push the arena down
+            st.toast(text, icon=":material/info:", duration="long")
         st.session_state.notice = None
 
 
