@@ -153,6 +153,15 @@ def test_the_default_page_names_the_collapse_and_its_cure_sticks_on_one_screen(s
         check_one_screen(page, 1366, 768, "after the cure 1366×768")
         page.screenshot(path=str(ARTIFACTS / "story-1366-cured.png"))
         assert page.get_by_role("button", name="Pause").is_visible(), "the cure stopped play"
+        page.reload(wait_until="commit")  # a restarting cure survives a reload too
+        wait_loaded(page)
+        assert "pack=2" in page.evaluate("() => location.search"), "the reload lost the cure"
+        page.locator('[data-testid="stSidebar"] summary').filter(has_text="Cures").click()
+        page.locator('[data-testid="stSidebar"] [aria-label^="Packing (PacGAN)"]').wait_for()
+        pack = page.evaluate("""() => { const e = document.querySelector(
+            '[data-testid="stSidebar"] [aria-label^="Packing (PacGAN)"]');
+            return e && (e.getAttribute('aria-valuenow') || e.value); }""")
+        assert pack == "2", f"the reloaded sidebar shows pack {pack!r}, not the cure's 2"
     finally:
         context.close()
 
