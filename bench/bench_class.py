@@ -160,11 +160,7 @@ def main() -> None:
                     print(f"K={k}: failed: {type(e).__name__}: {str(e).splitlines()[0]}")
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        serve.end([proc])
 
 
 if __name__ == "__main__":

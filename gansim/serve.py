@@ -163,16 +163,21 @@ class ClassServer:
         return None
 
     def stop(self) -> None:
-        for proc in self.processes():  # nginx first: no new requests reach a dying worker
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        for proc in self.processes():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        end(self.processes())  # nginx first: no new requests reach a dying worker
+
+
+def end(processes: list[subprocess.Popen], timeout: float = STOP_TIMEOUT_S) -> None:
+    """Ask every process to stop (in order), then kill any still running at `timeout`."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in processes:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def start(workers: int, port: int, host: str = "0.0.0.0", nginx: str | None = None,

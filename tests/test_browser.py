@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from gansim import serve
+
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
@@ -93,11 +95,7 @@ def streamlit_server():
         wait_healthy(url, proc)
         yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        serve.end([proc])
         log.close()
 
 
