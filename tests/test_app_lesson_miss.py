@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from gansim.config import DEFAULT
+from gansim.ui import lesson_panel
 from test_app import app, query, run_of
 
 CLAIMS = Path(__file__).parent / "fixtures" / "lessons_claims"
@@ -95,3 +97,9 @@ def test_a_run_that_shows_its_point_says_nothing_of_a_miss():
     assert not at.exception and run_of(at).step == 20
     assert MISS not in warnings(at) and not again_buttons(at)
     assert any(c.value.startswith("✅ D's loss stays at zero or above") for c in at.caption)
+
+
+def test_the_next_seed_stays_inside_the_config_range():
+    top = 2**31 - 1
+    assert lesson_panel.next_seed(0) == 1 and lesson_panel.next_seed(top) == 0
+    DEFAULT.replace(seed=lesson_panel.next_seed(top))  # the Config takes it

@@ -124,7 +124,7 @@ def again(run, lesson: Lesson, index: int) -> None:
     """Start step `index`'s run again on the next seed and play it: a fresh run from the
     step it builds on, every step of that chain replayed in order, as the lesson check
     plays them (gansim/lesson_check.py)."""
-    seed = run.cfg.seed + 1
+    seed = next_seed(run.cfg.seed)
     first = chain_start(lesson, index)
     run.reset(lesson.config_at(first).replace(seed=seed))
     controls.seed_widgets(run.cfg)
@@ -135,6 +135,11 @@ def again(run, lesson: Lesson, index: int) -> None:
         id(run.trainer), _end_step(run, [lesson.steps[i] for i in chain]))
     st.session_state.lesson_queue = chain
     _next_in_queue(run, lesson)
+
+
+def next_seed(seed: int) -> int:
+    """The seed after `seed`, wrapping inside the Config's range (0 … 2**31 - 1)."""
+    return (seed + 1) % 2**31
 
 
 def _next_in_queue(run, lesson: Lesson) -> None:
@@ -262,4 +267,4 @@ def _missed(run, lesson: Lesson, index: int, missed: list[str]) -> None:
     where = "" if first == index else f" (from step {first + 1}, where this run begins)"
     st.button("Run again with another seed", key="lesson_again", type="primary",
               on_click=again, args=(run, lesson, index),
-              help=f"Start this run again on seed {seed + 1}{where} and play it.")
+              help=f"Start this run again on seed {next_seed(seed)}{where} and play it.")
