@@ -97,11 +97,11 @@ def run_step(run, lesson: Lesson, index: int) -> None:
         run.apply(cfg)
     controls.seed_widgets(run.cfg)
     st.session_state.lesson_queue = []
-    _train_step(run, step)
+    _train_step(step)
     st.session_state[f"ran_{lesson.id}_{index}"] = (id(run.trainer), _end_step(run, [step]))
 
 
-def _train_step(run, step) -> None:
+def _train_step(step) -> None:
     st.session_state.train_left = step.train
     st.session_state.train_phase = getattr(step, "phase", "both")  # D alone, G alone, or both
     st.session_state.playing = step.train > 0
@@ -150,7 +150,7 @@ def _next_in_queue(run, lesson: Lesson) -> None:
         run.apply(lesson.config_at(i).replace(seed=run.cfg.seed))
         st.session_state.queue_until = _end_step(run, [lesson.steps[i]])
         if lesson.steps[i].train:
-            _train_step(run, lesson.steps[i])
+            _train_step(lesson.steps[i])
             return
 
 
