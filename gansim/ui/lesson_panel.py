@@ -2,7 +2,9 @@
 
 Lessons are data (lessons/*.toml, loaded by gansim.lessons); this file only draws them.
 State lives in st.session_state: lesson_id, lesson_step, explore_free (controls
-unlocked), train_left (steps a Run still has to train; the live fragment spends it).
+unlocked), train_left (steps a Run still has to train; the live fragment spends it),
+ran_<lesson>_<step> (which run and at which step that step's run ends) and lesson_queue
+(steps still to replay when a run starts again on another seed).
 """
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ def start(run, lesson_id: str, step: int = 0) -> None:
     st.session_state.lesson_id = lesson_id
     st.session_state.explore_free = False
     st.session_state.train_left = 0
+    st.session_state.lesson_queue = []
     lesson = current()
     if lesson is None:
         return
@@ -78,21 +81,90 @@ def _move(delta: int) -> None:
         st.session_state.lesson_step = min(max(step_index(lesson) + delta, 0),
                                            len(lesson.steps) - 1)
         st.session_state.train_left = 0
+        st.session_state.lesson_queue = []
 
 
 def run_step(run, lesson: Lesson, index: int) -> None:
-    """Apply the step's settings (new run when it says so or must) and queue its training."""
+    """Apply the step's settings (new run when it says so or must) and queue its training.
+
+    The run keeps its seed: a class that started again on another seed goes on with it
+    (a step that builds on the last one must not jump back to the lesson's seed)."""
     step = lesson.steps[index]
-    cfg = lesson.config_at(index)
+    cfg = lesson.config_at(index).replace(seed=run.cfg.seed)
     if step.reset or restart_fields_changed(run.cfg, cfg):
         run.reset(cfg)
     else:
         run.apply(cfg)
     controls.seed_widgets(run.cfg)
+    st.session_state.lesson_queue = []
+    _train_step(step)
+    st.session_state[f"ran_{lesson.id}_{index}"] = (id(run.trainer), _end_step(run, [step]))
+
+
+def _train_step(step) -> None:
     st.session_state.train_left = step.train
     st.session_state.train_phase = getattr(step, "phase", "both")  # D alone, G alone, or both
     st.session_state.playing = step.train > 0
-    st.session_state[f"ran_{lesson.id}_{index}"] = True
+
+
+def _end_step(run, steps) -> int:
+    """The G step the run reaches once `steps` are trained (a D-only run adds none)."""
+    return run.step + sum(s.train for s in steps if getattr(s, "phase", "both") != "d")
+
+
+def chain_start(lesson: Lesson, index: int) -> int:
+    """The step whose fresh run step `index` continues (itself when it starts fresh)."""
+    while index > 0 and not lesson.steps[index].reset and not restart_fields_changed(
+            lesson.config_at(index - 1), lesson.config_at(index)):
+        index -= 1
+    return index
+
+
+def again(run, lesson: Lesson, index: int) -> None:
+    """Start step `index`'s run again on the next seed and play it: a fresh run from the
+    step it builds on, every step of that chain replayed in order, as the lesson check
+    plays them (gansim/lesson_check.py)."""
+    seed = next_seed(run.cfg.seed)
+    first = chain_start(lesson, index)
+    run.reset(lesson.config_at(first).replace(seed=seed))
+    controls.seed_widgets(run.cfg)
+    st.session_state.reseed = True  # the sidebar and the link take the new seed too
+    st.session_state.notice = ("info", f"Running this step again on seed {seed}.")
+    chain = list(range(first, index + 1))
+    st.session_state[f"ran_{lesson.id}_{index}"] = (
+        id(run.trainer), _end_step(run, [lesson.steps[i] for i in chain]))
+    st.session_state.lesson_queue = chain
+    _next_in_queue(run, lesson)
+
+
+def next_seed(seed: int) -> int:
+    """The seed after `seed`, wrapping inside the Config's range (0 … 2**31 - 1)."""
+    return (seed + 1) % 2**31
+
+
+def _next_in_queue(run, lesson: Lesson) -> None:
+    """Apply and start the next queued step (steps with nothing to train just apply)."""
+    queue = st.session_state.lesson_queue
+    while queue:
+        i = queue.pop(0)
+        run.apply(lesson.config_at(i).replace(seed=run.cfg.seed))
+        st.session_state.queue_until = _end_step(run, [lesson.steps[i]])
+        if lesson.steps[i].train:
+            _train_step(lesson.steps[i])
+            return
+
+
+def _advance_queue(run, lesson: Lesson) -> None:
+    """After a queued step's training ends, start the next one; an interrupted replay
+    (Pause, a divergence) drops the rest."""
+    if not st.session_state.get("lesson_queue") or st.session_state.get("train_left"):
+        return
+    if run.error or run.step != st.session_state.get("queue_until"):
+        st.session_state.lesson_queue = []
+        return
+    _next_in_queue(run, lesson)
+    st.session_state.reseed = True  # the sidebar is drawn already: re-seed it next run
+    st.rerun()  # the live view's timer is set from `playing` above the panel
 
 
 # --- drawing ----------------------------------------------------------------------
@@ -133,11 +205,12 @@ def panel(run, lesson: Lesson) -> None:
                   on_click=run_step, args=(run, lesson, index),
                   help="Answer the question first: predicting is half the lesson."
                   if not answered else "Apply this step's settings and train.")
+    _advance_queue(run, lesson)
     left = st.session_state.get("train_left", 0)
-    if left:
+    if left or st.session_state.get("lesson_queue"):
         st.caption(f"Training… {left} steps to go")
     elif st.session_state.get(f"ran_{lesson.id}_{index}") and step.expect:
-        _expectations(run, step)
+        _expectations(run, lesson, index)
     back, nxt = st.columns(2)
     back.button("◀ Back", key="lesson_back", on_click=_move, args=(-1,),
                 disabled=index == 0, help="The previous step of the lesson.")
@@ -162,11 +235,36 @@ def _question(lesson: Lesson, index: int) -> bool:
     return True
 
 
-def _expectations(run, step) -> None:
-    """What the run was meant to show, measured on this run."""
+def _expectations(run, lesson: Lesson, index: int) -> None:
+    """What the run was meant to show, measured on this run once it has ended; a point
+    that did not show is said plainly, with a one-click run on another seed."""
+    step = lesson.steps[index]
+    trainer_id, end = st.session_state[f"ran_{lesson.id}_{index}"]
+    if trainer_id != id(run.trainer) or run.step != end:
+        st.caption(f"These points are judged at the end of this step's own run (step "
+                   f"{end:,}); this run is at step {run.step:,}. Press Run to check them.")
+        return
     with run.lock:
         history = {k: list(v) for k, v in run.trainer.history.rows.items()}
+    missed = []
     for claim in step.expect:
         ok, got = claim.holds(history)
         mark = "✅" if ok else "⚠️"
         st.caption(f"{mark} {claim.describe()} — measured {got:.3g}")
+        if not ok:
+            missed.append(f"“{claim.describe()}” did not show (measured {got:.3g})")
+    if missed:
+        _missed(run, lesson, index, missed)
+
+
+def _missed(run, lesson: Lesson, index: int, missed: list[str]) -> None:
+    seed = run.cfg.seed
+    st.warning(f"**This run did not show every point.** On seed {seed}: "
+               + "; ".join(missed) + ".  \nGAN training is random: the same settings on "
+               "another seed, or on another computer, can go another way. In our checks "
+               "these points show on nearly every seed, so try another one.")
+    first = chain_start(lesson, index)
+    where = "" if first == index else f" (from step {first + 1}, where this run begins)"
+    st.button("Run again with another seed", key="lesson_again", type="primary",
+              on_click=again, args=(run, lesson, index),
+              help=f"Start this run again on seed {next_seed(seed)}{where} and play it.")
