@@ -4,8 +4,8 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gansim.config import (DEFAULT, FIELD_NAMES, LIVE_FIELDS, RESTART_FIELDS, Config,
-                           coerce, restart_fields_changed)
+from gansim.config import (DEFAULT, FIELD_NAMES, FIELD_TYPES, FIELDS, LIVE_FIELDS,
+                           RESTART_FIELDS, Choice, Config, Range, coerce, restart_fields_changed)
 
 
 def test_default_is_valid_and_frozen():
@@ -88,6 +88,28 @@ def test_restart_vs_live_fields_partition():
     assert not RESTART_FIELDS & LIVE_FIELDS
     assert restart_fields_changed(DEFAULT, DEFAULT.replace(lr_d=0.01)) == []
     assert restart_fields_changed(DEFAULT, DEFAULT.replace(z_dim=2)) == ["z_dim"]
+
+
+def test_each_field_is_declared_once_with_a_fitting_check_and_a_sentence():
+    # Numbers carry a Range and text a Choice: the sidebar reads its limits and options
+    # from these, so the type must match or the widget would have nothing to show.
+    wanted = {int: Range, float: Range, str: Choice}
+    for name, spec in FIELDS.items():
+        kind = wanted.get(FIELD_TYPES[name])
+        assert kind is None or isinstance(spec.check, kind), name
+        assert spec.help.endswith(".") and len(spec.help) > 20, name
+        spec.check(name, getattr(DEFAULT, name))  # the default lies inside its own range
+    ints = [n for n, s in FIELDS.items() if FIELD_TYPES[n] is int]
+    assert all(FIELDS[n].check.integer for n in ints)
+
+
+def test_range_limits_are_the_validation_limits():
+    spec = FIELDS["pack"].check
+    Config(pack=spec.hi, batch=256)
+    with pytest.raises(ValueError, match=r"pack must be in \[1, 8\], got 9"):
+        Config(pack=spec.hi + 1)
+    with pytest.raises(ValueError, match=r"lr_d must be in \(0, 1\], got 0"):
+        Config(lr_d=FIELDS["lr_d"].check.lo)
 
 
 @settings(max_examples=200, deadline=None)
