@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from . import unroll as unrolling
+from .config import OPTIMIZERS as OPTIMIZER_NAMES
 from .config import Config, restart_fields_changed
 from .cures import (DBatch, ReplayBuffer, active_penalties, clip_weights, instance_noise_std,
                     lr_factor, mark_penalty_inputs)
@@ -34,6 +35,8 @@ OPTIMIZERS = {
     "sgd": lambda params, lr, c: torch.optim.SGD(params, lr=lr),
     "rmsprop": lambda params, lr, c: torch.optim.RMSprop(params, lr=lr),
 }
+# Config validates the names without torch; this table builds them (seedbatch reads it too).
+assert tuple(OPTIMIZERS) == OPTIMIZER_NAMES, "config.OPTIMIZERS and trainer.OPTIMIZERS differ"
 REPLAY_BATCHES = 10  # the replay buffer holds this many batches of past fakes
 EVAL_SAMPLES = 2500  # VEEGAN/PacGAN protocol
 CHECKPOINT_EVERY = 250  # G steps between the checkpoints that rewind and recovery use
