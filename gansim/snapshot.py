@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .diagnosis import Diagnosis, diagnose
-from .metrics import nearest_mode, precision_recall
+from .metrics import hq_labels, precision_recall
 from .models import minibatch_group
 
 GRID = 48  # D's landscape resolution: one image layer, cheap to send every frame
@@ -183,8 +183,7 @@ def histogram(points: np.ndarray, extent, bins: int) -> np.ndarray:
 
 
 def _mode_labels(fake: np.ndarray, ds) -> np.ndarray:
-    idx, dist = nearest_mode(fake, ds.centers, ds.stds)
-    return np.where(dist < 3.0, idx, -1)
+    return hq_labels(fake, ds.centers, ds.stds)
 
 
 def nearest_modes(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
