@@ -19,7 +19,6 @@ from typing import Any, Sequence
 from .config import Config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-SAMPLES = 2500  # samples.npy: the VEEGAN/PacGAN evaluation size
 
 
 class UsageError(ValueError):
@@ -127,11 +126,11 @@ def write_run(trainer, out: Path, seconds: float, requested: int) -> dict[str, A
     import pandas as pd
 
     from .diagnosis import diagnose
-    from .metrics import precision_recall
+    from .metrics import EVAL_SAMPLES, precision_recall
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(trainer.cfg.to_dict(), indent=2) + "\n")
-    samples = np.asarray(trainer.sample(SAMPLES), dtype=np.float32)
+    samples = np.asarray(trainer.sample(EVAL_SAMPLES), dtype=np.float32)  # evaluation size
     np.save(out / "samples.npy", samples)
     history = trainer.history.as_arrays()
     pd.DataFrame(history).astype({"step": int}).to_csv(out / "metrics.csv", index=False)

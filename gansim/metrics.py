@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+EVAL_SAMPLES = 2500  # fakes scored per evaluation: the VEEGAN/PacGAN protocol
 HQ_STDS = 3.0  # a sample within this many stds of its nearest mode is high quality
 MODE_SHARE = 0.01
 MASS_FRACTION = 0.4  # of a mode's target weight
