@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import Config
+from .config import Config, split_setting
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -51,10 +51,10 @@ def parse_sets(items: Sequence[str], flag: str = "--set") -> dict[str, str]:
     """["key=value", ...] → {key: value} (text; Config.from_dict coerces it)."""
     out: dict[str, str] = {}
     for item in items:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
+        pair = split_setting(item)
+        if pair is None:
             raise UsageError(f"{flag} expects key=value, got {item!r}")
-        out[key.strip()] = value.strip()
+        out[pair[0]] = pair[1].strip()
     return out
 
 
@@ -211,10 +211,10 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
     """["loss=a,b", "gp=0,10"] → {"loss": ["a", "b"], "gp": ["0", "10"]}."""
     grid: dict[str, list[str]] = {}
     for item in items:
-        key, eq, text = item.partition("=")
-        key = key.strip()
-        if not eq or not key:
+        pair = split_setting(item)
+        if pair is None:
             raise UsageError(f"--grid expects key=v1,v2,..., got {item!r}")
+        key, text = pair
         if key in grid:
             raise UsageError(f"--grid {key} is given twice; list all its values once: "
                              f"--grid {key}=a,b,c")

@@ -146,6 +146,16 @@ def coerce(name: str, value: Any) -> Any:
     return text
 
 
+def split_setting(text: str) -> tuple[str, str] | None:
+    """"key=value" → (key, value) with the key stripped; None without "=" or a key.
+
+    The one reader of the key=value form that --set, --grid and the compare panes share;
+    the value keeps its spaces (coerce strips them, --grid splits on commas first)."""
+    key, eq, value = text.partition("=")
+    key = key.strip()
+    return (key, value) if eq and key else None
+
+
 def _to_tuple(value: Any) -> Any:
     return tuple(_to_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from gansim.config import (DEFAULT, FIELD_NAMES, FIELD_TYPES, FIELDS, LIVE_FIELDS,
-                           RESTART_FIELDS, Choice, Config, Range, coerce, restart_fields_changed)
+                           RESTART_FIELDS, Choice, Config, Range, coerce, restart_fields_changed,
+                           split_setting)
 
 
 def test_default_is_valid_and_frozen():
@@ -124,3 +125,11 @@ def test_any_value_either_builds_or_raises_value_error(field, value):
         assert str(err)
     else:
         assert getattr(cfg, field) == value
+
+
+def test_split_setting_reads_key_value_and_refuses_the_rest():
+    assert split_setting(" gp = 10 ") == ("gp", " 10 ")  # the value's spaces are the caller's
+    assert split_setting("custom_centers=[[0,0],[1,1]]") == ("custom_centers", "[[0,0],[1,1]]")
+    assert split_setting("a=b=c") == ("a", "b=c")
+    assert split_setting("gp") is None
+    assert split_setting(" =10") is None
