@@ -11,12 +11,13 @@ import json
 import math
 import os
 import sys
+import textwrap
 import time
 import tomllib
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import Config, split_setting
+from .config import FIELDS, Config, describe, split_setting
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -354,12 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--out", metavar="DIR", help="output folder (default runs/...)")
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    run = sub.add_parser("run", help="train one run and write its files")
+    settings = "settings for --set KEY=VALUE and --grid:\n" + "\n".join(
+        textwrap.fill(describe(name), 88, initial_indent="  ", subsequent_indent="      ")
+        for name in FIELDS)
+    listed = {"epilog": settings, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    run = sub.add_parser("run", help="train one run and write its files", **listed)
     common(run)
     run.add_argument("--seed", type=int, help="the run's seed (beats --set seed=)")
     run.set_defaults(func=cmd_run)
 
-    sw = sub.add_parser("sweep", help="a grid of settings × seeds on every core")
+    sw = sub.add_parser("sweep", help="a grid of settings × seeds on every core", **listed)
     common(sw)
     sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                     help="values to sweep for one setting (repeatable)")

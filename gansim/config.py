@@ -418,6 +418,25 @@ def _check_custom(cfg: Config) -> None:
 DEFAULT = Config()
 
 
+def describe(name: str) -> str:
+    """One setting in a line, from FIELDS: its allowed values, default and sentence."""
+    check, default = FIELDS[name].check, getattr(DEFAULT, name)
+    if isinstance(check, Range):
+        left = "(" if check.lo_open else "["
+        lo, hi = (f"{v:g}" if not check.integer else str(v) for v in (check.lo, check.hi))
+        kind = f"{'integer' if check.integer else 'number'} in {left}{lo}, {hi}]"
+    elif isinstance(check, Choice):
+        kind = "one of " + ", ".join(check.options)
+    else:
+        kind = "true or false" if FIELD_TYPES[name] is bool else "a JSON list"
+    shown = json.dumps(_as_json(default))
+    return f"{name}: {kind}; default {shown}. {FIELDS[name].help}"
+
+
+def _as_json(value: Any) -> Any:
+    return [_as_json(v) for v in value] if isinstance(value, tuple) else value
+
+
 def restart_fields_changed(old: Config, new: Config) -> list[str]:
     """The fields whose change needs a new Trainer (empty: the change applies live)."""
     return sorted(f for f in RESTART_FIELDS if getattr(old, f) != getattr(new, f))
