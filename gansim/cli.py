@@ -11,15 +11,15 @@ import json
 import math
 import os
 import sys
+import textwrap
 import time
 import tomllib
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import Config
+from .config import FIELDS, Config, describe, split_setting
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-SAMPLES = 2500  # samples.npy: the VEEGAN/PacGAN evaluation size
 
 
 class UsageError(ValueError):
@@ -52,10 +52,10 @@ def parse_sets(items: Sequence[str], flag: str = "--set") -> dict[str, str]:
     """["key=value", ...] → {key: value} (text; Config.from_dict coerces it)."""
     out: dict[str, str] = {}
     for item in items:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
+        pair = split_setting(item)
+        if pair is None:
             raise UsageError(f"{flag} expects key=value, got {item!r}")
-        out[key.strip()] = value.strip()
+        out[pair[0]] = pair[1].strip()
     return out
 
 
@@ -127,11 +127,11 @@ def write_run(trainer, out: Path, seconds: float, requested: int) -> dict[str, A
     import pandas as pd
 
     from .diagnosis import diagnose
-    from .metrics import precision_recall
+    from .metrics import EVAL_SAMPLES, precision_recall
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(trainer.cfg.to_dict(), indent=2) + "\n")
-    samples = np.asarray(trainer.sample(SAMPLES), dtype=np.float32)
+    samples = np.asarray(trainer.sample(EVAL_SAMPLES), dtype=np.float32)  # evaluation size
     np.save(out / "samples.npy", samples)
     history = trainer.history.as_arrays()
     pd.DataFrame(history).astype({"step": int}).to_csv(out / "metrics.csv", index=False)
@@ -212,10 +212,10 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
     """["loss=a,b", "gp=0,10"] → {"loss": ["a", "b"], "gp": ["0", "10"]}."""
     grid: dict[str, list[str]] = {}
     for item in items:
-        key, eq, text = item.partition("=")
-        key = key.strip()
-        if not eq or not key:
+        pair = split_setting(item)
+        if pair is None:
             raise UsageError(f"--grid expects key=v1,v2,..., got {item!r}")
+        key, text = pair
         if key in grid:
             raise UsageError(f"--grid {key} is given twice; list all its values once: "
                              f"--grid {key}=a,b,c")
@@ -355,12 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--out", metavar="DIR", help="output folder (default runs/...)")
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    run = sub.add_parser("run", help="train one run and write its files")
+    settings = "settings for --set KEY=VALUE and --grid:\n" + "\n".join(
+        textwrap.fill(describe(name), 88, initial_indent="  ", subsequent_indent="      ")
+        for name in FIELDS)
+    listed = {"epilog": settings, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    run = sub.add_parser("run", help="train one run and write its files", **listed)
     common(run)
     run.add_argument("--seed", type=int, help="the run's seed (beats --set seed=)")
     run.set_defaults(func=cmd_run)
 
-    sw = sub.add_parser("sweep", help="a grid of settings × seeds on every core")
+    sw = sub.add_parser("sweep", help="a grid of settings × seeds on every core", **listed)
     common(sw)
     sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                     help="values to sweep for one setting (repeatable)")

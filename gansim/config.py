@@ -11,7 +11,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 LOSS_NAMES = ("minimax", "nonsaturating", "wasserstein", "hinge", "least_squares")
 DATA_NAMES = ("ring8", "grid25", "two_gaussians", "ring8_imbalanced", "custom", "points")
@@ -77,8 +77,8 @@ class Config:
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
 
     def __post_init__(self) -> None:
-        for name, check in _CHECKS.items():
-            check(name, getattr(self, name))
+        for name, spec in FIELDS.items():
+            spec.check(name, getattr(self, name))
         _check_cross_fields(self)
 
     def replace(self, **changes: Any) -> "Config":
@@ -108,16 +108,6 @@ class Config:
 
 FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Config))
 FIELD_TYPES = {f.name: type(f.default) for f in dataclasses.fields(Config)}
-
-# Fields that change the networks' shape, the data or the random streams: changing one
-# means a new Trainer. Everything else (lrs, loss, penalties, tricks) applies live.
-RESTART_FIELDS = frozenset({
-    "data", "custom_centers", "custom_stds", "custom_weights", "dropout",
-    "spectral_norm", "minibatch", "minibatch_dim", "mbstd", "pack", "g_hidden",
-    "g_depth", "d_hidden", "d_depth", "activation", "z_dim", "seed", "device",
-})
-LIVE_FIELDS = FIELD_NAMES - RESTART_FIELDS
-
 
 def _unknown_message(name: str) -> str:
     import difflib
@@ -156,6 +146,16 @@ def coerce(name: str, value: Any) -> Any:
     return text
 
 
+def split_setting(text: str) -> tuple[str, str] | None:
+    """"key=value" → (key, value) with the key stripped; None without "=" or a key.
+
+    The one reader of the key=value form that --set, --grid and the compare panes share;
+    the value keeps its spaces (coerce strips them, --grid splits on commas first)."""
+    key, eq, value = text.partition("=")
+    key = key.strip()
+    return (key, value) if eq and key else None
+
+
 def _to_tuple(value: Any) -> Any:
     return tuple(_to_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 
@@ -171,26 +171,40 @@ def _parse_bool(text: str) -> bool:
 
 # --- validation -------------------------------------------------------------------
 
-def _number(lo: float, hi: float, *, integer: bool = False, lo_open: bool = False):
-    def check(name: str, value: Any) -> None:
-        kinds = (int,) if integer else (int, float)
+@dataclass(frozen=True)
+class Range:
+    """A number check: the field must lie in [lo, hi] (or (lo, hi] when lo_open).
+
+    The sidebar reads lo and hi for its widget limits, so a range is written once."""
+
+    lo: float
+    hi: float
+    integer: bool = False
+    lo_open: bool = False
+
+    def __call__(self, name: str, value: Any) -> None:
+        kinds = (int,) if self.integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
-            kind = "an integer" if integer else "a number"
+            kind = "an integer" if self.integer else "a number"
             raise ValueError(f"{name} must be {kind}, got {value!r}")
         if not math.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value!r}")
-        low_bad = value <= lo if lo_open else value < lo
+        lo, hi = self.lo, self.hi
+        low_bad = value <= lo if self.lo_open else value < lo
         if low_bad or value > hi:
-            left = "(" if lo_open else "["
+            left = "(" if self.lo_open else "["
             raise ValueError(f"{name} must be in {left}{lo:g}, {hi:g}], got {value!r}")
-    return check
 
 
-def _choice(options: tuple[str, ...]):
-    def check(name: str, value: Any) -> None:
-        if value not in options:
-            raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
-    return check
+@dataclass(frozen=True)
+class Choice:
+    """A choice check: the field must be one of `options` (the sidebar offers these)."""
+
+    options: tuple[str, ...]
+
+    def __call__(self, name: str, value: Any) -> None:
+        if value not in self.options:
+            raise ValueError(f"{name} must be one of {', '.join(self.options)}; got {value!r}")
 
 
 def _flag(name: str, value: Any) -> None:
@@ -219,52 +233,159 @@ def _positives(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be a list of positive numbers, got {value!r}")
 
 
-LR = _number(0.0, 1.0, lo_open=True)
-_CHECKS = {
-    "data": _choice(DATA_NAMES),
-    "custom_centers": _points,
-    "custom_stds": _positives,
-    "custom_weights": _positives,
-    "loss": _choice(LOSS_NAMES),
-    "gp": _number(0, 1000),
-    "r1": _number(0, 1000),
-    "r2": _number(0, 1000),
-    "clip": _number(0, 10),
-    "instance_noise": _number(0, 10),
-    "noise_anneal": _number(0, 10**7, integer=True),
-    "label_smoothing": _number(0, 0.5),
-    "label_flip": _number(0, 0.5),
-    "weight_decay": _number(0, 1),
-    "dropout": _number(0, 0.9),
-    "spectral_norm": _flag,
-    "feature_matching": _number(0, 100),
-    "replay": _number(0, 0.9),
-    "unroll": _number(0, 20, integer=True),
-    "unroll_first_order": _flag,
-    "minibatch": _number(0, 64, integer=True),
-    "minibatch_dim": _number(1, 32, integer=True),
-    "mbstd": _flag,
-    "pack": _number(1, 8, integer=True),
-    "lr_g": LR,
-    "lr_d": LR,
-    "d_steps": _number(1, 20, integer=True),
-    "optimizer": _choice(OPTIMIZERS),
-    "beta1": _number(0, 0.9999),
-    "beta2": _number(0, 0.99999),
-    "batch": _number(8, 4096, integer=True),
-    "lr_decay_start": _number(0, 10**7, integer=True),
-    "lr_decay_end": _number(0, 10**7, integer=True),
-    "lr_decay_floor": _number(0, 1),
-    "g_hidden": _number(4, 1024, integer=True),
-    "g_depth": _number(1, 8, integer=True),
-    "d_hidden": _number(4, 1024, integer=True),
-    "d_depth": _number(1, 8, integer=True),
-    "activation": _choice(ACTIVATIONS),
-    "z_dim": _number(1, 512, integer=True),
-    "seed": _number(0, 2**31 - 1, integer=True),
-    "device": _choice(DEVICES),
+@dataclass(frozen=True)
+class Field:
+    """One setting, declared once: its check (a Range or Choice carries the limits the
+    sidebar offers), the sentence that explains it to a student, and whether changing
+    it needs a new Trainer (networks' shape, data or random streams) or applies live."""
+
+    check: Callable[[str, Any], None]
+    help: str
+    restarts: bool = False
+
+
+LR = Range(0.0, 1.0, lo_open=True)
+FIELDS: dict[str, Field] = {
+    "data": Field(
+        Choice(DATA_NAMES),
+        "The real distribution G must learn to imitate.",
+        restarts=True),
+    "custom_centers": Field(
+        _points,
+        "Mode centres as JSON, e.g. [[0, 0], [2, 1]] (used when the dataset is "
+        "Custom mixture).",
+        restarts=True),
+    "custom_stds": Field(
+        _positives,
+        "One standard deviation for all centres, or one per centre, e.g. [0.05].",
+        restarts=True),
+    "custom_weights": Field(
+        _positives,
+        "How likely each centre is, e.g. [1, 3]; empty means equal.",
+        restarts=True),
+    "loss": Field(
+        Choice(LOSS_NAMES),
+        "The game G and D play: what D is rewarded for and what G tries to fool."),
+    "gp": Field(
+        Range(0, 1000),
+        "Keeps D's slope near 1 between real and fake points (WGAN-GP uses 10)."),
+    "r1": Field(
+        Range(0, 1000),
+        "Penalises D's slope on real points so D cannot get too sharp."),
+    "r2": Field(Range(0, 1000), "The same slope penalty, measured on generated points."),
+    "clip": Field(
+        Range(0, 10),
+        "Clips D's weights to ±this value after each step (original WGAN); 0 "
+        "turns it off."),
+    "instance_noise": Field(
+        Range(0, 10),
+        "Blurs what D sees with noise that fades away, so D cannot be perfectly "
+        "sure early on."),
+    "noise_anneal": Field(
+        Range(0, 10**7, integer=True),
+        "G steps over which instance noise falls to zero."),
+    "label_smoothing": Field(
+        Range(0, 0.5),
+        "D aims for 1 − this on real points instead of 1, so it stays less "
+        "confident."),
+    "label_flip": Field(
+        Range(0, 0.5),
+        "Share of real points shown to D labelled as fake, adding doubt."),
+    "weight_decay": Field(Range(0, 1), "Pulls D's weights toward zero, keeping it simple."),
+    "dropout": Field(
+        Range(0, 0.9),
+        "Randomly silences D's neurons so it cannot memorise.",
+        restarts=True),
+    "spectral_norm": Field(
+        _flag,
+        "Limits how steep each of D's layers can be.",
+        restarts=True),
+    "feature_matching": Field(
+        Range(0, 100),
+        "G also tries to match the average of D's inner features on real points."),
+    "replay": Field(
+        Range(0, 0.9),
+        "Share of D's fake batch taken from G's past outputs, so D remembers old "
+        "tricks."),
+    "unroll": Field(
+        Range(0, 20, integer=True),
+        "G looks this many D updates ahead, so it cannot exploit D's current "
+        "blind spot."),
+    "unroll_first_order": Field(
+        _flag,
+        "Look ahead without differentiating through D's updates: faster, weaker."),
+    "minibatch": Field(
+        Range(0, 64, integer=True),
+        "D compares samples within a batch, so a batch of near-copies gives G "
+        "away; 0 is off.",
+        restarts=True),
+    "minibatch_dim": Field(
+        Range(1, 32, integer=True),
+        "Size of each minibatch-discrimination feature.",
+        restarts=True),
+    "mbstd": Field(
+        _flag,
+        "D also sees how spread out the batch is, which exposes a collapsed G.",
+        restarts=True),
+    "pack": Field(
+        Range(1, 8, integer=True),
+        "D judges this many samples at once; 1 is off.",
+        restarts=True),
+    "lr_g": Field(LR, "How big a step G takes each update."),
+    "lr_d": Field(LR, "How big a step D takes each update."),
+    "d_steps": Field(
+        Range(1, 20, integer=True),
+        "D trains this many times for every G update."),
+    "optimizer": Field(Choice(OPTIMIZERS), "The update rule both players use."),
+    "beta1": Field(Range(0, 0.9999), "Adam's momentum: how much past steps carry on."),
+    "beta2": Field(Range(0, 0.99999), "Adam's memory of gradient sizes."),
+    "batch": Field(Range(8, 4096, integer=True), "Points each player sees per update."),
+    "lr_decay_start": Field(
+        Range(0, 10**7, integer=True),
+        "G step where both learning rates start to shrink; 0 keeps them constant."),
+    "lr_decay_end": Field(
+        Range(0, 10**7, integer=True),
+        "G step where the shrinking stops."),
+    "lr_decay_floor": Field(Range(0, 1), "Share of the learning rate left after decay."),
+    "g_hidden": Field(
+        Range(4, 1024, integer=True),
+        "Neurons in each of G's hidden layers.",
+        restarts=True),
+    "g_depth": Field(
+        Range(1, 8, integer=True),
+        "Number of G's hidden layers.",
+        restarts=True),
+    "d_hidden": Field(
+        Range(4, 1024, integer=True),
+        "Neurons in each of D's hidden layers.",
+        restarts=True),
+    "d_depth": Field(
+        Range(1, 8, integer=True),
+        "Number of D's hidden layers.",
+        restarts=True),
+    "activation": Field(
+        Choice(ACTIVATIONS),
+        "The bend each neuron applies to its input.",
+        restarts=True),
+    "z_dim": Field(
+        Range(1, 512, integer=True),
+        "Size of the random input G turns into a point.",
+        restarts=True),
+    "seed": Field(
+        Range(0, 2**31 - 1, integer=True),
+        "Same seed and settings give the same run: share it with the link.",
+        restarts=True),
+    "device": Field(
+        Choice(DEVICES),
+        "Where the networks run; auto uses a GPU when there is one.",
+        restarts=True),
 }
-assert set(_CHECKS) == FIELD_NAMES, "every Config field needs a check"
+assert set(FIELDS) == FIELD_NAMES, "every Config field needs an entry in FIELDS"
+
+# Changing one of these means a new Trainer; everything else (lrs, loss, penalties,
+# tricks) applies live.
+RESTART_FIELDS = frozenset(name for name, f in FIELDS.items() if f.restarts)
+LIVE_FIELDS = FIELD_NAMES - RESTART_FIELDS
 
 
 def _check_cross_fields(cfg: Config) -> None:
@@ -295,6 +416,25 @@ def _check_custom(cfg: Config) -> None:
 
 
 DEFAULT = Config()
+
+
+def describe(name: str) -> str:
+    """One setting in a line, from FIELDS: its allowed values, default and sentence."""
+    check, default = FIELDS[name].check, getattr(DEFAULT, name)
+    if isinstance(check, Range):
+        left = "(" if check.lo_open else "["
+        lo, hi = (f"{v:g}" if not check.integer else str(v) for v in (check.lo, check.hi))
+        kind = f"{'integer' if check.integer else 'number'} in {left}{lo}, {hi}]"
+    elif isinstance(check, Choice):
+        kind = "one of " + ", ".join(check.options)
+    else:
+        kind = "true or false" if FIELD_TYPES[name] is bool else "a JSON list"
+    shown = json.dumps(_as_json(default))
+    return f"{name}: {kind}; default {shown}. {FIELDS[name].help}"
+
+
+def _as_json(value: Any) -> Any:
+    return [_as_json(v) for v in value] if isinstance(value, tuple) else value
 
 
 def restart_fields_changed(old: Config, new: Config) -> list[str]:

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .metrics import HQ_STDS
+
 DRAW_BOX = (-5.0, 5.0, -5.0, 5.0)  # the drawing plane: room for every preset (grid25 is ±4)
 MAX_DRAWN = 25  # a mixture a class can still tell apart by eye (the config allows 100)
 MIN_STD = 0.02  # a click-sized box: as tight as the ring8 preset's modes
@@ -24,7 +26,7 @@ class Mode:
 
 
 def mode_from_box(x_range: Any, y_range: Any, box: tuple = DRAW_BOX) -> Mode:
-    """A mode centred in the box [x0, x1] × [y0, y1] with std = mean half-side / 3."""
+    """A mode centred in the box [x0, x1] × [y0, y1] with std = mean half-side / HQ_STDS."""
     (x0, x1), (y0, y1) = _pair("x", x_range), _pair("y", y_range)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     bx0, bx1, by0, by1 = box
@@ -32,7 +34,7 @@ def mode_from_box(x_range: Any, y_range: Any, box: tuple = DRAW_BOX) -> Mode:
         raise ValueError(f"the mode at ({cx:.2f}, {cy:.2f}) is off the drawing plane "
                          f"[{bx0:g}, {bx1:g}] × [{by0:g}, {by1:g}]; draw inside the plane")
     half = (abs(x1 - x0) + abs(y1 - y0)) / 4
-    return Mode(round(cx, 3), round(cy, 3), round(min(max(half / 3, MIN_STD), MAX_STD), 4))
+    return Mode(round(cx, 3), round(cy, 3), round(min(max(half / HQ_STDS, MIN_STD), MAX_STD), 4))
 
 
 def _pair(name: str, value: Any) -> tuple[float, float]:

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .config import LOSS_NAMES, PROBABILITY_LOSSES
+
 
 class Loss:
     """Per-sample terms of D's and G's objectives; all are minimised."""
@@ -116,3 +118,8 @@ LOSSES: dict[str, Loss] = {
     "hinge": Hinge(),
     "least_squares": LeastSquares(),
 }
+# The names are the Config's vocabulary (validated there without importing torch); this
+# table gives each its class, so a loss added to one and not the other fails at import.
+assert tuple(LOSSES) == LOSS_NAMES, "config.LOSS_NAMES and losses.LOSSES must list the same losses"
+assert {n for n, loss in LOSSES.items() if not loss.critic} == set(PROBABILITY_LOSSES), \
+    "config.PROBABILITY_LOSSES must be the losses whose D output is a logit"

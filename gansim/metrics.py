@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HQ_STDS = 3.0
+EVAL_SAMPLES = 2500  # fakes scored per evaluation: the VEEGAN/PacGAN protocol
+HQ_STDS = 3.0  # a sample within this many stds of its nearest mode is high quality
 MODE_SHARE = 0.01
 MASS_FRACTION = 0.4  # of a mode's target weight
 
@@ -31,6 +32,12 @@ def nearest_mode(x: np.ndarray, centers: np.ndarray, stds: np.ndarray):
     d = np.sqrt(((x[:, None, :] - centers[None]) ** 2).sum(-1))  # (n, K)
     idx = d.argmin(1)
     return idx, d[np.arange(len(x)), idx] / stds[idx]
+
+
+def hq_labels(x: np.ndarray, centers: np.ndarray, stds: np.ndarray) -> np.ndarray:
+    """Each point's nearest mode, or −1 where it lies HQ_STDS or more from it (not HQ)."""
+    idx, dist = nearest_mode(x, centers, stds)
+    return np.where(dist < HQ_STDS, idx, -1)
 
 
 @dataclass(frozen=True)

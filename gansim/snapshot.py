@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .diagnosis import Diagnosis, diagnose
-from .metrics import nearest_mode, precision_recall
+from .metrics import EVAL_SAMPLES, hq_labels, precision_recall
 from .models import minibatch_group
 
 GRID = 48  # D's landscape resolution: one image layer, cheap to send every frame
@@ -61,7 +61,7 @@ def take(trainer, n_real: int = 512, full: bool = False) -> Snapshot:
     hist = trainer.history.as_arrays()
     metrics = {k: trainer.history.last(k) for k in hist if k != "step"}
     if full:
-        p, r = precision_recall(trainer.real_eval.cpu().numpy(), trainer.sample(2500))
+        p, r = precision_recall(trainer.real_eval.cpu().numpy(), trainer.sample(EVAL_SAMPLES))
         metrics.update(precision=p, recall=r)
     has_modes = bool(getattr(ds, "n_modes", 0))
     return Snapshot(
@@ -183,8 +183,7 @@ def histogram(points: np.ndarray, extent, bins: int) -> np.ndarray:
 
 
 def _mode_labels(fake: np.ndarray, ds) -> np.ndarray:
-    idx, dist = nearest_mode(fake, ds.centers, ds.stds)
-    return np.where(dist < 3.0, idx, -1)
+    return hq_labels(fake, ds.centers, ds.stds)
 
 
 def nearest_modes(points: np.ndarray, centers: np.ndarray) -> np.ndarray:

@@ -95,9 +95,9 @@ def final_metrics(trainer, eval_last: int) -> dict[str, Any]:
 
 def _row(job: Job, run, steps: int, seconds: float, eval_last: int) -> dict[str, Any]:
     """The runs.csv row of a finished run (a Trainer, or one seed of a SeedBatch)."""
-    from .metrics import precision_recall
+    from .metrics import EVAL_SAMPLES, precision_recall
 
-    precision, recall = precision_recall(run.real_eval.cpu().numpy(), run.sample(2500))
+    precision, recall = precision_recall(run.real_eval.cpu().numpy(), run.sample(EVAL_SAMPLES))
     return {"setting": job.setting, "seed": job.seed, "steps": steps,
             "diverged": int(run.diverged is not None),
             **final_metrics(run, eval_last), "precision": precision, "recall": recall,

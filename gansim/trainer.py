@@ -14,13 +14,14 @@ import torch
 from torch import Tensor
 
 from . import unroll as unrolling
+from .config import OPTIMIZERS as OPTIMIZER_NAMES
 from .config import Config, restart_fields_changed
 from .cures import (DBatch, ReplayBuffer, active_penalties, clip_weights, instance_noise_std,
                     lr_factor, mark_penalty_inputs)
 from .data import make_dataset
 from .history import History
 from .losses import LOSSES, d_objective
-from .metrics import mode_stats, sliced_wasserstein
+from .metrics import EVAL_SAMPLES, mode_stats, sliced_wasserstein
 from .models import Discriminator, Generator
 
 if TYPE_CHECKING:
@@ -34,8 +35,9 @@ OPTIMIZERS = {
     "sgd": lambda params, lr, c: torch.optim.SGD(params, lr=lr),
     "rmsprop": lambda params, lr, c: torch.optim.RMSprop(params, lr=lr),
 }
+# Config validates the names without torch; this table builds them (seedbatch reads it too).
+assert tuple(OPTIMIZERS) == OPTIMIZER_NAMES, "config.OPTIMIZERS and trainer.OPTIMIZERS differ"
 REPLAY_BATCHES = 10  # the replay buffer holds this many batches of past fakes
-EVAL_SAMPLES = 2500  # VEEGAN/PacGAN protocol
 CHECKPOINT_EVERY = 250  # G steps between the checkpoints that rewind and recovery use
 MAX_CHECKPOINTS = 40
 # The training batches' purposes; each draws from its own keyed stream (_batch_gen).

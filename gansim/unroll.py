@@ -13,6 +13,8 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
+from .config import OPTIMIZERS
+
 Params = dict[str, Tensor]
 
 
@@ -55,6 +57,8 @@ def rmsprop_update(p, g, state, group, t):
 
 UPDATES: dict[str, Callable] = {"adam": adam_update, "sgd": sgd_update, "rmsprop": rmsprop_update}
 _STATE_KEYS = {"adam": {"m": "exp_avg", "v": "exp_avg_sq"}, "sgd": {}, "rmsprop": {"v": "square_avg"}}
+assert tuple(UPDATES) == tuple(_STATE_KEYS) == OPTIMIZERS, \
+    "each optimiser in config.OPTIMIZERS needs a functional update and its state keys here"
 
 
 def _start_state(opt: torch.optim.Optimizer, name: str, p: Tensor) -> tuple[dict, int]:

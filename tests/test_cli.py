@@ -129,3 +129,15 @@ def test_grid_values_split_on_commas_outside_brackets():
         parse_grid(["gp=0", "gp=10"])
     with pytest.raises(UsageError, match="comma-separated"):
         parse_grid(["gp=0,,1"])
+
+
+def test_run_help_lists_every_setting_from_the_field_table(capsys):
+    from gansim.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    text = capsys.readouterr().out
+    assert "  pack: integer in [1, 8]; default 1. D judges this many" in text
+    assert "  lr_d: number in (0, 1]; default 0.0001." in text
+    assert "  seed: integer in [0, 2147483647]" in text
+    assert all(f"  {name}: " in text for name in FIELD_NAMES)

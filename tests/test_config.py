@@ -4,8 +4,9 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gansim.config import (DEFAULT, FIELD_NAMES, LIVE_FIELDS, RESTART_FIELDS, Config,
-                           coerce, restart_fields_changed)
+from gansim.config import (DEFAULT, FIELD_NAMES, FIELD_TYPES, FIELDS, LIVE_FIELDS,
+                           RESTART_FIELDS, Choice, Config, Range, coerce, restart_fields_changed,
+                           split_setting)
 
 
 def test_default_is_valid_and_frozen():
@@ -90,6 +91,28 @@ def test_restart_vs_live_fields_partition():
     assert restart_fields_changed(DEFAULT, DEFAULT.replace(z_dim=2)) == ["z_dim"]
 
 
+def test_each_field_is_declared_once_with_a_fitting_check_and_a_sentence():
+    # Numbers carry a Range and text a Choice: the sidebar reads its limits and options
+    # from these, so the type must match or the widget would have nothing to show.
+    wanted = {int: Range, float: Range, str: Choice}
+    for name, spec in FIELDS.items():
+        kind = wanted.get(FIELD_TYPES[name])
+        assert kind is None or isinstance(spec.check, kind), name
+        assert spec.help.endswith(".") and len(spec.help) > 20, name
+        spec.check(name, getattr(DEFAULT, name))  # the default lies inside its own range
+    ints = [n for n, s in FIELDS.items() if FIELD_TYPES[n] is int]
+    assert all(FIELDS[n].check.integer for n in ints)
+
+
+def test_range_limits_are_the_validation_limits():
+    spec = FIELDS["pack"].check
+    Config(pack=spec.hi, batch=256)
+    with pytest.raises(ValueError, match=r"pack must be in \[1, 8\], got 9"):
+        Config(pack=spec.hi + 1)
+    with pytest.raises(ValueError, match=r"lr_d must be in \(0, 1\], got 0"):
+        Config(lr_d=FIELDS["lr_d"].check.lo)
+
+
 @settings(max_examples=200, deadline=None)
 @given(field=st.sampled_from(sorted(FIELD_NAMES)),
        value=st.one_of(st.integers(-10**9, 10**9), st.floats(allow_nan=True),
@@ -102,3 +125,11 @@ def test_any_value_either_builds_or_raises_value_error(field, value):
         assert str(err)
     else:
         assert getattr(cfg, field) == value
+
+
+def test_split_setting_reads_key_value_and_refuses_the_rest():
+    assert split_setting(" gp = 10 ") == ("gp", " 10 ")  # the value's spaces are the caller's
+    assert split_setting("custom_centers=[[0,0],[1,1]]") == ("custom_centers", "[[0,0],[1,1]]")
+    assert split_setting("a=b=c") == ("a", "b=c")
+    assert split_setting("gp") is None
+    assert split_setting(" =10") is None

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from gansim.data import make_dataset
-from gansim.metrics import (mode_stats, nearest_mode, precision_recall, reverse_kl,
-                            sliced_wasserstein)
+from gansim.metrics import (HQ_STDS, hq_labels, mode_stats, nearest_mode, precision_recall,
+                            reverse_kl, sliced_wasserstein)
 
 RING = make_dataset("ring8")
 # In 2-D, P(‖x − μ‖ < 3σ) = 1 − exp(−9/2) ≈ 98.9 % (the 1-D "99.7 %" rule does not apply).
@@ -113,3 +113,14 @@ def test_mass_modes_is_relative_to_each_modes_weight():
     # A mode with a fifth of its fair share does not count.
     x = np.concatenate([np.repeat(grid.centers[:24], 100, 0), np.repeat(grid.centers[24:], 20, 0)])
     assert mode_stats(x, grid.centers, grid.stds, grid.weights).mass_modes == 24
+
+
+def test_hq_labels_mark_points_beyond_the_hq_radius_and_agree_with_mode_stats():
+    centers, stds = np.array([[0.0, 0.0], [10.0, 0.0]]), np.array([1.0, 0.5])
+    x = np.array([[HQ_STDS - 0.01, 0.0], [HQ_STDS + 0.01, 0.0], [10.0, 0.5 * HQ_STDS - 0.01],
+                  [10.0, 0.5 * HQ_STDS + 0.01]])
+    assert hq_labels(x, centers, stds).tolist() == [0, -1, 1, -1]
+    sample = exact(RING, 2000)
+    w = np.full(len(RING.centers), 1 / len(RING.centers))
+    share = (hq_labels(sample, RING.centers, RING.stds) >= 0).mean()
+    assert share == pytest.approx(mode_stats(sample, RING.centers, RING.stds, w).hq, abs=0)

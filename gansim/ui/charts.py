@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
+from ..metrics import HQ_STDS
 from ..snapshot import nearest_modes
 from . import palette
 
@@ -195,7 +196,7 @@ def circle_rows(snap, points: int = 33) -> pa.Table:
         return _empty("x", "y", "mode", "i")
     angle = np.linspace(0, 2 * np.pi, points)
     floor = MIN_RING * (snap.extent[1] - snap.extent[0])
-    c, s = np.asarray(snap.centers), np.maximum(3 * np.asarray(snap.stds), floor)
+    c, s = np.asarray(snap.centers), np.maximum(HQ_STDS * np.asarray(snap.stds), floor)
     x = (c[:, 0:1] + s[:, None] * np.cos(angle)).ravel()
     y = (c[:, 1:2] + s[:, None] * np.sin(angle)).ravel()
     return _table(x=x, y=y, mode=np.repeat(np.arange(len(c)), points),

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from ..compare import MAX_PANES, MIN_PANES
-from ..config import Config, coerce
+from ..config import Config, coerce, split_setting
 from . import charts, controls, state
 from .session import Comparison
 
@@ -128,10 +128,10 @@ def parse_extras(text: str) -> dict[str, Any]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        k, eq, v = line.partition("=")
-        k = k.strip()
-        if not eq or not k:
+        pair = split_setting(line)
+        if pair is None:
             raise ValueError(f"line {n}: expected key=value, got {line!r}")
+        k, v = pair
         if k in PANE_FIELDS:
             raise ValueError(f"line {n}: {k} has its own box above; change it there")
         if k in out:

@@ -13,8 +13,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from ..config import (ACTIVATIONS, DATA_NAMES, DEVICES, FIELD_NAMES, FIELD_TYPES, LOSS_NAMES,
-                      OPTIMIZERS, RESTART_FIELDS, Config, coerce)
+from ..config import FIELD_NAMES, FIELD_TYPES, FIELDS, RESTART_FIELDS, Config, coerce
 
 KEY_PREFIX = "cfg_"
 # Learning rates on a log ladder: a student moves by factors, not by 0.0001 steps.
@@ -31,112 +30,90 @@ LOSS_LABELS = {"minimax": "Minimax (original, saturating)",
 
 @dataclass(frozen=True)
 class Widget:
-    """How one Config field is shown: kind picks the Streamlit widget."""
+    """How one Config field is shown: kind picks the Streamlit widget.
+
+    The field's range, options and help sentence are the engine's (config.FIELDS), so
+    the sidebar cannot offer a value the validation refuses; only the look lives here.
+    """
 
     field: str
     label: str
-    help: str
     kind: str = "number"  # number | slider | select | toggle | lr | list
-    lo: float | None = None
-    hi: float | None = None
     step: float | None = None
-    options: tuple = ()
     labels: dict | None = None
+
+    @property
+    def help(self) -> str:
+        return FIELDS[self.field].help
+
+    @property
+    def lo(self) -> float:
+        return FIELDS[self.field].check.lo
+
+    @property
+    def hi(self) -> float:
+        return FIELDS[self.field].check.hi
+
+    @property
+    def options(self) -> tuple:
+        return FIELDS[self.field].check.options
 
 
 W = Widget
 GROUPS: dict[str, tuple[Widget, ...]] = {
     "Data": (
-        W("data", "Dataset", "The real distribution G must learn to imitate.", "select",
-          options=DATA_NAMES, labels=DATA_LABELS),
-        W("custom_centers", "Custom centres", "Mode centres as JSON, e.g. [[0, 0], [2, 1]] "
-          "(used when the dataset is Custom mixture).", "list"),
-        W("custom_stds", "Custom spreads", "One standard deviation for all centres, or one per "
-          "centre, e.g. [0.05].", "list"),
-        W("custom_weights", "Custom weights", "How likely each centre is, e.g. [1, 3]; empty "
-          "means equal.", "list"),
+        W("data", "Dataset", "select", labels=DATA_LABELS),
+        W("custom_centers", "Custom centres", "list"),
+        W("custom_stds", "Custom spreads", "list"),
+        W("custom_weights", "Custom weights", "list"),
     ),
     "Loss": (
-        W("loss", "Loss", "The game G and D play: what D is rewarded for and what G "
-          "tries to fool.", "select", options=LOSS_NAMES, labels=LOSS_LABELS),
+        W("loss", "Loss", "select", labels=LOSS_LABELS),
     ),
     "Cures": (
-        W("gp", "Gradient penalty λ", "Keeps D's slope near 1 between real and fake points "
-          "(WGAN-GP uses 10).", lo=0.0, hi=1000.0, step=0.5),
-        W("r1", "R1 penalty γ", "Penalises D's slope on real points so D cannot get "
-          "too sharp.", lo=0.0, hi=1000.0, step=0.1),
-        W("r2", "R2 penalty γ", "The same slope penalty, measured on generated points.",
-          lo=0.0, hi=1000.0, step=0.1),
-        W("clip", "Weight clipping", "Clips D's weights to ±this value after each step "
-          "(original WGAN); 0 turns it off.", lo=0.0, hi=10.0, step=0.01),
-        W("unroll", "Unroll steps", "G looks this many D updates ahead, so it cannot "
-          "exploit D's current blind spot.", lo=0, hi=20, step=1),
-        W("unroll_first_order", "Cheap unrolling", "Look ahead without differentiating "
-          "through D's updates: faster, weaker.", "toggle"),
-        W("minibatch", "Minibatch kernels", "D compares samples within a batch, so a batch "
-          "of near-copies gives G away; 0 is off.", lo=0, hi=64, step=1),
-        W("minibatch_dim", "Kernel size", "Size of each minibatch-discrimination feature.",
-          lo=1, hi=32, step=1),
-        W("mbstd", "Minibatch std feature", "D also sees how spread out the batch is, "
-          "which exposes a collapsed G.", "toggle"),
-        W("pack", "Packing (PacGAN)", "D judges this many samples at once; 1 is off.",
-          lo=1, hi=8, step=1),
-        W("instance_noise", "Instance noise σ", "Blurs what D sees with noise that fades "
-          "away, so D cannot be perfectly sure early on.", lo=0.0, hi=10.0, step=0.05),
-        W("noise_anneal", "Noise fades over", "G steps over which instance noise falls "
-          "to zero.", lo=0, hi=10**7, step=100),
-        W("label_smoothing", "Label smoothing", "D aims for 1 − this on real points "
-          "instead of 1, so it stays less confident.", "slider", lo=0.0, hi=0.5, step=0.05),
-        W("label_flip", "Label flipping", "Share of real points shown to D labelled as "
-          "fake, adding doubt.", "slider", lo=0.0, hi=0.5, step=0.05),
-        W("spectral_norm", "Spectral norm", "Limits how steep each of D's layers can be.",
-          "toggle"),
-        W("dropout", "Dropout in D", "Randomly silences D's neurons so it cannot "
-          "memorise.", "slider", lo=0.0, hi=0.9, step=0.05),
-        W("weight_decay", "Weight decay", "Pulls D's weights toward zero, keeping it "
-          "simple.", lo=0.0, hi=1.0, step=1e-4),
-        W("feature_matching", "Feature matching", "G also tries to match the average of "
-          "D's inner features on real points.", lo=0.0, hi=100.0, step=0.1),
-        W("replay", "Experience replay", "Share of D's fake batch taken from G's past "
-          "outputs, so D remembers old tricks.", "slider", lo=0.0, hi=0.9, step=0.05),
+        W("gp", "Gradient penalty λ", step=0.5),
+        W("r1", "R1 penalty γ", step=0.1),
+        W("r2", "R2 penalty γ", step=0.1),
+        W("clip", "Weight clipping", step=0.01),
+        W("unroll", "Unroll steps", step=1),
+        W("unroll_first_order", "Cheap unrolling", "toggle"),
+        W("minibatch", "Minibatch kernels", step=1),
+        W("minibatch_dim", "Kernel size", step=1),
+        W("mbstd", "Minibatch std feature", "toggle"),
+        W("pack", "Packing (PacGAN)", step=1),
+        W("instance_noise", "Instance noise σ", step=0.05),
+        W("noise_anneal", "Noise fades over", step=100),
+        W("label_smoothing", "Label smoothing", "slider", step=0.05),
+        W("label_flip", "Label flipping", "slider", step=0.05),
+        W("spectral_norm", "Spectral norm", "toggle"),
+        W("dropout", "Dropout in D", "slider", step=0.05),
+        W("weight_decay", "Weight decay", step=1e-4),
+        W("feature_matching", "Feature matching", step=0.1),
+        W("replay", "Experience replay", "slider", step=0.05),
     ),
     "Balance": (
-        W("lr_g", "G learning rate", "How big a step G takes each update.", "lr"),
-        W("lr_d", "D learning rate", "How big a step D takes each update.", "lr"),
-        W("d_steps", "D steps per G step", "D trains this many times for every G update.",
-          lo=1, hi=20, step=1),
-        W("optimizer", "Optimiser", "The update rule both players use.", "select",
-          options=OPTIMIZERS),
-        W("beta1", "Adam β₁", "Adam's momentum: how much past steps carry on.",
-          lo=0.0, hi=0.9999, step=0.05),
-        W("beta2", "Adam β₂", "Adam's memory of gradient sizes.", lo=0.0, hi=0.99999,
-          step=0.001),
-        W("lr_decay_start", "Decay from step", "G step where both learning rates start to "
-          "shrink; 0 keeps them constant.", lo=0, hi=10**7, step=100),
-        W("lr_decay_end", "Decay until step", "G step where the shrinking stops.",
-          lo=0, hi=10**7, step=100),
-        W("lr_decay_floor", "Decay floor", "Share of the learning rate left after decay.",
-          "slider", lo=0.0, hi=1.0, step=0.01),
+        W("lr_g", "G learning rate", "lr"),
+        W("lr_d", "D learning rate", "lr"),
+        W("d_steps", "D steps per G step", step=1),
+        W("optimizer", "Optimiser", "select"),
+        W("beta1", "Adam β₁", step=0.05),
+        W("beta2", "Adam β₂", step=0.001),
+        W("lr_decay_start", "Decay from step", step=100),
+        W("lr_decay_end", "Decay until step", step=100),
+        W("lr_decay_floor", "Decay floor", "slider", step=0.01),
     ),
     "Model": (
-        W("g_hidden", "G width", "Neurons in each of G's hidden layers.", lo=4, hi=1024,
-          step=16),
-        W("g_depth", "G depth", "Number of G's hidden layers.", lo=1, hi=8, step=1),
-        W("d_hidden", "D width", "Neurons in each of D's hidden layers.", lo=4, hi=1024,
-          step=16),
-        W("d_depth", "D depth", "Number of D's hidden layers.", lo=1, hi=8, step=1),
-        W("activation", "Activation", "The bend each neuron applies to its input.",
-          "select", options=ACTIVATIONS),
-        W("z_dim", "Noise dimensions", "Size of the random input G turns into a point.",
-          lo=1, hi=512, step=1),
-        W("batch", "Batch size", "Points each player sees per update.", lo=8, hi=4096,
-          step=8),
+        W("g_hidden", "G width", step=16),
+        W("g_depth", "G depth", step=1),
+        W("d_hidden", "D width", step=16),
+        W("d_depth", "D depth", step=1),
+        W("activation", "Activation", "select"),
+        W("z_dim", "Noise dimensions", step=1),
+        W("batch", "Batch size", step=8),
     ),
     "Seed": (
-        W("seed", "Seed", "Same seed and settings give the same run: share it with the "
-          "link.", lo=0, hi=2**31 - 1, step=1),
-        W("device", "Device", "Where the networks run; auto uses a GPU when there is one.",
-          "select", options=DEVICES),
+        W("seed", "Seed", step=1),
+        W("device", "Device", "select"),
     ),
 }
 WIDGETS = {w.field: w for group in GROUPS.values() for w in group}

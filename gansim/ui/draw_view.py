@@ -16,6 +16,7 @@ import streamlit as st
 
 from .. import drawing
 from ..data import mixture
+from ..metrics import HQ_STDS
 from . import charts, state
 
 BOX, PICK = "box", "pick"  # the chart's selection parameters
@@ -104,7 +105,8 @@ def _centres(modes) -> alt.Data:
 def _rings(modes, points: int = 41) -> alt.Data:
     angle = np.linspace(0, 2 * np.pi, points)
     return alt.Data(values=[
-        {"id": i, "i": j, "x": m.x + 3 * m.std * np.cos(a), "y": m.y + 3 * m.std * np.sin(a),
+        {"id": i, "i": j, "x": m.x + HQ_STDS * m.std * np.cos(a),
+         "y": m.y + HQ_STDS * m.std * np.sin(a),
          "colour": c}
         for i, (m, c) in enumerate(zip(modes, _colours(len(modes))))
         for j, a in enumerate(angle)])

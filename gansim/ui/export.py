@@ -12,6 +12,7 @@ import tomli_w
 from PIL import Image, ImageDraw
 
 from ..config import Config
+from ..metrics import hq_labels
 from .charts import OFF_MODE, PALETTE
 
 GIF_PX = 320
@@ -80,7 +81,5 @@ def _colors(fake: np.ndarray, centers, stds) -> list[str]:
     """The arena's colours: nearest mode when within 3σ of it, grey otherwise."""
     if centers is None or not len(centers):
         return [PALETTE[3]] * len(fake)
-    d = np.linalg.norm(np.asarray(fake)[:, None] - np.asarray(centers)[None], axis=-1)
-    idx = d.argmin(1)
-    near = d[np.arange(len(fake)), idx] < 3 * np.asarray(stds)[idx]
-    return [PALETTE[i % len(PALETTE)] if ok else OFF_MODE for i, ok in zip(idx, near)]
+    labels = hq_labels(np.asarray(fake), np.asarray(centers), np.asarray(stds))
+    return [PALETTE[i % len(PALETTE)] if i >= 0 else OFF_MODE for i in labels]
