@@ -239,11 +239,16 @@ def _results(tasks: list, n_jobs: int):
     tasks = costliest_first(tasks)
     import multiprocessing as mp
 
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     # spawn, not fork: a forked torch can deadlock on its thread pools, and every
     # platform supports spawn. One thread per worker keeps the cores from fighting.
-    with mp.get_context("spawn").Pool(n_jobs, initializer=_init_worker) as pool:
-        for rows in pool.imap_unordered(_run_packed, tasks, chunksize=1):
-            yield from rows
+    # An executor, not mp.Pool: a worker that dies raises BrokenProcessPool here instead
+    # of being replaced forever while the sweep waits. Tasks start in submission order.
+    with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("spawn"),
+                             initializer=_init_worker) as pool:
+        for done in as_completed([pool.submit(_run_packed, task) for task in tasks]):
+            yield from done.result()
 
 
 def costliest_first(tasks: list) -> list:
