@@ -35,10 +35,11 @@ def body(run, leave) -> None:
         snap = timeline.snapshot_at(run.trainer, step)
     st.caption(f"Replaying step **{snap.step:,}** of {now:,}. Training is paused; the run "
                f"itself stays at step {now:,} until you branch or play.")
-    st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
-                                    manifold=st.session_state.get("show_manifold", False),
-                                    circles=st.session_state.get("show_circles", True)),
-                       theme=None, width="content", key="arena_past")
+    with st.container(key="arena_box"):  # the live arena's height budget (layout.py)
+        st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
+                                        manifold=st.session_state.get("show_manifold", False),
+                                        circles=st.session_state.get("show_circles", True)),
+                           theme=None, width="content", key="arena_past")
     st.button("Branch from here", icon=":material/call_split:", key="scrub_branch",
               on_click=_branch, args=(snap.step, leave), disabled=snap.step == now,
               help="Go back to this frame for real (later steps are dropped); change a "
