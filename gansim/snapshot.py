@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .diagnosis import Diagnosis, diagnose
-from .metrics import EVAL_SAMPLES, hq_labels, precision_recall
+from .metrics import EVAL_SAMPLES, hq_labels, nearest_mode, precision_recall
 from .models import minibatch_group
 
 GRID = 48  # D's landscape resolution: one image layer, cheap to send every frame
@@ -193,5 +193,5 @@ def nearest_modes(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
     the arena colours every fake by its nearest mode, so a collapsed G that hovers
     beside one mode shows as one colour.
     """
-    d = ((np.asarray(points)[:, None, :] - np.asarray(centers)[None]) ** 2).sum(-1)
-    return d.argmin(1)
+    centers = np.asarray(centers)
+    return nearest_mode(np.asarray(points), centers, np.ones(len(centers)))[0]
