@@ -39,6 +39,7 @@ from torch.func import functional_call
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gansim import Config, Trainer  # noqa: E402
 from gansim.data import make_dataset  # noqa: E402
+from gansim.engine import StackedRuns  # noqa: E402
 
 BASE = dict(data="ring8", g_hidden=128, g_depth=2, d_hidden=128, d_depth=2, z_dim=64,
             batch=256, beta1=0.5, beta2=0.999, lr_d=1e-4, lr_g=1e-3, activation="relu")
@@ -150,9 +151,25 @@ class Textbook:
 
 # --- timing -------------------------------------------------------------------------
 
+class PerRun:
+    """A stack of S runs timed in run-steps: S steps of work per call of step()."""
+
+    def __init__(self, runs: StackedRuns):
+        self.runs, self.size = runs, len(runs.seeds)
+
+    def step(self):
+        self.runs.step()
+
+
+STACK = 8  # runs in the "stack8" figure
+
+
 def make(kind: str, variant: dict):
     if kind == "textbook":
         return Textbook(variant)
+    if kind in ("compiled", "stack8"):
+        seeds = list(range(STACK if kind == "stack8" else 1))
+        return PerRun(StackedRuns(Config(**BASE, **variant, device="cpu"), seeds, compile=True))
     eval_every = 10**9 if kind == "engine-noeval" else 100
     return Trainer(Config(**BASE, **variant), eval_every=eval_every, log_every=10)
 
@@ -167,7 +184,7 @@ def rate(runner, steps: int) -> float:
     start = CLOCK()
     for _ in range(steps):
         runner.step()
-    return steps / (CLOCK() - start)
+    return steps * getattr(runner, "size", 1) / (CLOCK() - start)
 
 
 def bench(name: str, variant: dict, steps: int, repeats: int, kinds) -> dict[str, float]:
@@ -182,30 +199,79 @@ def bench(name: str, variant: dict, steps: int, repeats: int, kinds) -> dict[str
     return {k: statistics.median(v) for k, v in rates.items()}
 
 
+COMPILE_PROBE = """
+import sys, time, torch
+torch.set_num_threads(1)
+sys.path.insert(0, {root!r})
+from gansim import Config
+from gansim.engine import StackedRuns
+runs = StackedRuns(Config(**{base!r}, device="cpu"), [0], compile=True)
+start = time.perf_counter()
+runs.step()
+print(time.perf_counter() - start)
+"""
+
+
+def compile_seconds(cache_dir: str) -> float:
+    """Wall seconds of the first step (compile included) in a fresh process."""
+    import subprocess
+
+    code = COMPILE_PROBE.format(root=str(Path(__file__).resolve().parents[1]), base=BASE)
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache_dir}
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return float(out.split()[-1])
+
+
+def compile_times() -> None:
+    """First compile in an empty cache, then a cached compile in a new process."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        first = compile_seconds(cache)
+        cached = compile_seconds(cache)
+    print(f"compile (ns, one run): first {first:.1f} s (target <= 10), cached in a new "
+          f"process {cached:.1f} s (target <= 2); wall clock", flush=True)
+
+
+TARGETS = {"ns": 1.5, "wgan-gp": 1.3, "unroll-5": 1.3, "unroll-5-1st": 1.3}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=300, help="G steps per timed repeat")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--only", default=",".join(VARIANTS), help="comma-separated variants")
     p.add_argument("--noeval", action="store_true", help="also time the engine without evaluations")
+    p.add_argument("--stacked", default="ns",
+                   help=f"variants also timed as {STACK} stacked compiled seeds ('' = none)")
+    p.add_argument("--no-compile-times", action="store_true", help="skip the compile timings")
     p.add_argument("--clock", choices=CLOCKS, default="cpu",
                    help="cpu: process CPU time (robust on a busy machine); wall: elapsed time")
     args = p.parse_args()
     global CLOCK
     CLOCK = CLOCKS[args.clock]
     torch.set_num_threads(1)
-    kinds = ["engine", "textbook"] + (["engine-noeval"] if args.noeval else [])
     print(f"torch {torch.__version__}, 1 thread, {args.clock} clock; median of "
           f"{args.repeats} × {args.steps} steps; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'variant':<14}{'engine':>10}{'textbook':>10}{'ratio':>8}" +
-          (f"{'no-eval':>10}{'ratio':>8}" if args.noeval else ""))
+    print("steps/s; ratios against the textbook loop of the same variant, same process; "
+          f"stack{STACK} counts run-steps/s ({STACK} runs × steps/s)")
+    if not args.no_compile_times:
+        compile_times()
+    stacked = set(filter(None, args.stacked.split(",")))
     for name in args.only.split(","):
+        kinds = ["engine", "textbook", "compiled"] + (["engine-noeval"] if args.noeval else [])
+        kinds += ["stack8"] if name in stacked else []
         steps = args.steps // (8 if name.startswith("unroll-5") and "1st" not in name else 1)
         r = bench(name, VARIANTS[name], max(steps, 20), args.repeats, kinds)
-        line = f"{name:<14}{r['engine']:>10.1f}{r['textbook']:>10.1f}{r['engine'] / r['textbook']:>7.2f}×"
-        if args.noeval:
-            line += f"{r['engine-noeval']:>10.1f}{r['engine-noeval'] / r['textbook']:>7.2f}×"
-        print(line + "   (steps/s; ratio = engine / textbook)", flush=True)
+        base = r["textbook"]
+        parts = [f"{name:<14}textbook {base:7.1f}"]
+        for k in kinds:
+            if k != "textbook":
+                parts.append(f"{k} {r[k]:7.1f} ({r[k] / base:.2f}×)")
+        target = f"   target compiled >= {TARGETS[name]}×" + \
+            (", stack8 >= 2.5×" if "stack8" in kinds else "")
+        print("  ".join(parts) + target, flush=True)
 
 
 if __name__ == "__main__":
