@@ -35,6 +35,7 @@ from torch.func import functional_call, grad_and_value
 from .config import Config
 from .losses import LOSSES, d_objective
 from .models import Discriminator, Generator, stack_networks
+from .unroll import TINY
 
 log = logging.getLogger(__name__)
 Params = dict[str, Tensor]
@@ -57,6 +58,13 @@ def use_persistent_cache() -> Path:
 # tensors (lr of shape (S,), so runs may differ) and the step count t (S,), and returns
 # the new p and state. The forms follow torch.optim's (Kingma & Ba 2015 for Adam).
 
+def safe_sqrt(x: Tensor) -> Tensor:
+    """√x with gradient 0, not inf, at x = 0: a dead ReLU unit keeps Adam's v at exactly
+    0, and the unrolled look-ahead differentiates through this root (inf·0 = NaN).
+    √TINY = 1e-15 is far below eps (1e-8), so the update's value is unchanged."""
+    return x.clamp_min(TINY).sqrt()
+
+
 def _per_run(x: Tensor, like: Tensor) -> Tensor:
     """(S,) → (S, 1, ..., 1) so it broadcasts against a stacked parameter."""
     return x.reshape(x.shape + (1,) * (like.dim() - 1))
@@ -64,27 +72,26 @@ def _per_run(x: Tensor, like: Tensor) -> Tensor:
 
 def adam(p: Tensor, g: Tensor, s: State, h: State, t: Tensor) -> tuple[Tensor, State]:
     """Adam (Kingma & Ba 2015) in torch.optim.Adam's form, L2 weight decay in the gradient."""
-    g = g + _per_run(h["wd"], p) * p
-    b1, b2 = h["beta1"], h["beta2"]
-    m = torch.lerp(s["m"], g, 1 - b1)
+    lr, wd, b1, b2, eps, t = (_per_run(x, p) for x in (h["lr"], h["wd"], h["beta1"], h["beta2"],
+                                                       h["eps"], t))
+    g = g + wd * p
+    m = s["m"] + (1 - b1) * (g - s["m"])  # torch's lerp form of β₁m + (1 − β₁)g
     v = s["v"] * b2 + (1 - b2) * g * g
-    bc1 = _per_run(1 - b1 ** t, p)
-    bc2 = _per_run(1 - b2 ** t, p)
-    denom = v.sqrt() / bc2.sqrt() + h["eps"]
-    return p - (_per_run(h["lr"], p) / bc1) * m / denom, {"m": m, "v": v}
+    denom = safe_sqrt(v) / (1 - b2 ** t).sqrt() + eps
+    return p - (lr / (1 - b1 ** t)) * m / denom, {"m": m, "v": v}
 
 
 def sgd(p: Tensor, g: Tensor, s: State, h: State, t: Tensor) -> tuple[Tensor, State]:
     """Plain stochastic gradient descent, L2 weight decay in the gradient."""
-    g = g + _per_run(h["wd"], p) * p
-    return p - _per_run(h["lr"], p) * g, s
+    return p - _per_run(h["lr"], p) * (g + _per_run(h["wd"], p) * p), s
 
 
 def rmsprop(p: Tensor, g: Tensor, s: State, h: State, t: Tensor) -> tuple[Tensor, State]:
     """RMSprop (Tieleman & Hinton 2012) in torch.optim.RMSprop's default form."""
-    g = g + _per_run(h["wd"], p) * p
-    v = s["v"] * h["alpha"] + (1 - h["alpha"]) * g * g
-    return p - _per_run(h["lr"], p) * g / (v.sqrt() + h["eps"]), {"v": v}
+    lr, wd, alpha, eps = (_per_run(x, p) for x in (h["lr"], h["wd"], h["alpha"], h["eps"]))
+    g = g + wd * p
+    v = s["v"] * alpha + (1 - alpha) * g * g
+    return p - lr * g / (safe_sqrt(v) + eps), {"v": v}
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ class Nets:
                 Ds.append(Discriminator(cfg))
         self.G = stack_networks(Gs).to(device)
         self.D = stack_networks(Ds).to(device)
+        self.pack = cfg.pack
 
     def weights(self) -> tuple[Params, Params]:
         return ({k: v.detach().clone() for k, v in self.G.named_parameters()},
@@ -131,6 +139,37 @@ class Nets:
         return functional_call(self.D, p, (x,))
 
 
+# --- how each setting enters the stacked step ------------------------------------------
+# Every Config field says how a stack of runs handles it, so a new setting cannot be
+# added without deciding (tests/test_engine.py checks this table covers config.FIELDS).
+KEY = "key"  # changes the graph: part of StepKey (compiled once per value)
+TENSOR = "tensor"  # a continuous value passed in as a tensor: live changes never recompile
+DRAWS = "draws"  # its random numbers are drawn outside, per run, and passed in
+ARCH = "arch"  # shapes the networks (models.py); a stack builds S copies of one architecture
+RUN = "run"  # differs per run of a stack (the seed) or lives outside the step (device, data)
+TODO = "todo"  # not in the pure step yet: StackedRuns refuses it (see docs/engine.md)
+
+STACKING: dict[str, tuple[str, ...]] = {
+    "data": (RUN,), "custom_centers": (RUN,), "custom_stds": (RUN,), "custom_weights": (RUN,),
+    "loss": (KEY,), "gp": (KEY, TENSOR, DRAWS), "r1": (KEY, TENSOR), "r2": (KEY, TENSOR),
+    "clip": (KEY, TENSOR), "instance_noise": (KEY, TENSOR, DRAWS), "noise_anneal": (TENSOR,),
+    "label_smoothing": (TENSOR,), "label_flip": (KEY, DRAWS), "weight_decay": (TENSOR,),
+    "dropout": (TODO,), "spectral_norm": (TODO,), "feature_matching": (TODO,),
+    "replay": (TODO,), "unroll": (KEY,), "unroll_first_order": (KEY,),
+    "minibatch": (ARCH,), "minibatch_dim": (ARCH,), "mbstd": (ARCH,), "pack": (ARCH,),
+    "lr_g": (TENSOR,), "lr_d": (TENSOR,), "d_steps": (KEY,), "optimizer": (KEY,),
+    "beta1": (TENSOR,), "beta2": (TENSOR,), "batch": (KEY,),
+    "lr_decay_start": (TENSOR,), "lr_decay_end": (TENSOR,), "lr_decay_floor": (TENSOR,),
+    "g_hidden": (ARCH,), "g_depth": (ARCH,), "d_hidden": (ARCH,), "d_depth": (ARCH,),
+    "activation": (ARCH,), "z_dim": (KEY, ARCH), "seed": (RUN,), "device": (RUN,),
+}
+
+
+def not_stacked(cfg: Config) -> list[str]:
+    """The settings of cfg that the pure step does not train yet (empty: it can)."""
+    return [n for n, how in STACKING.items() if TODO in how and getattr(cfg, n)]
+
+
 # --- the step -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -141,6 +180,11 @@ class StepKey:
     optimizer: str
     d_steps: int
     gp: bool
+    r1: bool
+    r2: bool
+    clip: bool
+    noise: bool
+    flip: bool
     unroll: int
     unroll_first_order: bool
     batch: int
@@ -149,49 +193,116 @@ class StepKey:
 
     @classmethod
     def of(cls, cfg: Config, runs: int) -> "StepKey":
-        return cls(cfg.loss, cfg.optimizer, cfg.d_steps, bool(cfg.gp), cfg.unroll,
-                   cfg.unroll_first_order, cfg.batch, cfg.z_dim, runs)
+        return cls(cfg.loss, cfg.optimizer, cfg.d_steps, bool(cfg.gp), bool(cfg.r1),
+                   bool(cfg.r2), bool(cfg.clip), bool(cfg.instance_noise),
+                   bool(cfg.label_flip), cfg.unroll, cfg.unroll_first_order, cfg.batch,
+                   cfg.z_dim, runs)
 
 
 def hyper(cfg: Config, runs: int, device: torch.device) -> dict[str, State]:
-    """The continuous settings as tensors: changing them never recompiles."""
-    def t(x: float) -> Tensor:
-        return torch.full((runs,), float(x), device=device)
+    """The continuous settings as tensors: changing them never recompiles. Per-run
+    values have shape (S,); `set_hyper` rewrites them in place."""
+    h = {"g": {"lr": None, "wd": None, "beta1": None, "beta2": None, "eps": None, "alpha": None},
+         "d": {}}
+    h["d"] = dict(h["g"], gp=None, r1=None, r2=None, clip=None, smooth=None, sigma=None)
+    for side in h.values():
+        for k in side:
+            side[k] = torch.zeros(runs, device=device)
+    set_hyper(h, cfg, 1.0, 0.0)
+    return h
 
-    def scalar(x: float) -> Tensor:
-        return torch.tensor(float(x), device=device)
 
-    common = {"beta1": scalar(cfg.beta1), "beta2": scalar(cfg.beta2), "eps": scalar(1e-8),
-              "alpha": scalar(0.99)}
-    return {"g": {**common, "lr": t(cfg.lr_g), "wd": t(0.0)},
-            "d": {**common, "lr": t(cfg.lr_d), "wd": t(cfg.weight_decay), "gp": t(cfg.gp)}}
+def set_hyper(h: dict[str, State], cfg: Config, lr_factor: float, sigma: float,
+              d_lr_factor: float | None = None) -> None:
+    """Write cfg's continuous values (lrs scaled by the decay schedule, the annealed
+    instance-noise σ) into the tensors the step reads."""
+    common = {"beta1": cfg.beta1, "beta2": cfg.beta2, "eps": 1e-8, "alpha": 0.99}
+    d_factor = lr_factor if d_lr_factor is None else d_lr_factor
+    values = {"g": {**common, "lr": cfg.lr_g * lr_factor, "wd": 0.0},
+              "d": {**common, "lr": cfg.lr_d * d_factor, "wd": cfg.weight_decay, "gp": cfg.gp,
+                    "r1": cfg.r1, "r2": cfg.r2, "clip": cfg.clip,
+                    "smooth": cfg.label_smoothing, "sigma": sigma}}
+    for side, vals in values.items():
+        for k, v in vals.items():
+            h[side][k].fill_(float(v))
+
+
+def _col(x: Tensor) -> Tensor:
+    """(S,) → (S, 1): a per-run value against per-sample terms."""
+    return x[:, None]
+
+
+def input_grad_norms(nets: "Nets", dp: Params, x: Tensor, pack: int) -> Tensor:
+    """‖∂D/∂x‖ per (packed) D input row, per run: (S, n / pack)."""
+    grad = torch.func.grad(lambda x_: nets.d(dp, x_).sum())(x)
+    return grad.reshape(*x.shape[:-2], -1, 2 * pack).norm(dim=-1)
+
+
+def gradient_penalty(nets: "Nets", dp: Params, real: Tensor, fake: Tensor, alpha: Tensor,
+                     pack: int) -> Tensor:
+    """Gulrajani et al. 2017: (‖∇D(x̂)‖ − 1)² at x̂ between real and fake, per run;
+    alpha (S, n / pack, 1, 1): one mixing weight per (packed) D input."""
+    S, n = real.shape[0], real.shape[1] // pack
+    mixed = alpha * real.reshape(S, n, pack, 2) + (1 - alpha) * fake.reshape(S, n, pack, 2)
+    norms = input_grad_norms(nets, dp, mixed.reshape(S, -1, 2), pack)
+    return ((norms - 1) ** 2).mean(-1)
+
+
+def grad_norms(grads: Params) -> Tensor:
+    """Each run's total gradient L2 norm, (S,)."""
+    return torch.stack([g.flatten(1).pow(2).sum(1) for g in grads.values()]).sum(0).sqrt()
+
+
+def finite_runs(params: Params) -> Tensor:
+    """(S,) True where every weight of that run is finite."""
+    return torch.stack([torch.isfinite(v).flatten(1).all(1) for v in params.values()]).all(0)
+
+
+def keep_where(ok: Tensor, new: Any, old: Any) -> Any:
+    """new where a run's step was finite (ok (S,)), old elsewhere, over nested dicts."""
+    if isinstance(new, dict):
+        return {k: keep_where(ok, v, old[k]) for k, v in new.items()}
+    return torch.where(_per_run(ok, new), new, old)
 
 
 def build_step(key: StepKey, nets: Nets) -> Callable:
-    """The pure step for `key`: (weights, moments, counts, hyper, batches) → new ones.
+    """The pure step for `key`: (weights, moments, counts, alive, hyper, batches) → new ones.
 
-    batches: "d_real" and "d_z" of shape (d_steps, S, n, ·), "g_z" (S, n, z),
-    "gp_alpha" (d_steps, S, n, 1) when the gradient penalty is on, "look_real" (S, n, 2)
-    when unrolling. Returns (g, d, g_state, d_state, t_g, t_d, d_loss (S,), g_loss (S,)).
+    batches (drawn by the caller, per run): "d_real", "d_z" (d_steps, S, n, ·), "g_z"
+    (S, n, z); "gp_alpha" (d_steps, S, n/pack, 1, 1) with the gradient penalty;
+    "noise_real", "noise_fake" (d_steps, S, n, 2), "g_noise" (S, n, 2) with instance
+    noise (and "look_noise" when unrolling too); "flip" (d_steps, S, n/pack) bool with
+    label flipping; "look_real" (S, n, 2) when unrolling. A run whose loss or gradient
+    is NaN/Inf keeps its weights and moments from before that update and is marked
+    dead in `alive`; the others go on.
     """
     loss = LOSSES[key.loss]
     opt = OPTIMISERS[key.optimizer]
+    pack = nets.pack
 
-    def d_loss(dp: Params, real: Tensor, fake: Tensor, alpha: Tensor | None,
-               gp_weight: Tensor) -> tuple[Tensor, Tensor]:
-        per_run = d_objective(loss, nets.d(dp, real), nets.d(dp, fake))
-        if alpha is not None:
-            per_run = per_run + gp_weight * gradient_penalty(nets, dp, real, fake, alpha)
+    def noisy(x: Tensor, noise: Tensor | None, h: State) -> Tensor:
+        return x if noise is None else x + _per_run(h["sigma"], x) * noise
+
+    def d_loss(dp: Params, real: Tensor, fake: Tensor, b: dict, h: State):
+        penalties = torch.zeros_like(h["lr"])
+        if key.gp:
+            penalties = penalties + h["gp"] * gradient_penalty(nets, dp, real, fake, b["alpha"], pack)
+        if key.r1:
+            penalties = penalties + 0.5 * h["r1"] * (input_grad_norms(nets, dp, real, pack) ** 2).mean(-1)
+        if key.r2:
+            penalties = penalties + 0.5 * h["r2"] * (input_grad_norms(nets, dp, fake, pack) ** 2).mean(-1)
+        per_run = d_objective(loss, nets.d(dp, real), nets.d(dp, fake), _col(h["smooth"]),
+                              b.get("flip")) + penalties
         return per_run.sum(), per_run.detach()  # runs share no weight: Σ keeps them apart
 
     d_grad = grad_and_value(d_loss, has_aux=True)
 
     def look_ahead(dp: Params, ds: dict[str, State], t_d: Tensor, real: Tensor,
                    fake: Tensor, h: State) -> Params:
-        """Metz et al. 2016: D after k updates, differentiable unless first order."""
+        """Metz et al. 2016: D after k plain updates (no penalty, no flip), differentiable
+        unless first order."""
         def plain(p):
-            per_run = d_objective(loss, nets.d(p, real), nets.d(p, fake))
-            return per_run.sum()
+            return d_objective(loss, nets.d(p, real), nets.d(p, fake), _col(h["smooth"])).sum()
 
         for i in range(key.unroll):
             grads = torch.func.grad(plain)(dp)
@@ -200,46 +311,48 @@ def build_step(key: StepKey, nets: Nets) -> Callable:
             dp, ds = apply_update(opt, dp, grads, ds, h, t_d + i + 1)
         return dp
 
-    def g_loss(gp_: Params, dp: Params, ds, t_d, z: Tensor, look_real, h_d) -> tuple[Tensor, Tensor]:
-        fake = nets.g(gp_, z)
+    def g_loss(gp_: Params, dp: Params, ds, t_d, b: dict, h: dict[str, State]):
+        fake = noisy(nets.g(gp_, b["g_z"]), b.get("g_noise"), h["d"])
         if key.unroll:
             fake_d = fake.detach() if key.unroll_first_order else fake
-            dp = look_ahead(dp, ds, t_d, look_real, fake_d, h_d)
+            look_real = noisy(b["look_real"], b.get("look_noise"), h["d"])
+            dp = look_ahead(dp, ds, t_d, look_real, fake_d, h["d"])
         per_run = loss.g_term(nets.d(dp, fake)).mean(-1)
         return per_run.sum(), per_run.detach()
 
     g_grad = grad_and_value(g_loss, has_aux=True)
 
-    def step(g: Params, d: Params, gs, ds, t_g: Tensor, t_d: Tensor, h: dict[str, State],
-             batch: dict[str, Tensor]):
-        d_out = []
+    def d_update(g, d, ds, t_d, alive, h, batch, i):
+        b = {"alpha": batch["gp_alpha"][i] if key.gp else None,
+             "flip": batch["flip"][i] if key.flip else None}
+        real = noisy(batch["d_real"][i], batch["noise_real"][i] if key.noise else None, h["d"])
+        fake = noisy(nets.g(g, batch["d_z"][i]).detach(),
+                     batch["noise_fake"][i] if key.noise else None, h["d"])
+        grads, (_, per_run) = d_grad(d, real, fake, b, h["d"])
+        ok = alive & torch.isfinite(per_run + grad_norms(grads))
+        new_d, new_ds = apply_update(opt, d, grads, ds, h["d"], t_d + 1)
+        if key.clip:
+            c = h["d"]["clip"]
+            new_d = {k: torch.clamp(v, -_per_run(c, v), _per_run(c, v)) for k, v in new_d.items()}
+        ok = ok & finite_runs(new_d)  # an update that overflowed is not written either
+        d, ds = keep_where(ok, new_d, d), keep_where(ok, new_ds, ds)
+        return d, ds, torch.where(ok, t_d + 1, t_d), ok, per_run
+
+    def step(g: Params, d: Params, gs, ds, t_g: Tensor, t_d: Tensor, alive: Tensor,
+             h: dict[str, State], batch: dict[str, Tensor]):
         for i in range(key.d_steps):
-            fake = nets.g(g, batch["d_z"][i]).detach()
-            alpha = batch["gp_alpha"][i] if key.gp else None
-            grads, (_, per_run) = d_grad(d, batch["d_real"][i], fake, alpha, h["d"]["gp"])
-            t_d = t_d + 1
-            d, ds = apply_update(opt, d, grads, ds, h["d"], t_d)
-            d_out.append(per_run)
+            d, ds, t_d, alive, d_per_run = d_update(g, d, ds, t_d, alive, h, batch, i)
         frozen_d = {k: v.detach() for k, v in d.items()}
         frozen_ds = {k: {m: v.detach() for m, v in s.items()} for k, s in ds.items()}
-        grads, (_, g_per_run) = g_grad(g, frozen_d, frozen_ds, t_d, batch["g_z"],
-                                       batch.get("look_real"), h["d"])
-        t_g = t_g + 1
-        g, gs = apply_update(opt, g, grads, gs, h["g"], t_g)
-        return g, d, gs, ds, t_g, t_d, d_out[-1], g_per_run
+        b = {k: batch[k] for k in ("g_z", "g_noise", "look_real", "look_noise") if k in batch}
+        grads, (_, g_per_run) = g_grad(g, frozen_d, frozen_ds, t_d, b, h)
+        ok = alive & torch.isfinite(g_per_run + grad_norms(grads))
+        new_g, new_gs = apply_update(opt, g, grads, gs, h["g"], t_g + 1)
+        ok = ok & finite_runs(new_g)
+        g, gs = keep_where(ok, new_g, g), keep_where(ok, new_gs, gs)
+        return g, d, gs, ds, torch.where(ok, t_g + 1, t_g), t_d, ok, d_per_run, g_per_run
 
     return step
-
-
-def gradient_penalty(nets: Nets, dp: Params, real: Tensor, fake: Tensor, alpha: Tensor) -> Tensor:
-    """Gulrajani et al. 2017: (‖∇D(x̂)‖ − 1)² at x̂ between real and fake, per run."""
-    mixed = alpha * real + (1 - alpha) * fake
-
-    def total(x):
-        return nets.d(dp, x).sum()
-
-    grad = torch.func.grad(total)(mixed)
-    return ((grad.norm(dim=-1) - 1) ** 2).mean(-1)
 
 
 _COMPILED: dict[tuple, Callable] = {}
@@ -259,12 +372,16 @@ def compiled_step(key: StepKey, nets: Nets, compile: bool = True) -> Callable:
 
 
 class StackedRuns:
-    """S runs of one Config (seeds differ) trained by the pure step: stage-1 driver."""
+    """S runs of one Config (seeds differ) trained by the pure step: the stage-1/2
+    driver (weights, moments, draws); stage 3 makes Trainer its owner."""
 
     def __init__(self, cfg: Config, seeds: list[int], *, compile: bool = True,
                  dataset: Any = None):
         from .trainer import batch_key, default_dataset, resolve_device
 
+        todo = not_stacked(cfg)
+        if todo:
+            raise ValueError(f"the pure step does not train {todo[0]} yet; use gansim.Trainer")
         self._batch_key = batch_key
         self.cfg, self.seeds = cfg, list(seeds)
         self.device = resolve_device(cfg.device)
@@ -277,10 +394,11 @@ class StackedRuns:
         S = len(self.seeds)
         self.t_g = torch.zeros(S, device=self.device)
         self.t_d = torch.zeros(S, device=self.device)
+        self.alive = torch.ones(S, dtype=torch.bool, device=self.device)
         self.h = hyper(cfg, S, self.device)
         self.key = StepKey.of(cfg, S)
         self.step_fn = compiled_step(self.key, self.nets, compile)
-        self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]
+        self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]  # tricks' draws
         self._keyed = torch.Generator()
         self.g_step = 0
         self.d_loss = self.g_loss = None
@@ -289,23 +407,59 @@ class StackedRuns:
         return torch.stack([make(self._keyed.manual_seed(self._batch_key(s, self.g_step, tag, index)))
                             for s in self.seeds]).to(self.device)
 
-    def batches(self) -> dict[str, Tensor]:
+    def _tricks(self, sigma: float) -> dict[str, Tensor]:
+        """Each run's own draws for the tricks, in the order Trainer makes them from its
+        generator: per D update noise on real, on fake, the flip mask, the gp mix; then
+        the noise on G's fakes and on the look-ahead's real batch."""
+        cfg, n, key = self.cfg, self.cfg.batch, self.key
+        per_run: dict[str, list] = {}
+
+        def put(name, value):
+            per_run.setdefault(name, []).append(value)
+
+        for gen in self.gens:
+            noise = (lambda: torch.randn(n, 2, generator=gen)) if sigma else (lambda: torch.zeros(n, 2))
+            for _ in range(cfg.d_steps):
+                if key.noise:
+                    put("noise_real", noise())
+                    put("noise_fake", noise())
+                if key.flip:
+                    put("flip", torch.rand(n // cfg.pack, generator=gen) < cfg.label_flip)
+                if key.gp:
+                    put("gp_alpha", torch.rand(n // cfg.pack, 1, 1, generator=gen))
+            if key.noise:
+                put("g_noise", noise())
+                if key.unroll:
+                    put("look_noise", noise())
+        out = {}
+        for name, values in per_run.items():
+            x = torch.stack(values).reshape(len(self.seeds), -1, *values[0].shape)
+            out[name] = (x[:, 0] if name in ("g_noise", "look_noise") else x.transpose(0, 1))
+        return {k: v.to(self.device) for k, v in out.items()}
+
+    def batches(self, sigma: float) -> dict[str, Tensor]:
         cfg, n = self.cfg, self.cfg.batch
         real = lambda g: self.dataset.sample_torch(n, g, "cpu")  # noqa: E731
         z = lambda g: torch.randn(n, cfg.z_dim, generator=g)  # noqa: E731
         out = {"d_real": torch.stack([self._stack("d_real", real, i) for i in range(cfg.d_steps)]),
                "d_z": torch.stack([self._stack("d_z", z, i) for i in range(cfg.d_steps)]),
                "g_z": self._stack("g_z", z)}
-        if cfg.gp:
-            out["gp_alpha"] = torch.stack([
-                torch.stack([torch.rand(n, 1, generator=g) for g in self.gens])
-                for _ in range(cfg.d_steps)]).to(self.device)
         if cfg.unroll:
             out["look_real"] = self._stack("look_real", real)
-        return out
+        return {**out, **self._tricks(sigma)}
 
     def step(self) -> None:
-        (self.g, self.d, self.gs, self.ds, self.t_g, self.t_d, self.d_loss,
+        from .cures import instance_noise_std, lr_factor
+
+        cfg = self.cfg
+        sigma = instance_noise_std(cfg.instance_noise, cfg.noise_anneal, self.g_step)
+        def factor(step: int) -> float:
+            return lr_factor(cfg.lr_decay_start, cfg.lr_decay_end, cfg.lr_decay_floor, step)
+
+        # As in Trainer, the schedule is applied when G steps, so D's updates of step k
+        # still run at the rate G's update of step k − 1 set.
+        set_hyper(self.h, cfg, factor(self.g_step), sigma, factor(max(self.g_step - 1, 0)))
+        (self.g, self.d, self.gs, self.ds, self.t_g, self.t_d, self.alive, self.d_loss,
          self.g_loss) = self.step_fn(self.g, self.d, self.gs, self.ds, self.t_g, self.t_d,
-                                     self.h, self.batches())
+                                     self.alive, self.h, self.batches(sigma))
         self.g_step += 1
