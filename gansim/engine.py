@@ -114,6 +114,17 @@ def apply_update(opt: Optimiser, params: Params, grads: Params, state: dict[str,
 
 # --- the stacked networks ---------------------------------------------------------------
 
+class _Features(torch.nn.Module):
+    """D.features as a module's forward, so functional_call can run it."""
+
+    def __init__(self, D: torch.nn.Module):
+        super().__init__()
+        self.D = D
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.D.features(x)
+
+
 class Nets:
     """G and D of S runs stacked (models.stack_networks), called with given weights."""
 
@@ -127,6 +138,7 @@ class Nets:
         self.G = stack_networks(Gs).to(device)
         self.D = stack_networks(Ds).to(device)
         self.pack = cfg.pack
+        self._features = _Features(self.D)
 
     def weights(self) -> tuple[Params, Params]:
         return ({k: v.detach().clone() for k, v in self.G.named_parameters()},
@@ -134,6 +146,10 @@ class Nets:
 
     def g(self, p: Params, z: Tensor) -> Tensor:
         return functional_call(self.G, p, (z,))
+
+    def features(self, p: Params, x: Tensor) -> Tensor:
+        """D's penultimate features (models.Discriminator.features) with weights p."""
+        return functional_call(self._features, {f"D.{k}": v for k, v in p.items()}, (x,))
 
     def d(self, p: Params, x: Tensor) -> Tensor:
         return functional_call(self.D, p, (x,))
@@ -154,8 +170,8 @@ STACKING: dict[str, tuple[str, ...]] = {
     "loss": (KEY,), "gp": (KEY, TENSOR, DRAWS), "r1": (KEY, TENSOR), "r2": (KEY, TENSOR),
     "clip": (KEY, TENSOR), "instance_noise": (KEY, TENSOR, DRAWS), "noise_anneal": (TENSOR,),
     "label_smoothing": (TENSOR,), "label_flip": (KEY, DRAWS), "weight_decay": (TENSOR,),
-    "dropout": (TODO,), "spectral_norm": (TODO,), "feature_matching": (TODO,),
-    "replay": (TODO,), "unroll": (KEY,), "unroll_first_order": (KEY,),
+    "dropout": (TODO,), "spectral_norm": (TODO,), "feature_matching": (KEY, TENSOR),
+    "replay": (KEY, DRAWS), "unroll": (KEY,), "unroll_first_order": (KEY,),
     "minibatch": (ARCH,), "minibatch_dim": (ARCH,), "mbstd": (ARCH,), "pack": (ARCH,),
     "lr_g": (TENSOR,), "lr_d": (TENSOR,), "d_steps": (KEY,), "optimizer": (KEY,),
     "beta1": (TENSOR,), "beta2": (TENSOR,), "batch": (KEY,),
@@ -185,6 +201,8 @@ class StepKey:
     clip: bool
     noise: bool
     flip: bool
+    fm: bool
+    replay: bool
     unroll: int
     unroll_first_order: bool
     batch: int
@@ -195,7 +213,7 @@ class StepKey:
     def of(cls, cfg: Config, runs: int) -> "StepKey":
         return cls(cfg.loss, cfg.optimizer, cfg.d_steps, bool(cfg.gp), bool(cfg.r1),
                    bool(cfg.r2), bool(cfg.clip), bool(cfg.instance_noise),
-                   bool(cfg.label_flip), cfg.unroll, cfg.unroll_first_order, cfg.batch,
+                   bool(cfg.label_flip), bool(cfg.feature_matching), bool(cfg.replay), cfg.unroll, cfg.unroll_first_order, cfg.batch,
                    cfg.z_dim, runs)
 
 
@@ -205,6 +223,7 @@ def hyper(cfg: Config, runs: int, device: torch.device) -> dict[str, State]:
     h = {"g": {"lr": None, "wd": None, "beta1": None, "beta2": None, "eps": None, "alpha": None},
          "d": {}}
     h["d"] = dict(h["g"], gp=None, r1=None, r2=None, clip=None, smooth=None, sigma=None)
+    h["g"]["fm"] = None
     for side in h.values():
         for k in side:
             side[k] = torch.zeros(runs, device=device)
@@ -218,7 +237,7 @@ def set_hyper(h: dict[str, State], cfg: Config, lr_factor: float, sigma: float,
     instance-noise σ) into the tensors the step reads."""
     common = {"beta1": cfg.beta1, "beta2": cfg.beta2, "eps": 1e-8, "alpha": 0.99}
     d_factor = lr_factor if d_lr_factor is None else d_lr_factor
-    values = {"g": {**common, "lr": cfg.lr_g * lr_factor, "wd": 0.0},
+    values = {"g": {**common, "lr": cfg.lr_g * lr_factor, "wd": 0.0, "fm": cfg.feature_matching},
               "d": {**common, "lr": cfg.lr_d * d_factor, "wd": cfg.weight_decay, "gp": cfg.gp,
                     "r1": cfg.r1, "r2": cfg.r2, "clip": cfg.clip,
                     "smooth": cfg.label_smoothing, "sigma": sigma}}
@@ -313,21 +332,42 @@ def build_step(key: StepKey, nets: Nets) -> Callable:
 
     def g_loss(gp_: Params, dp: Params, ds, t_d, b: dict, h: dict[str, State]):
         fake = noisy(nets.g(gp_, b["g_z"]), b.get("g_noise"), h["d"])
+        live = dp
         if key.unroll:
             fake_d = fake.detach() if key.unroll_first_order else fake
             look_real = noisy(b["look_real"], b.get("look_noise"), h["d"])
             dp = look_ahead(dp, ds, t_d, look_real, fake_d, h["d"])
         per_run = loss.g_term(nets.d(dp, fake)).mean(-1)
+        if key.fm:
+            per_run = per_run + h["g"]["fm"] * feature_gap(live, fake, b, h["d"])
         return per_run.sum(), per_run.detach()
+
+    def feature_gap(dp: Params, fake: Tensor, b: dict, h: State) -> Tensor:
+        """Feature matching (Salimans et al. 2016): ‖E f(real) − E f(fake)‖² on live D's
+        penultimate features, per run."""
+        target = nets.features(dp, noisy(b["fm_real"], b.get("fm_noise"), h)).detach().mean(-2)
+        return ((nets.features(dp, fake).mean(-2) - target) ** 2).sum(-1)
 
     g_grad = grad_and_value(g_loss, has_aux=True)
 
-    def d_update(g, d, ds, t_d, alive, h, batch, i):
+    def replay(fake: Tensor, mem: dict[str, Tensor], batch: dict, i: int):
+        """Experience replay: swap the picked rows for stored fakes, then store `fake`
+        in each run's ring buffer (mem["buffer"] (S, capacity, 2), mem["pos"])."""
+        buf, n = mem["buffer"], fake.shape[1]
+        idx = batch["replay_idx"][i][..., None].expand(-1, -1, 2)
+        mixed = torch.where(batch["replay_pick"][i][..., None], torch.gather(buf, 1, idx), fake)
+        slots = (mem["pos"] + torch.arange(n, device=fake.device)) % buf.shape[1]
+        buf = buf.index_copy(1, slots, fake)
+        return mixed, {"buffer": buf, "pos": (mem["pos"] + n) % buf.shape[1]}
+
+    def d_update(g, d, ds, t_d, alive, mem, h, batch, i):
         b = {"alpha": batch["gp_alpha"][i] if key.gp else None,
              "flip": batch["flip"][i] if key.flip else None}
         real = noisy(batch["d_real"][i], batch["noise_real"][i] if key.noise else None, h["d"])
-        fake = noisy(nets.g(g, batch["d_z"][i]).detach(),
-                     batch["noise_fake"][i] if key.noise else None, h["d"])
+        fake = nets.g(g, batch["d_z"][i]).detach()
+        if key.replay:
+            fake, mem = replay(fake, mem, batch, i)
+        fake = noisy(fake, batch["noise_fake"][i] if key.noise else None, h["d"])
         grads, (_, per_run) = d_grad(d, real, fake, b, h["d"])
         ok = alive & torch.isfinite(per_run + grad_norms(grads))
         new_d, new_ds = apply_update(opt, d, grads, ds, h["d"], t_d + 1)
@@ -336,21 +376,22 @@ def build_step(key: StepKey, nets: Nets) -> Callable:
             new_d = {k: torch.clamp(v, -_per_run(c, v), _per_run(c, v)) for k, v in new_d.items()}
         ok = ok & finite_runs(new_d)  # an update that overflowed is not written either
         d, ds = keep_where(ok, new_d, d), keep_where(ok, new_ds, ds)
-        return d, ds, torch.where(ok, t_d + 1, t_d), ok, per_run
+        return d, ds, torch.where(ok, t_d + 1, t_d), ok, mem, per_run
 
     def step(g: Params, d: Params, gs, ds, t_g: Tensor, t_d: Tensor, alive: Tensor,
-             h: dict[str, State], batch: dict[str, Tensor]):
+             mem: dict[str, Tensor], h: dict[str, State], batch: dict[str, Tensor]):
         for i in range(key.d_steps):
-            d, ds, t_d, alive, d_per_run = d_update(g, d, ds, t_d, alive, h, batch, i)
+            d, ds, t_d, alive, mem, d_per_run = d_update(g, d, ds, t_d, alive, mem, h, batch, i)
         frozen_d = {k: v.detach() for k, v in d.items()}
         frozen_ds = {k: {m: v.detach() for m, v in s.items()} for k, s in ds.items()}
-        b = {k: batch[k] for k in ("g_z", "g_noise", "look_real", "look_noise") if k in batch}
+        b = {k: batch[k] for k in ("g_z", "g_noise", "look_real", "look_noise", "fm_real",
+                                   "fm_noise") if k in batch}
         grads, (_, g_per_run) = g_grad(g, frozen_d, frozen_ds, t_d, b, h)
         ok = alive & torch.isfinite(g_per_run + grad_norms(grads))
         new_g, new_gs = apply_update(opt, g, grads, gs, h["g"], t_g + 1)
         ok = ok & finite_runs(new_g)
         g, gs = keep_where(ok, new_g, g), keep_where(ok, new_gs, gs)
-        return g, d, gs, ds, torch.where(ok, t_g + 1, t_g), t_d, ok, d_per_run, g_per_run
+        return g, d, gs, ds, torch.where(ok, t_g + 1, t_g), t_d, ok, mem, d_per_run, g_per_run
 
     return step
 
@@ -377,7 +418,7 @@ class StackedRuns:
 
     def __init__(self, cfg: Config, seeds: list[int], *, compile: bool = True,
                  dataset: Any = None):
-        from .trainer import batch_key, default_dataset, resolve_device
+        from .trainer import REPLAY_BATCHES, batch_key, default_dataset, resolve_device
 
         todo = not_stacked(cfg)
         if todo:
@@ -402,6 +443,11 @@ class StackedRuns:
         self._keyed = torch.Generator()
         self.g_step = 0
         self.d_loss = self.g_loss = None
+        # Replay's ring buffers of past fakes, one per run (Trainer: REPLAY_BATCHES batches).
+        self.capacity = REPLAY_BATCHES * cfg.batch
+        self.stored = 0  # rows filled, the same in every run of the stack
+        self.mem = {"buffer": torch.zeros(S, self.capacity, 2, device=self.device),
+                    "pos": torch.zeros((), dtype=torch.long, device=self.device)}
 
     def _stack(self, tag: str, make: Callable[[torch.Generator], Tensor], index: int = 0) -> Tensor:
         return torch.stack([make(self._keyed.manual_seed(self._batch_key(s, self.g_step, tag, index)))
@@ -409,32 +455,44 @@ class StackedRuns:
 
     def _tricks(self, sigma: float) -> dict[str, Tensor]:
         """Each run's own draws for the tricks, in the order Trainer makes them from its
-        generator: per D update noise on real, on fake, the flip mask, the gp mix; then
-        the noise on G's fakes and on the look-ahead's real batch."""
+        generator: per D update the replay pick, noise on real, on fake, the flip mask,
+        the gp mix; then the noise on G's fakes, on the look-ahead's and on feature
+        matching's real batch. D-update draws stack to (d_steps, S, ...), others (S, ...)."""
         cfg, n, key = self.cfg, self.cfg.batch, self.key
-        per_run: dict[str, list] = {}
+        per_d: dict[str, list] = {}
+        per_g: dict[str, list] = {}
+        sizes = [min(self.capacity, self.stored + i * n) for i in range(cfg.d_steps)]
 
-        def put(name, value):
-            per_run.setdefault(name, []).append(value)
+        def put(table, name, value):
+            table.setdefault(name, []).append(value)
 
         for gen in self.gens:
             noise = (lambda: torch.randn(n, 2, generator=gen)) if sigma else (lambda: torch.zeros(n, 2))
-            for _ in range(cfg.d_steps):
+            for i in range(cfg.d_steps):
+                if key.replay:
+                    pick, idx = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.long)
+                    if sizes[i]:
+                        pick = torch.rand(n, generator=gen) < cfg.replay
+                        idx = torch.randint(sizes[i], (n,), generator=gen)
+                    put(per_d, "replay_pick", pick)
+                    put(per_d, "replay_idx", idx)
                 if key.noise:
-                    put("noise_real", noise())
-                    put("noise_fake", noise())
+                    put(per_d, "noise_real", noise())
+                    put(per_d, "noise_fake", noise())
                 if key.flip:
-                    put("flip", torch.rand(n // cfg.pack, generator=gen) < cfg.label_flip)
+                    put(per_d, "flip", torch.rand(n // cfg.pack, generator=gen) < cfg.label_flip)
                 if key.gp:
-                    put("gp_alpha", torch.rand(n // cfg.pack, 1, 1, generator=gen))
+                    put(per_d, "gp_alpha", torch.rand(n // cfg.pack, 1, 1, generator=gen))
             if key.noise:
-                put("g_noise", noise())
+                put(per_g, "g_noise", noise())
                 if key.unroll:
-                    put("look_noise", noise())
-        out = {}
-        for name, values in per_run.items():
-            x = torch.stack(values).reshape(len(self.seeds), -1, *values[0].shape)
-            out[name] = (x[:, 0] if name in ("g_noise", "look_noise") else x.transpose(0, 1))
+                    put(per_g, "look_noise", noise())
+                if key.fm:
+                    put(per_g, "fm_noise", noise())
+        S = len(self.seeds)
+        out = {k: torch.stack(v).reshape(S, cfg.d_steps, *v[0].shape).transpose(0, 1)
+               for k, v in per_d.items()}
+        out.update({k: torch.stack(v) for k, v in per_g.items()})
         return {k: v.to(self.device) for k, v in out.items()}
 
     def batches(self, sigma: float) -> dict[str, Tensor]:
@@ -446,6 +504,8 @@ class StackedRuns:
                "g_z": self._stack("g_z", z)}
         if cfg.unroll:
             out["look_real"] = self._stack("look_real", real)
+        if cfg.feature_matching:
+            out["fm_real"] = self._stack("fm_real", real)
         return {**out, **self._tricks(sigma)}
 
     def step(self) -> None:
@@ -453,13 +513,16 @@ class StackedRuns:
 
         cfg = self.cfg
         sigma = instance_noise_std(cfg.instance_noise, cfg.noise_anneal, self.g_step)
+
         def factor(step: int) -> float:
             return lr_factor(cfg.lr_decay_start, cfg.lr_decay_end, cfg.lr_decay_floor, step)
 
         # As in Trainer, the schedule is applied when G steps, so D's updates of step k
         # still run at the rate G's update of step k − 1 set.
         set_hyper(self.h, cfg, factor(self.g_step), sigma, factor(max(self.g_step - 1, 0)))
-        (self.g, self.d, self.gs, self.ds, self.t_g, self.t_d, self.alive, self.d_loss,
-         self.g_loss) = self.step_fn(self.g, self.d, self.gs, self.ds, self.t_g, self.t_d,
-                                     self.alive, self.h, self.batches(sigma))
+        batch = self.batches(sigma)
+        (self.g, self.d, self.gs, self.ds, self.t_g, self.t_d, self.alive, self.mem,
+         self.d_loss, self.g_loss) = self.step_fn(self.g, self.d, self.gs, self.ds, self.t_g,
+                                                  self.t_d, self.alive, self.mem, self.h, batch)
+        self.stored = min(self.capacity, self.stored + self.cfg.d_steps * self.cfg.batch)
         self.g_step += 1

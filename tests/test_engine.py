@@ -26,6 +26,8 @@ SETTINGS = {
     "minibatch-mbstd": dict(minibatch=4, mbstd=True),
     "lr-decay": dict(lr_decay_start=5, lr_decay_end=15, lr_decay_floor=0.1),
     "unroll-3": dict(unroll=3, instance_noise=0.1),
+    "fm-replay-noise": dict(feature_matching=1.0, replay=0.5, instance_noise=0.1, d_steps=2),
+    "fm-unroll-noise": dict(feature_matching=0.5, unroll=2, instance_noise=0.1),
     "unroll-3-1st": dict(unroll=3, unroll_first_order=True),
 }
 
@@ -66,9 +68,9 @@ def test_a_diverging_run_keeps_its_last_good_weights_and_the_others_go_on():
     before = {k: v.clone() for k, v in stack.d.items()}
     g_before = {k: v.clone() for k, v in stack.g.items()}
     stack.h["d"]["lr"][0] = math.inf  # run 0's next D update would write Inf into D
-    g, d, gs, ds, t_g, t_d, alive, d_loss, g_loss = stack.step_fn(
-        stack.g, stack.d, stack.gs, stack.ds, stack.t_g, stack.t_d, stack.alive, stack.h,
-        stack.batches(0.0))
+    g, d, gs, ds, t_g, t_d, alive, mem, d_loss, g_loss = stack.step_fn(
+        stack.g, stack.d, stack.gs, stack.ds, stack.t_g, stack.t_d, stack.alive, stack.mem,
+        stack.h, stack.batches(0.0))
     assert alive.tolist() == [False, True]
     for k, v in d.items():
         torch.testing.assert_close(v[0], before[k][0], rtol=0, atol=0)  # run 0: untouched
