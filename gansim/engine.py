@@ -399,16 +399,38 @@ def build_step(key: StepKey, nets: Nets) -> Callable:
 _COMPILED: dict[tuple, Callable] = {}
 
 
+class FallBack:
+    """Calls the compiled step; if compiling or running it fails (no C++ compiler, an op
+    inductor cannot lower), logs one line and runs the eager step from then on. The eager
+    step is the same function, so a run continues exactly where it was."""
+
+    def __init__(self, compiled: Callable, eager: Callable, key: StepKey):
+        self.compiled, self.eager, self.key = compiled, eager, key
+        self.fell_back: str | None = None
+
+    def __call__(self, *args):
+        if self.fell_back is None:
+            try:
+                return self.compiled(*args)
+            except Exception as err:  # noqa: BLE001 - any compile failure means "run eager"
+                self.fell_back = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+                log.warning("gansim: compiling the training step failed (%s); training "
+                            "eagerly instead", self.fell_back)
+        return self.eager(*args)
+
+
 def compiled_step(key: StepKey, nets: Nets, compile: bool = True) -> Callable:
     """The step for `key`, compiled once per process per key (and per Nets object,
-    whose modules the graph calls); eager when compile is False."""
-    fn = build_step(key, nets)
-    if not compile:
-        return fn
+    whose modules the graph calls) and falling back to eager; eager when compile is
+    False or GANSIM_COMPILE=0."""
+    eager = build_step(key, nets)
+    if not compile or os.environ.get("GANSIM_COMPILE", "1") == "0":
+        return eager
     cache_key = (key, id(nets))
     if cache_key not in _COMPILED:
         use_persistent_cache()
-        _COMPILED[cache_key] = torch.compile(fn, fullgraph=True, dynamic=False)
+        _COMPILED[cache_key] = FallBack(torch.compile(eager, fullgraph=True, dynamic=False),
+                                        eager, key)
     return _COMPILED[cache_key]
 
 

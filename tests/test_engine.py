@@ -83,3 +83,31 @@ def test_every_setting_says_how_it_stacks():
     assert set(STACKING) == set(FIELDS), (
         f"engine.STACKING must declare how these settings stack: "
         f"{sorted(set(FIELDS) ^ set(STACKING))}")
+
+
+def test_compiled_step_equals_eager_and_falls_back_when_compiling_fails(monkeypatch, caplog):
+    """One compiled setting with most cures on (a compile costs ~10–60 s on a shared
+    2-core machine, so one), then a forced failure: the run goes on eagerly."""
+    import gansim.engine as engine
+
+    cfg = Config(**SMALL, gp=1.0, label_flip=0.1, instance_noise=0.1, replay=0.5,
+                 feature_matching=0.5, d_steps=2)
+    eager, compiled = StackedRuns(cfg, [1, 2], compile=False), StackedRuns(cfg, [1, 2])
+    for _ in range(3):
+        eager.step()
+        compiled.step()
+    assert compiled.step_fn.fell_back is None, compiled.step_fn.fell_back
+    for k, v in eager.g.items():
+        torch.testing.assert_close(compiled.g[k], v, rtol=1e-4, atol=1e-5)
+
+    def broken(*args):
+        raise RuntimeError("no C++ compiler")
+
+    run = StackedRuns(cfg.replace(lr_d=2e-4), [1, 2])  # a new key: a new compiled step
+    monkeypatch.setattr(run.step_fn, "compiled", broken)
+    with caplog.at_level("WARNING", logger="gansim.engine"):
+        for _ in range(3):
+            run.step()
+    assert run.step_fn.fell_back == "RuntimeError: no C++ compiler"
+    assert sum("training eagerly" in r.message for r in caplog.records) == 1
+    assert run.g_step == 3 and bool(run.alive.all())
