@@ -21,6 +21,7 @@ the Trainer does not use it yet.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
@@ -34,7 +35,7 @@ from torch.func import functional_call, grad_and_value
 
 from .config import Config
 from .losses import LOSSES, d_objective
-from .models import Discriminator, Generator, stack_networks
+from .models import Discriminator, Generator, SeededDropout, stack_networks
 from .unroll import TINY
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class Nets:
         self.D = stack_networks(Ds).to(device)
         self.pack = cfg.pack
         self._features = _Features(self.D)
+        self.dropouts = [m for m in self.D.modules() if isinstance(m, SeededDropout)]
 
     def weights(self) -> tuple[Params, Params]:
         return ({k: v.detach().clone() for k, v in self.G.named_parameters()},
@@ -147,12 +149,28 @@ class Nets:
     def g(self, p: Params, z: Tensor) -> Tensor:
         return functional_call(self.G, p, (z,))
 
-    def features(self, p: Params, x: Tensor) -> Tensor:
+    def features(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """D's penultimate features (models.Discriminator.features) with weights p."""
-        return functional_call(self._features, {f"D.{k}": v for k, v in p.items()}, (x,))
+        with self._masks(mask):
+            return functional_call(self._features, {f"D.{k}": v for k, v in p.items()}, (x,))
 
-    def d(self, p: Params, x: Tensor) -> Tensor:
-        return functional_call(self.D, p, (x,))
+    def d(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """D's output with weights p; mask (layers, S, rows, width): dropout's keep masks."""
+        with self._masks(mask):
+            return functional_call(self.D, p, (x,))
+
+    @contextlib.contextmanager
+    def _masks(self, mask: Tensor | None):
+        if mask is None:
+            yield
+            return
+        for layer, m in zip(self.dropouts, mask):
+            layer.mask = m
+        try:
+            yield
+        finally:
+            for layer in self.dropouts:
+                layer.mask = None
 
 
 # --- how each setting enters the stacked step ------------------------------------------
@@ -170,7 +188,7 @@ STACKING: dict[str, tuple[str, ...]] = {
     "loss": (KEY,), "gp": (KEY, TENSOR, DRAWS), "r1": (KEY, TENSOR), "r2": (KEY, TENSOR),
     "clip": (KEY, TENSOR), "instance_noise": (KEY, TENSOR, DRAWS), "noise_anneal": (TENSOR,),
     "label_smoothing": (TENSOR,), "label_flip": (KEY, DRAWS), "weight_decay": (TENSOR,),
-    "dropout": (TODO,), "spectral_norm": (TODO,), "feature_matching": (KEY, TENSOR),
+    "dropout": (KEY, DRAWS), "spectral_norm": (TODO,), "feature_matching": (KEY, TENSOR),
     "replay": (KEY, DRAWS), "unroll": (KEY,), "unroll_first_order": (KEY,),
     "minibatch": (ARCH,), "minibatch_dim": (ARCH,), "mbstd": (ARCH,), "pack": (ARCH,),
     "lr_g": (TENSOR,), "lr_d": (TENSOR,), "d_steps": (KEY,), "optimizer": (KEY,),
@@ -203,6 +221,7 @@ class StepKey:
     flip: bool
     fm: bool
     replay: bool
+    dropout: bool
     unroll: int
     unroll_first_order: bool
     batch: int
@@ -213,7 +232,8 @@ class StepKey:
     def of(cls, cfg: Config, runs: int) -> "StepKey":
         return cls(cfg.loss, cfg.optimizer, cfg.d_steps, bool(cfg.gp), bool(cfg.r1),
                    bool(cfg.r2), bool(cfg.clip), bool(cfg.instance_noise),
-                   bool(cfg.label_flip), bool(cfg.feature_matching), bool(cfg.replay), cfg.unroll, cfg.unroll_first_order, cfg.batch,
+                   bool(cfg.label_flip), bool(cfg.feature_matching), bool(cfg.replay),
+                   bool(cfg.dropout), cfg.unroll, cfg.unroll_first_order, cfg.batch,
                    cfg.z_dim, runs)
 
 
@@ -251,19 +271,20 @@ def _col(x: Tensor) -> Tensor:
     return x[:, None]
 
 
-def input_grad_norms(nets: "Nets", dp: Params, x: Tensor, pack: int) -> Tensor:
+def input_grad_norms(nets: "Nets", dp: Params, x: Tensor, pack: int,
+                     mask: Tensor | None = None) -> Tensor:
     """‖∂D/∂x‖ per (packed) D input row, per run: (S, n / pack)."""
-    grad = torch.func.grad(lambda x_: nets.d(dp, x_).sum())(x)
+    grad = torch.func.grad(lambda x_: nets.d(dp, x_, mask).sum())(x)
     return grad.reshape(*x.shape[:-2], -1, 2 * pack).norm(dim=-1)
 
 
 def gradient_penalty(nets: "Nets", dp: Params, real: Tensor, fake: Tensor, alpha: Tensor,
-                     pack: int) -> Tensor:
+                     pack: int, mask: Tensor | None = None) -> Tensor:
     """Gulrajani et al. 2017: (‖∇D(x̂)‖ − 1)² at x̂ between real and fake, per run;
     alpha (S, n / pack, 1, 1): one mixing weight per (packed) D input."""
     S, n = real.shape[0], real.shape[1] // pack
     mixed = alpha * real.reshape(S, n, pack, 2) + (1 - alpha) * fake.reshape(S, n, pack, 2)
-    norms = input_grad_norms(nets, dp, mixed.reshape(S, -1, 2), pack)
+    norms = input_grad_norms(nets, dp, mixed.reshape(S, -1, 2), pack, mask)
     return ((norms - 1) ** 2).mean(-1)
 
 
@@ -304,27 +325,33 @@ def build_step(key: StepKey, nets: Nets) -> Callable:
 
     def d_loss(dp: Params, real: Tensor, fake: Tensor, b: dict, h: State):
         penalties = torch.zeros_like(h["lr"])
+        m_real, m_fake = b.get("drop_real"), b.get("drop_fake")
         if key.gp:
-            penalties = penalties + h["gp"] * gradient_penalty(nets, dp, real, fake, b["alpha"], pack)
+            penalties = penalties + h["gp"] * gradient_penalty(nets, dp, real, fake, b["alpha"],
+                                                               pack, b.get("drop_gp"))
         if key.r1:
-            penalties = penalties + 0.5 * h["r1"] * (input_grad_norms(nets, dp, real, pack) ** 2).mean(-1)
+            r1 = input_grad_norms(nets, dp, real, pack, m_real) ** 2
+            penalties = penalties + 0.5 * h["r1"] * r1.mean(-1)
         if key.r2:
-            penalties = penalties + 0.5 * h["r2"] * (input_grad_norms(nets, dp, fake, pack) ** 2).mean(-1)
-        per_run = d_objective(loss, nets.d(dp, real), nets.d(dp, fake), _col(h["smooth"]),
-                              b.get("flip")) + penalties
+            r2 = input_grad_norms(nets, dp, fake, pack, m_fake) ** 2
+            penalties = penalties + 0.5 * h["r2"] * r2.mean(-1)
+        per_run = d_objective(loss, nets.d(dp, real, m_real), nets.d(dp, fake, m_fake),
+                              _col(h["smooth"]), b.get("flip")) + penalties
         return per_run.sum(), per_run.detach()  # runs share no weight: Σ keeps them apart
 
     d_grad = grad_and_value(d_loss, has_aux=True)
 
     def look_ahead(dp: Params, ds: dict[str, State], t_d: Tensor, real: Tensor,
-                   fake: Tensor, h: State) -> Params:
+                   fake: Tensor, h: State, masks: Tensor | None) -> Params:
         """Metz et al. 2016: D after k plain updates (no penalty, no flip), differentiable
         unless first order."""
-        def plain(p):
-            return d_objective(loss, nets.d(p, real), nets.d(p, fake), _col(h["smooth"])).sum()
+        def plain(p, m_real, m_fake):
+            return d_objective(loss, nets.d(p, real, m_real), nets.d(p, fake, m_fake),
+                               _col(h["smooth"])).sum()
 
         for i in range(key.unroll):
-            grads = torch.func.grad(plain)(dp)
+            m_real, m_fake = (None, None) if masks is None else (masks[i][0], masks[i][1])
+            grads = torch.func.grad(plain)(dp, m_real, m_fake)
             if key.unroll_first_order:
                 grads = {k: g.detach() for k, g in grads.items()}
             dp, ds = apply_update(opt, dp, grads, ds, h, t_d + i + 1)
@@ -336,8 +363,8 @@ def build_step(key: StepKey, nets: Nets) -> Callable:
         if key.unroll:
             fake_d = fake.detach() if key.unroll_first_order else fake
             look_real = noisy(b["look_real"], b.get("look_noise"), h["d"])
-            dp = look_ahead(dp, ds, t_d, look_real, fake_d, h["d"])
-        per_run = loss.g_term(nets.d(dp, fake)).mean(-1)
+            dp = look_ahead(dp, ds, t_d, look_real, fake_d, h["d"], b.get("drop_look"))
+        per_run = loss.g_term(nets.d(dp, fake, b.get("drop_g"))).mean(-1)
         if key.fm:
             per_run = per_run + h["g"]["fm"] * feature_gap(live, fake, b, h["d"])
         return per_run.sum(), per_run.detach()
@@ -345,8 +372,10 @@ def build_step(key: StepKey, nets: Nets) -> Callable:
     def feature_gap(dp: Params, fake: Tensor, b: dict, h: State) -> Tensor:
         """Feature matching (Salimans et al. 2016): ‖E f(real) − E f(fake)‖² on live D's
         penultimate features, per run."""
-        target = nets.features(dp, noisy(b["fm_real"], b.get("fm_noise"), h)).detach().mean(-2)
-        return ((nets.features(dp, fake).mean(-2) - target) ** 2).sum(-1)
+        m_real, m_fake = (None, None) if "drop_fm" not in b else b["drop_fm"]
+        real = noisy(b["fm_real"], b.get("fm_noise"), h)
+        target = nets.features(dp, real, m_real).detach().mean(-2)
+        return ((nets.features(dp, fake, m_fake).mean(-2) - target) ** 2).sum(-1)
 
     g_grad = grad_and_value(g_loss, has_aux=True)
 
@@ -363,6 +392,9 @@ def build_step(key: StepKey, nets: Nets) -> Callable:
     def d_update(g, d, ds, t_d, alive, mem, h, batch, i):
         b = {"alpha": batch["gp_alpha"][i] if key.gp else None,
              "flip": batch["flip"][i] if key.flip else None}
+        for site in ("drop_real", "drop_fake", "drop_gp"):
+            if site in batch:
+                b[site] = batch[site][i]
         real = noisy(batch["d_real"][i], batch["noise_real"][i] if key.noise else None, h["d"])
         fake = nets.g(g, batch["d_z"][i]).detach()
         if key.replay:
@@ -385,7 +417,7 @@ def build_step(key: StepKey, nets: Nets) -> Callable:
         frozen_d = {k: v.detach() for k, v in d.items()}
         frozen_ds = {k: {m: v.detach() for m, v in s.items()} for k, s in ds.items()}
         b = {k: batch[k] for k in ("g_z", "g_noise", "look_real", "look_noise", "fm_real",
-                                   "fm_noise") if k in batch}
+                                   "fm_noise", "drop_g", "drop_look", "drop_fm") if k in batch}
         grads, (_, g_per_run) = g_grad(g, frozen_d, frozen_ds, t_d, b, h)
         ok = alive & torch.isfinite(g_per_run + grad_norms(grads))
         new_g, new_gs = apply_update(opt, g, grads, gs, h["g"], t_g + 1)
@@ -488,6 +520,14 @@ class StackedRuns:
         def put(table, name, value):
             table.setdefault(name, []).append(value)
 
+        layers, rows = len(self.nets.dropouts), n // cfg.pack
+
+        def masks(gen):
+            """One D call's dropout keep masks (layers, rows, width), drawn as
+            SeededDropout draws them, layer by layer."""
+            return torch.stack([(torch.rand(rows, cfg.d_hidden, generator=gen) >= cfg.dropout).float()
+                                for _ in range(layers)])
+
         for gen in self.gens:
             noise = (lambda: torch.randn(n, 2, generator=gen)) if sigma else (lambda: torch.zeros(n, 2))
             for i in range(cfg.d_steps):
@@ -501,20 +541,38 @@ class StackedRuns:
                 if key.noise:
                     put(per_d, "noise_real", noise())
                     put(per_d, "noise_fake", noise())
+                if key.dropout:  # D(real), then D(fake)
+                    put(per_d, "drop_real", masks(gen))
+                    put(per_d, "drop_fake", masks(gen))
                 if key.flip:
                     put(per_d, "flip", torch.rand(n // cfg.pack, generator=gen) < cfg.label_flip)
                 if key.gp:
                     put(per_d, "gp_alpha", torch.rand(n // cfg.pack, 1, 1, generator=gen))
+                    if key.dropout:
+                        put(per_d, "drop_gp", masks(gen))
             if key.noise:
                 put(per_g, "g_noise", noise())
-                if key.unroll:
+            if key.unroll:
+                if key.noise:
                     put(per_g, "look_noise", noise())
-                if key.fm:
+                if key.dropout:
+                    put(per_g, "drop_look", torch.stack([torch.stack([masks(gen), masks(gen)])
+                                                         for _ in range(cfg.unroll)]))
+            if key.dropout:
+                put(per_g, "drop_g", masks(gen))
+            if key.fm:
+                if key.noise:
                     put(per_g, "fm_noise", noise())
+                if key.dropout:
+                    put(per_g, "drop_fm", torch.stack([masks(gen), masks(gen)]))
         S = len(self.seeds)
         out = {k: torch.stack(v).reshape(S, cfg.d_steps, *v[0].shape).transpose(0, 1)
                for k, v in per_d.items()}
         out.update({k: torch.stack(v) for k, v in per_g.items()})
+        # Masks: the run axis goes next to the rows, (..., layers, S, rows, width), so one
+        # call's masks index as (layers, S, rows, width).
+        out.update({k: v.movedim(1 if k in per_d else 0, -3) for k, v in out.items()
+                    if k.startswith("drop_")})
         return {k: v.to(self.device) for k, v in out.items()}
 
     def batches(self, sigma: float) -> dict[str, Tensor]:

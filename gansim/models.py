@@ -46,10 +46,14 @@ class SeededDropout(nn.Module):
         super().__init__()
         self.p = p
         self.generator: torch.Generator | None = None
+        # Set for one call by gansim.engine, whose pure step takes its masks as inputs.
+        self.mask: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or not self.p:
             return x
+        if self.mask is not None:
+            return x * self.mask / (1.0 - self.p)
         keep = torch.rand(x.shape, generator=self.generator).to(x.device) >= self.p
         return x * keep / (1.0 - self.p)
 

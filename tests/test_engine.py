@@ -28,6 +28,8 @@ SETTINGS = {
     "unroll-3": dict(unroll=3, instance_noise=0.1),
     "fm-replay-noise": dict(feature_matching=1.0, replay=0.5, instance_noise=0.1, d_steps=2),
     "fm-unroll-noise": dict(feature_matching=0.5, unroll=2, instance_noise=0.1),
+    "dropout-gp-r1": dict(dropout=0.2, gp=1.0, r1=1.0, d_depth=3),
+    "dropout-unroll-fm": dict(dropout=0.3, unroll=2, feature_matching=0.5, instance_noise=0.1),
     "unroll-3-1st": dict(unroll=3, unroll_first_order=True),
 }
 
