@@ -15,14 +15,13 @@ eager step see the same numbers. Continuous settings (learning rates, betas) are
 tensors, so changing them live never recompiles; what changes the graph (the loss,
 the optimiser, shapes, S) is the compile cache's key (`StepKey`).
 
-Status: stage 1 of issue 11 (see docs/engine.md): the plain path (any loss, Adam /
-SGD / RMSprop, d_steps, WGAN-GP, unrolled look-ahead) is here and benchmarked;
-the Trainer does not use it yet.
+Status (issue 11, see docs/engine.md): every cure but spectral norm is in the step,
+checked against Trainer setting by setting (tests/test_engine.py); Trainer and
+SeedBatch do not use it yet (stage 3).
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import os
 from dataclasses import dataclass
