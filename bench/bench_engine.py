@@ -39,7 +39,6 @@ from torch.func import functional_call
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gansim import Config, Trainer  # noqa: E402
 from gansim.data import make_dataset  # noqa: E402
-from gansim.engine import StackedRuns  # noqa: E402
 
 BASE = dict(data="ring8", g_hidden=128, g_depth=2, d_hidden=128, d_depth=2, z_dim=64,
             batch=256, beta1=0.5, beta2=0.999, lr_d=1e-4, lr_g=1e-3, activation="relu")
@@ -154,8 +153,8 @@ class Textbook:
 class PerRun:
     """A stack of S runs timed in run-steps: S steps of work per call of step()."""
 
-    def __init__(self, runs: StackedRuns):
-        self.runs, self.size = runs, len(runs.seeds)
+    def __init__(self, runs: Trainer):
+        self.runs, self.size = runs, runs.S
 
     def step(self):
         self.runs.step()
@@ -169,7 +168,8 @@ def make(kind: str, variant: dict):
         return Textbook(variant)
     if kind in ("compiled", "stack8"):
         seeds = list(range(STACK if kind == "stack8" else 1))
-        return PerRun(StackedRuns(Config(**BASE, **variant, device="cpu"), seeds, compile=True))
+        return PerRun(Trainer(Config(**BASE, **variant, device="cpu"), seeds=seeds, compile=True,
+                              eval_every=10**9, log_every=10))
     eval_every = 10**9 if kind == "engine-noeval" else 100
     return Trainer(Config(**BASE, **variant), eval_every=eval_every, log_every=10)
 
@@ -204,8 +204,8 @@ import sys, time, torch
 torch.set_num_threads(1)
 sys.path.insert(0, {root!r})
 from gansim import Config
-from gansim.engine import StackedRuns
-runs = StackedRuns(Config(**{base!r}, device="cpu"), [0], compile=True)
+from gansim import Trainer
+runs = Trainer(Config(**{base!r}, device="cpu"), compile=True)
 start, cpu = time.perf_counter(), time.process_time()
 runs.step()
 print(time.perf_counter() - start, time.process_time() - cpu)

@@ -3,7 +3,7 @@
     python bench/bench_seedbatch.py [--seeds 5] [--steps 300] [--set key=value ...]
 
 The reference trains Trainer(cfg with seed s) for each seed in turn; the seed batch
-trains the same seeds as one stacked model (gansim.seedbatch.SeedBatch). Both evaluate
+trains the same seeds as one stacked Trainer (Trainer(cfg, seeds=...)). Both evaluate
 every 100 steps. Speed-up = reference / seed batch.
 """
 from __future__ import annotations
@@ -17,7 +17,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gansim import Config, Trainer  # noqa: E402
-from gansim.seedbatch import SeedBatch  # noqa: E402
 
 
 def main() -> None:
@@ -38,7 +37,7 @@ def main() -> None:
     reference = time.perf_counter() - start
 
     start = time.perf_counter()
-    SeedBatch(cfg, seeds).train(args.steps)
+    Trainer(cfg, seeds=seeds).train(args.steps)
     batched = time.perf_counter() - start
     print(f"{args.seeds} seeds × {args.steps} steps, {cfg.changed() or 'defaults'}")
     print(f"one after another: {reference:6.1f} s; seed batch: {batched:6.1f} s; "

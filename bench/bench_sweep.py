@@ -6,7 +6,7 @@
 calls gansim.sweep.run_one for each run in this process (the plain Trainer, the same
 final evaluation, one torch thread), timed after its one-time imports. run_sweep is
 timed twice: one run per worker process (--seed-batch 1) and as it runs by default,
-with each setting's seeds trained together as one stacked model (gansim.seedbatch).
+with each setting's seeds trained together as one stacked Trainer (Trainer(cfg, seeds=...)).
 Both include starting the spawn workers and importing torch in each.
 Speed-up = reference / sweep.
 """

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 class DBatch:
     """What a D step saw: the inputs as D received them and its outputs on them.
 
-    One run: real and fake are (n, 2). A seed batch (gansim.seedbatch): (S, n, 2), D maps
+    One run: real and fake are (n, 2). A stack of runs (gansim.engine): (S, n, 2), D maps
     them to (S, n), and `generator` holds one generator per run. Penalties return one
     value per run: a scalar, or shape (S,).
     """

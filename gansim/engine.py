@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -34,7 +36,7 @@ from torch.func import functional_call, grad_and_value
 
 from .config import Config
 from .losses import LOSSES, d_objective
-from .models import Discriminator, Generator, SeededDropout, stack_networks
+from .models import Discriminator, Generator, SeededDropout, StackedLinear, stack_networks
 from .unroll import TINY
 
 log = logging.getLogger(__name__)
@@ -125,25 +127,27 @@ class _Features(torch.nn.Module):
         return self.D.features(x)
 
 
-class Nets:
-    """G and D of S runs stacked (models.stack_networks), called with given weights."""
+def plain_arch(cfg: Config) -> Config:
+    """The architecture the step calls: spectral norm is applied by the step itself to
+    raw weights (`normalised`), so the modules are built without torch's parametrization."""
+    return cfg.replace(spectral_norm=False)
 
-    def __init__(self, cfg: Config, seeds: list[int], device: torch.device):
-        Gs, Ds = [], []
-        for s in seeds:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(s)  # the same draws, in the same order, as Trainer's init
-                Gs.append(Generator(cfg))
-                Ds.append(Discriminator(cfg))
-        self.G = stack_networks(Gs).to(device)
-        self.D = stack_networks(Ds).to(device)
+
+class Nets:
+    """The shape of G and D for S stacked runs (models.stack_networks): modules only,
+    called with weights passed in, so one Nets serves every run of an architecture."""
+
+    def __init__(self, cfg: Config, runs: int, device: torch.device):
+        with torch.random.fork_rng(devices=[]):  # structure only: keep the global stream
+            G, D = Generator(plain_arch(cfg)), Discriminator(plain_arch(cfg))
+        self.G = stack_networks([G] * runs).to(device)
+        self.D = stack_networks([D] * runs).to(device)
         self.pack = cfg.pack
         self._features = _Features(self.D)
         self.dropouts = [m for m in self.D.modules() if isinstance(m, SeededDropout)]
-
-    def weights(self) -> tuple[Params, Params]:
-        return ({k: v.detach().clone() for k, v in self.G.named_parameters()},
-                {k: v.detach().clone() for k, v in self.D.named_parameters()})
+        # Spectral norm (Miyato et al. 2018) acts on every Linear layer of D.
+        self.sn_keys = [f"{n}.weight" for n, m in self.D.named_modules()
+                        if isinstance(m, StackedLinear)] if cfg.spectral_norm else []
 
     def g(self, p: Params, z: Tensor) -> Tensor:
         return functional_call(self.G, p, (z,))
@@ -172,6 +176,78 @@ class Nets:
                 layer.mask = None
 
 
+def init_weights(cfg: Config, seeds: list[int], device: torch.device) -> tuple[Params, Params]:
+    """Each run's G and D weights as a fresh network with its seed starts, stacked
+    (names as one network's; a Linear weight (S, out, in))."""
+    Gs, Ds = [], []
+    for s in seeds:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(s)  # weight init, without touching the global stream
+            Gs.append(dict(Generator(plain_arch(cfg)).named_parameters()))
+            Ds.append(dict(Discriminator(plain_arch(cfg)).named_parameters()))
+
+    def stack(nets: list[Params]) -> Params:
+        return {k: torch.stack([n[k].detach() for n in nets]).to(device) for k in nets[0]}
+
+    return stack(Gs), stack(Ds)
+
+
+# --- spectral norm -----------------------------------------------------------------------
+# Miyato et al. 2018, Algorithm 1: for every D update, one power iteration per layer with
+# the weights as they are (u, v carried from update to update), then W / σ with
+# σ = uᵀWv and u, v held constant, so the gradient flows through W only. u and v are
+# per-run state of the step, as the moments are.
+SN_SEED_TAG = 0x5EC7
+SN_INIT_ITERATIONS = 15  # as torch.nn.utils.parametrizations.spectral_norm at build
+
+
+def _unit(x: Tensor) -> Tensor:
+    return torch.nn.functional.normalize(x, dim=-1, eps=1e-12)
+
+
+def power_iteration(d: Params, sn: dict[str, State]) -> dict[str, State]:
+    """One power iteration per normalised layer on the current (detached) weights."""
+    out = {}
+    for k, s in sn.items():
+        W = d[k].detach()
+        v = _unit((W.transpose(-1, -2) @ s["u"][..., None]).squeeze(-1))
+        u = _unit((W @ v[..., None]).squeeze(-1))
+        out[k] = {"u": u, "v": v}
+    return out
+
+
+def sigma(W: Tensor, s: State) -> Tensor:
+    """σ = uᵀWv per run, (S,)."""
+    return (s["u"] * (W @ s["v"][..., None]).squeeze(-1)).sum(-1)
+
+
+def normalised(d: Params, sn: dict[str, State]) -> Params:
+    """D's weights as the layers use them: each normalised layer's W / σ (identity
+    without spectral norm)."""
+    if not sn:
+        return d
+    return {k: (v / sigma(v, sn[k])[:, None, None] if k in sn else v) for k, v in d.items()}
+
+
+def init_sn(cfg: Config, seeds: list[int], d: Params, nets: Nets) -> dict[str, State]:
+    """Each run's starting u, v per normalised layer: random unit vectors from the run's
+    own generator, refined by a few power iterations as torch does at build time."""
+    from .trainer import mix_seed
+
+    sn: dict[str, State] = {}
+    for k in nets.sn_keys:
+        out, n_in = d[k].shape[-2:]
+        us, vs = [], []
+        for s in seeds:
+            gen = torch.Generator().manual_seed(mix_seed(s, SN_SEED_TAG))
+            us.append(_unit(torch.randn(out, generator=gen)))
+            vs.append(_unit(torch.randn(n_in, generator=gen)))
+        sn[k] = {"u": torch.stack(us).to(d[k].device), "v": torch.stack(vs).to(d[k].device)}
+    for _ in range(SN_INIT_ITERATIONS if sn else 0):
+        sn = power_iteration(d, sn)
+    return sn
+
+
 # --- how each setting enters the stacked step ------------------------------------------
 # Every Config field says how a stack of runs handles it, so a new setting cannot be
 # added without deciding (tests/test_engine.py checks this table covers config.FIELDS).
@@ -180,14 +256,13 @@ TENSOR = "tensor"  # a continuous value passed in as a tensor: live changes neve
 DRAWS = "draws"  # its random numbers are drawn outside, per run, and passed in
 ARCH = "arch"  # shapes the networks (models.py); a stack builds S copies of one architecture
 RUN = "run"  # differs per run of a stack (the seed) or lives outside the step (device, data)
-TODO = "todo"  # not in the pure step yet: StackedRuns refuses it (see docs/engine.md)
 
 STACKING: dict[str, tuple[str, ...]] = {
     "data": (RUN,), "custom_centers": (RUN,), "custom_stds": (RUN,), "custom_weights": (RUN,),
     "loss": (KEY,), "gp": (KEY, TENSOR, DRAWS), "r1": (KEY, TENSOR), "r2": (KEY, TENSOR),
     "clip": (KEY, TENSOR), "instance_noise": (KEY, TENSOR, DRAWS), "noise_anneal": (TENSOR,),
     "label_smoothing": (TENSOR,), "label_flip": (KEY, DRAWS), "weight_decay": (TENSOR,),
-    "dropout": (KEY, DRAWS), "spectral_norm": (TODO,), "feature_matching": (KEY, TENSOR),
+    "dropout": (KEY, ARCH, DRAWS), "spectral_norm": (KEY, ARCH), "feature_matching": (KEY, TENSOR),
     "replay": (KEY, DRAWS), "unroll": (KEY,), "unroll_first_order": (KEY,),
     "minibatch": (ARCH,), "minibatch_dim": (ARCH,), "mbstd": (ARCH,), "pack": (ARCH,),
     "lr_g": (TENSOR,), "lr_d": (TENSOR,), "d_steps": (KEY,), "optimizer": (KEY,),
@@ -196,11 +271,6 @@ STACKING: dict[str, tuple[str, ...]] = {
     "g_hidden": (ARCH,), "g_depth": (ARCH,), "d_hidden": (ARCH,), "d_depth": (ARCH,),
     "activation": (ARCH,), "z_dim": (KEY, ARCH), "seed": (RUN,), "device": (RUN,),
 }
-
-
-def not_stacked(cfg: Config) -> list[str]:
-    """The settings of cfg that the pure step does not train yet (empty: it can)."""
-    return [n for n, how in STACKING.items() if TODO in how and getattr(cfg, n)]
 
 
 # --- the step -----------------------------------------------------------------------------
@@ -221,6 +291,7 @@ class StepKey:
     fm: bool
     replay: bool
     dropout: bool
+    sn: bool
     unroll: int
     unroll_first_order: bool
     batch: int
@@ -232,8 +303,8 @@ class StepKey:
         return cls(cfg.loss, cfg.optimizer, cfg.d_steps, bool(cfg.gp), bool(cfg.r1),
                    bool(cfg.r2), bool(cfg.clip), bool(cfg.instance_noise),
                    bool(cfg.label_flip), bool(cfg.feature_matching), bool(cfg.replay),
-                   bool(cfg.dropout), cfg.unroll, cfg.unroll_first_order, cfg.batch,
-                   cfg.z_dim, runs)
+                   bool(cfg.dropout), bool(cfg.spectral_norm), cfg.unroll,
+                   cfg.unroll_first_order, cfg.batch, cfg.z_dim, runs)
 
 
 def hyper(cfg: Config, runs: int, device: torch.device) -> dict[str, State]:
@@ -304,304 +375,346 @@ def keep_where(ok: Tensor, new: Any, old: Any) -> Any:
     return torch.where(_per_run(ok, new), new, old)
 
 
-def build_step(key: StepKey, nets: Nets) -> Callable:
-    """The pure step for `key`: (weights, moments, counts, alive, hyper, batches) → new ones.
+class Step:
+    """The pure update functions for one StepKey (eager; `steps_for` compiles `whole`).
 
-    batches (drawn by the caller, per run): "d_real", "d_z" (d_steps, S, n, ·), "g_z"
-    (S, n, z); "gp_alpha" (d_steps, S, n/pack, 1, 1) with the gradient penalty;
-    "noise_real", "noise_fake" (d_steps, S, n, 2), "g_noise" (S, n, 2) with instance
-    noise (and "look_noise" when unrolling too); "flip" (d_steps, S, n/pack) bool with
-    label flipping; "look_real" (S, n, 2) when unrolling. A run whose loss or gradient
-    is NaN/Inf keeps its weights and moments from before that update and is marked
+    d(g, d, ds, t_d, alive, mem, sn, h, b) → d, ds, t_d, alive, mem, sn, stats (S, 6), seen
+        one D update; b: one update's draws (Draws.d_batch); stats per run: loss, gradient
+        norm, score_d, score_g, mean D(real), mean D(fake); seen: D's noisy inputs and
+        outputs (slow motion reads them).
+    g(g, d, gs, ds, t_g, t_d, alive, sn, h, b) → g, gs, t_g, alive, stats (S, 2)
+        one G update (loss, gradient norm per run); b: Draws.g_batch.
+    whole(..., batch) → the d_steps D updates then the G update, as one function.
+    probe(g, d, ds, t_d, sn, h, b) → G's fakes, D's verdict, ∂(G's loss)/∂fake (slow motion).
+
+    A run whose loss or gradient is NaN/Inf, or whose update would write a non-finite
+    weight, keeps its weights, moments and count from before that update and is marked
     dead in `alive`; the others go on.
     """
-    loss = LOSSES[key.loss]
-    opt = OPTIMISERS[key.optimizer]
-    pack = nets.pack
 
+    def __init__(self, key: StepKey, nets: Nets):
+        self.key, self.nets = key, nets
+        self.loss, self.opt = LOSSES[key.loss], OPTIMISERS[key.optimizer]
+        self._d_grad = grad_and_value(self._d_loss, has_aux=True)
+        self._g_grad = grad_and_value(self._g_loss, has_aux=True)
+
+    # --- D ---------------------------------------------------------------------------
+    @staticmethod
     def noisy(x: Tensor, noise: Tensor | None, h: State) -> Tensor:
         return x if noise is None else x + _per_run(h["sigma"], x) * noise
 
-    def d_loss(dp: Params, real: Tensor, fake: Tensor, b: dict, h: State):
+    def _d_loss(self, raw: Params, real: Tensor, fake: Tensor, b: dict, h: State, sn):
+        key, nets = self.key, self.nets
+        dp = normalised(raw, sn)
         penalties = torch.zeros_like(h["lr"])
         m_real, m_fake = b.get("drop_real"), b.get("drop_fake")
         if key.gp:
-            penalties = penalties + h["gp"] * gradient_penalty(nets, dp, real, fake, b["alpha"],
-                                                               pack, b.get("drop_gp"))
+            penalties = penalties + h["gp"] * gradient_penalty(nets, dp, real, fake, b["gp_alpha"],
+                                                               nets.pack, b.get("drop_gp"))
         if key.r1:
-            r1 = input_grad_norms(nets, dp, real, pack, m_real) ** 2
+            r1 = input_grad_norms(nets, dp, real, nets.pack, m_real) ** 2
             penalties = penalties + 0.5 * h["r1"] * r1.mean(-1)
         if key.r2:
-            r2 = input_grad_norms(nets, dp, fake, pack, m_fake) ** 2
+            r2 = input_grad_norms(nets, dp, fake, nets.pack, m_fake) ** 2
             penalties = penalties + 0.5 * h["r2"] * r2.mean(-1)
-        per_run = d_objective(loss, nets.d(dp, real, m_real), nets.d(dp, fake, m_fake),
-                              _col(h["smooth"]), b.get("flip")) + penalties
-        return per_run.sum(), per_run.detach()  # runs share no weight: Σ keeps them apart
+        out_r, out_f = nets.d(dp, real, m_real), nets.d(dp, fake, m_fake)
+        per_run = d_objective(self.loss, out_r, out_f, _col(h["smooth"]), b.get("flip")) + penalties
+        return per_run.sum(), (per_run.detach(), out_r.detach(), out_f.detach())  # runs share no weight
 
-    d_grad = grad_and_value(d_loss, has_aux=True)
+    def _scores(self, out_r: Tensor, out_f: Tensor) -> tuple[Tensor, Tensor]:
+        """D's average verdicts: score_d (right on both sides), score_g (fakes called real);
+        NaN for a critic, whose outputs are no probabilities."""
+        p_r, p_f = self.loss.prob(out_r), self.loss.prob(out_f)
+        if p_r is None:
+            nan = torch.full_like(out_r[..., 0], math.nan)
+            return nan, nan
+        return 0.5 * p_r.mean(-1) + 0.5 * (1 - p_f).mean(-1), p_f.mean(-1)
 
-    def look_ahead(dp: Params, ds: dict[str, State], t_d: Tensor, real: Tensor,
-                   fake: Tensor, h: State, masks: Tensor | None) -> Params:
-        """Metz et al. 2016: D after k plain updates (no penalty, no flip), differentiable
-        unless first order."""
-        def plain(p, m_real, m_fake):
-            return d_objective(loss, nets.d(p, real, m_real), nets.d(p, fake, m_fake),
-                               _col(h["smooth"])).sum()
-
-        for i in range(key.unroll):
-            m_real, m_fake = (None, None) if masks is None else (masks[i][0], masks[i][1])
-            grads = torch.func.grad(plain)(dp, m_real, m_fake)
-            if key.unroll_first_order:
-                grads = {k: g.detach() for k, g in grads.items()}
-            dp, ds = apply_update(opt, dp, grads, ds, h, t_d + i + 1)
-        return dp
-
-    def g_loss(gp_: Params, dp: Params, ds, t_d, b: dict, h: dict[str, State]):
-        fake = noisy(nets.g(gp_, b["g_z"]), b.get("g_noise"), h["d"])
-        live = dp
-        if key.unroll:
-            fake_d = fake.detach() if key.unroll_first_order else fake
-            look_real = noisy(b["look_real"], b.get("look_noise"), h["d"])
-            dp = look_ahead(dp, ds, t_d, look_real, fake_d, h["d"], b.get("drop_look"))
-        per_run = loss.g_term(nets.d(dp, fake, b.get("drop_g"))).mean(-1)
-        if key.fm:
-            per_run = per_run + h["g"]["fm"] * feature_gap(live, fake, b, h["d"])
-        return per_run.sum(), per_run.detach()
-
-    def feature_gap(dp: Params, fake: Tensor, b: dict, h: State) -> Tensor:
-        """Feature matching (Salimans et al. 2016): ‖E f(real) − E f(fake)‖² on live D's
-        penultimate features, per run."""
-        m_real, m_fake = (None, None) if "drop_fm" not in b else b["drop_fm"]
-        real = noisy(b["fm_real"], b.get("fm_noise"), h)
-        target = nets.features(dp, real, m_real).detach().mean(-2)
-        return ((nets.features(dp, fake, m_fake).mean(-2) - target) ** 2).sum(-1)
-
-    g_grad = grad_and_value(g_loss, has_aux=True)
-
-    def replay(fake: Tensor, mem: dict[str, Tensor], batch: dict, i: int):
+    def _replay(self, fake: Tensor, mem: dict[str, Tensor], b: dict):
         """Experience replay: swap the picked rows for stored fakes, then store `fake`
         in each run's ring buffer (mem["buffer"] (S, capacity, 2), mem["pos"])."""
         buf, n = mem["buffer"], fake.shape[1]
-        idx = batch["replay_idx"][i][..., None].expand(-1, -1, 2)
-        mixed = torch.where(batch["replay_pick"][i][..., None], torch.gather(buf, 1, idx), fake)
+        idx = b["replay_idx"][..., None].expand(-1, -1, 2)
+        mixed = torch.where(b["replay_pick"][..., None], torch.gather(buf, 1, idx), fake)
         slots = (mem["pos"] + torch.arange(n, device=fake.device)) % buf.shape[1]
         buf = buf.index_copy(1, slots, fake)
         return mixed, {"buffer": buf, "pos": (mem["pos"] + n) % buf.shape[1]}
 
-    def d_update(g, d, ds, t_d, alive, mem, h, batch, i):
-        b = {"alpha": batch["gp_alpha"][i] if key.gp else None,
-             "flip": batch["flip"][i] if key.flip else None}
-        for site in ("drop_real", "drop_fake", "drop_gp"):
-            if site in batch:
-                b[site] = batch[site][i]
-        real = noisy(batch["d_real"][i], batch["noise_real"][i] if key.noise else None, h["d"])
-        fake = nets.g(g, batch["d_z"][i]).detach()
+    def d(self, g, d, ds, t_d, alive, mem, sn, h, b):
+        key, hd = self.key, h["d"]
+        sn_new = power_iteration(d, sn) if key.sn else sn
+        real = self.noisy(b["d_real"], b.get("noise_real"), hd)
+        fake = self.nets.g(g, b["d_z"]).detach()
         if key.replay:
-            fake, mem = replay(fake, mem, batch, i)
-        fake = noisy(fake, batch["noise_fake"][i] if key.noise else None, h["d"])
-        grads, (_, per_run) = d_grad(d, real, fake, b, h["d"])
-        ok = alive & torch.isfinite(per_run + grad_norms(grads))
-        new_d, new_ds = apply_update(opt, d, grads, ds, h["d"], t_d + 1)
+            fake, mem = self._replay(fake, mem, b)
+        fake = self.noisy(fake, b.get("noise_fake"), hd)
+        grads, (_, (per_run, out_r, out_f)) = self._d_grad(d, real, fake, b, hd, sn_new)
+        norm = grad_norms(grads)
+        ok = alive & torch.isfinite(per_run + norm)
+        new_d, new_ds = apply_update(self.opt, d, grads, ds, hd, t_d + 1)
         if key.clip:
-            c = h["d"]["clip"]
+            c = hd["clip"]
             new_d = {k: torch.clamp(v, -_per_run(c, v), _per_run(c, v)) for k, v in new_d.items()}
         ok = ok & finite_runs(new_d)  # an update that overflowed is not written either
         d, ds = keep_where(ok, new_d, d), keep_where(ok, new_ds, ds)
-        return d, ds, torch.where(ok, t_d + 1, t_d), ok, mem, per_run
+        sn = keep_where(ok, sn_new, sn) if key.sn else sn
+        score_d, score_g = self._scores(out_r, out_f)
+        stats = torch.stack([per_run, norm, score_d, score_g, out_r.mean(-1), out_f.mean(-1)], -1)
+        seen = {"real": real, "fake": fake, "out_r": out_r, "out_f": out_f}
+        return d, ds, torch.where(ok, t_d + 1, t_d), ok, mem, sn, stats, seen
 
-    def step(g: Params, d: Params, gs, ds, t_g: Tensor, t_d: Tensor, alive: Tensor,
-             mem: dict[str, Tensor], h: dict[str, State], batch: dict[str, Tensor]):
-        for i in range(key.d_steps):
-            d, ds, t_d, alive, mem, d_per_run = d_update(g, d, ds, t_d, alive, mem, h, batch, i)
+    # --- G ---------------------------------------------------------------------------
+    def _look_ahead(self, raw: Params, ds, t_d: Tensor, real: Tensor, fake: Tensor,
+                    h: State, masks: Tensor | None, sn) -> Params:
+        """Metz et al. 2016: D after k plain updates (no penalty, no flip), differentiable
+        unless first order."""
+        key, nets = self.key, self.nets
+
+        def plain(p, m_real, m_fake):
+            p = normalised(p, sn)
+            return d_objective(self.loss, nets.d(p, real, m_real), nets.d(p, fake, m_fake),
+                               _col(h["smooth"])).sum()
+
+        for i in range(key.unroll):
+            m_real, m_fake = (None, None) if masks is None else (masks[i][0], masks[i][1])
+            grads = torch.func.grad(plain)(raw, m_real, m_fake)
+            if key.unroll_first_order:
+                grads = {k: v.detach() for k, v in grads.items()}
+            raw, ds = apply_update(self.opt, raw, grads, ds, h, t_d + i + 1)
+        return raw
+
+    def _fakes(self, gp_: Params, b: dict, h) -> Tensor:
+        return self.noisy(self.nets.g(gp_, b["g_z"]), b.get("g_noise"), h["d"])
+
+    def _g_tail(self, fake: Tensor, raw: Params, ds, t_d, sn, b: dict, h):
+        """G's loss per run, as a function of its (noisy) fakes."""
+        key, nets = self.key, self.nets
+        live = normalised(raw, sn)
+        dp = live
+        if key.unroll:
+            fake_d = fake.detach() if key.unroll_first_order else fake
+            look_real = self.noisy(b["look_real"], b.get("look_noise"), h["d"])
+            dp = normalised(self._look_ahead(raw, ds, t_d, look_real, fake_d, h["d"],
+                                             b.get("drop_look"), sn), sn)
+        out = nets.d(dp, fake, b.get("drop_g"))
+        per_run = self.loss.g_term(out).mean(-1)
+        if key.fm:
+            per_run = per_run + h["g"]["fm"] * self._feature_gap(live, fake, b, h["d"])
+        return per_run.sum(), (per_run.detach(), out.detach())
+
+    def _g_loss(self, gp_: Params, raw: Params, ds, t_d, sn, b: dict, h):
+        return self._g_tail(self._fakes(gp_, b, h), raw, ds, t_d, sn, b, h)
+
+    def _feature_gap(self, dp: Params, fake: Tensor, b: dict, h: State) -> Tensor:
+        """Feature matching (Salimans et al. 2016): ‖E f(real) − E f(fake)‖² on live D's
+        penultimate features, per run."""
+        m_real, m_fake = (None, None) if "drop_fm" not in b else b["drop_fm"]
+        real = self.noisy(b["fm_real"], b.get("fm_noise"), h)
+        target = self.nets.features(dp, real, m_real).detach().mean(-2)
+        return ((self.nets.features(dp, fake, m_fake).mean(-2) - target) ** 2).sum(-1)
+
+    def g(self, g, d, gs, ds, t_g, t_d, alive, sn, h, b):
         frozen_d = {k: v.detach() for k, v in d.items()}
         frozen_ds = {k: {m: v.detach() for m, v in s.items()} for k, s in ds.items()}
-        b = {k: batch[k] for k in ("g_z", "g_noise", "look_real", "look_noise", "fm_real",
-                                   "fm_noise", "drop_g", "drop_look", "drop_fm") if k in batch}
-        grads, (_, g_per_run) = g_grad(g, frozen_d, frozen_ds, t_d, b, h)
-        ok = alive & torch.isfinite(g_per_run + grad_norms(grads))
-        new_g, new_gs = apply_update(opt, g, grads, gs, h["g"], t_g + 1)
+        grads, (_, (per_run, _)) = self._g_grad(g, frozen_d, frozen_ds, t_d, sn, b, h)
+        norm = grad_norms(grads)
+        ok = alive & torch.isfinite(per_run + norm)
+        new_g, new_gs = apply_update(self.opt, g, grads, gs, h["g"], t_g + 1)
         ok = ok & finite_runs(new_g)
         g, gs = keep_where(ok, new_g, g), keep_where(ok, new_gs, gs)
-        return g, d, gs, ds, torch.where(ok, t_g + 1, t_g), t_d, ok, mem, d_per_run, g_per_run
+        return g, gs, torch.where(ok, t_g + 1, t_g), ok, torch.stack([per_run, norm], -1)
 
-    return step
+    def probe(self, g, d, ds, t_d, sn, h, b):
+        """G's fakes (noisy, as D sees them), D's verdict on them and ∂(G's loss)/∂fake,
+        per run: what slow motion draws. Pure: changes nothing."""
+        fake = self._fakes(g, b, h).detach()
+        grad, (_, (_, out)) = grad_and_value(self._g_tail, has_aux=True)(fake, d, ds, t_d, sn, b, h)
+        return fake, out, grad
 
-
-_COMPILED: dict[tuple, Callable] = {}
+    # --- both ----------------------------------------------------------------------------
+    def whole(self, g, d, gs, ds, t_g, t_d, alive, mem, sn, h, batch):
+        """batch: {"d": [one dict per D update], "g": dict}. Returns the new state, each
+        D update's stats (d_steps, S, 6), G's stats, and `alive` after the D updates."""
+        d_stats = []
+        for b in batch["d"]:
+            d, ds, t_d, alive, mem, sn, stats, _ = self.d(g, d, ds, t_d, alive, mem, sn, h, b)
+            d_stats.append(stats)
+        alive_d = alive
+        g, gs, t_g, alive, g_stats = self.g(g, d, gs, ds, t_g, t_d, alive, sn, h, batch["g"])
+        return g, d, gs, ds, t_g, t_d, alive, mem, sn, torch.stack(d_stats), g_stats, alive_d
 
 
 class FallBack:
-    """Calls the compiled step; if compiling or running it fails (no C++ compiler, an op
-    inductor cannot lower), logs one line and runs the eager step from then on. The eager
-    step is the same function, so a run continues exactly where it was."""
+    """The compiled whole step of one StepKey, shared by every Trainer in the process.
 
-    def __init__(self, compiled: Callable, eager: Callable, key: StepKey):
-        self.compiled, self.eager, self.key = compiled, eager, key
+    `try_call` runs it, or returns None when it is not available: compiling or running it
+    failed (no C++ compiler, an op inductor cannot lower: logged once, then never tried
+    again) or it is still compiling in the background. The caller then runs its own
+    eager step, the same function, so a run continues exactly where it was.
+    `warm_in_background(args)` compiles in a thread, on copies of the inputs (the step is
+    pure), so a caller never waits for a compile (the app). Calls are serialised by a
+    lock: one compiled graph, one thread at a time."""
+
+    def __init__(self, compiled: Callable, key: StepKey):
+        self.compiled, self.key = compiled, key
         self.fell_back: str | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
-    def __call__(self, *args):
-        if self.fell_back is None:
-            try:
+    @property
+    def ready(self) -> bool:
+        """False while a background compile runs."""
+        return self._thread is None or not self._thread.is_alive()
+
+    def warm_in_background(self, *args) -> None:
+        if self._thread is not None or self.fell_back is not None:
+            return
+        copies = torch.utils._pytree.tree_map(
+            lambda x: x.clone() if isinstance(x, Tensor) else x, args)
+        self._thread = threading.Thread(target=self._call, args=copies, daemon=True,
+                                        name=f"gansim-compile-{self.key.loss}")
+        self._thread.start()
+
+    def _call(self, *args):
+        try:
+            with self._lock:
                 return self.compiled(*args)
-            except Exception as err:  # noqa: BLE001 - any compile failure means "run eager"
-                self.fell_back = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
-                log.warning("gansim: compiling the training step failed (%s); training "
-                            "eagerly instead", self.fell_back)
-        return self.eager(*args)
+        except Exception as err:  # noqa: BLE001 - any compile failure means "run eager"
+            self.fell_back = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+            log.warning("gansim: compiling the training step failed (%s); training "
+                        "eagerly instead", self.fell_back)
+            return None
+
+    def try_call(self, *args):
+        if self.fell_back is not None or not self.ready:
+            return None
+        return self._call(*args)
 
 
-def compiled_step(key: StepKey, nets: Nets, compile: bool = True) -> Callable:
-    """The step for `key`, compiled once per process per key (and per Nets object,
-    whose modules the graph calls) and falling back to eager; eager when compile is
-    False or GANSIM_COMPILE=0."""
-    eager = build_step(key, nets)
-    if not compile or os.environ.get("GANSIM_COMPILE", "1") == "0":
-        return eager
-    cache_key = (key, id(nets))
-    if cache_key not in _COMPILED:
+_COMPILED: dict[StepKey, FallBack] = {}
+
+
+def compile_wanted(compile: bool | None) -> bool:
+    """`compile` as given, or (None) the environment's choice: GANSIM_COMPILE=0 means eager."""
+    if compile is None:
+        return os.environ.get("GANSIM_COMPILE", "1") != "0"
+    return compile and os.environ.get("GANSIM_COMPILE", "1") != "0"
+
+
+def compiled_step(key: StepKey, cfg: Config, device: torch.device) -> FallBack:
+    """The compiled whole step of `key`, built once per process (its own modules: a
+    compiled graph runs no module code, so every Trainer of this key may call it)."""
+    if key not in _COMPILED:
         use_persistent_cache()
-        _COMPILED[cache_key] = FallBack(torch.compile(eager, fullgraph=True, dynamic=False),
-                                        eager, key)
-    return _COMPILED[cache_key]
+        step = Step(key, Nets(cfg, key.runs, device))
+        _COMPILED[key] = FallBack(torch.compile(step.whole, fullgraph=True, dynamic=False), key)
+    return _COMPILED[key]
 
 
-class StackedRuns:
-    """S runs of one Config (seeds differ) trained by the pure step: the stage-1/2
-    driver (weights, moments, draws); stage 3 makes Trainer its owner."""
+# --- the random inputs, drawn outside the step ---------------------------------------------
 
-    def __init__(self, cfg: Config, seeds: list[int], *, compile: bool = True,
-                 dataset: Any = None):
-        from .trainer import REPLAY_BATCHES, batch_key, default_dataset, resolve_device
+class Draws:
+    """Each run's batches and tricks' random numbers for one update, drawn outside the
+    pure step: the keyed real/latent batches (trainer.batch_key) and, from each run's own
+    generator (`gens`), the tricks' draws in a fixed order per update."""
 
-        todo = not_stacked(cfg)
-        if todo:
-            raise ValueError(f"the pure step does not train {todo[0]} yet; use gansim.Trainer")
-        self._batch_key = batch_key
-        self.cfg, self.seeds = cfg, list(seeds)
-        self.device = resolve_device(cfg.device)
-        self.dataset = dataset if dataset is not None else default_dataset(cfg)
-        self.nets = Nets(cfg, self.seeds, self.device)
-        self.g, self.d = self.nets.weights()
-        opt = OPTIMISERS[cfg.optimizer]
-        self.gs = {k: {m: torch.zeros_like(v) for m in opt.moments} for k, v in self.g.items()}
-        self.ds = {k: {m: torch.zeros_like(v) for m in opt.moments} for k, v in self.d.items()}
-        S = len(self.seeds)
-        self.t_g = torch.zeros(S, device=self.device)
-        self.t_d = torch.zeros(S, device=self.device)
-        self.alive = torch.ones(S, dtype=torch.bool, device=self.device)
-        self.h = hyper(cfg, S, self.device)
-        self.key = StepKey.of(cfg, S)
-        self.step_fn = compiled_step(self.key, self.nets, compile)
-        self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]  # tricks' draws
+    def __init__(self, seeds: list[int], dataset: Any, device: torch.device, dropout_layers: int):
+        self.seeds, self.dataset, self.device = seeds, dataset, device
+        self.gens = [torch.Generator().manual_seed(s) for s in seeds]  # the tricks' own draws
         self._keyed = torch.Generator()
-        self.g_step = 0
-        self.d_loss = self.g_loss = None
-        # Replay's ring buffers of past fakes, one per run (Trainer: REPLAY_BATCHES batches).
-        self.capacity = REPLAY_BATCHES * cfg.batch
-        self.stored = 0  # rows filled, the same in every run of the stack
-        self.mem = {"buffer": torch.zeros(S, self.capacity, 2, device=self.device),
-                    "pos": torch.zeros((), dtype=torch.long, device=self.device)}
+        self.layers = dropout_layers
 
-    def _stack(self, tag: str, make: Callable[[torch.Generator], Tensor], index: int = 0) -> Tensor:
-        return torch.stack([make(self._keyed.manual_seed(self._batch_key(s, self.g_step, tag, index)))
+    def _keyed_stack(self, tag: str, g_step: int, make: Callable, index: int = 0) -> Tensor:
+        from .trainer import batch_key
+
+        return torch.stack([make(self._keyed.manual_seed(batch_key(s, g_step, tag, index)))
                             for s in self.seeds]).to(self.device)
 
-    def _tricks(self, sigma: float) -> dict[str, Tensor]:
-        """Each run's own draws for the tricks, in the order Trainer makes them from its
-        generator: per D update the replay pick, noise on real, on fake, the flip mask,
-        the gp mix; then the noise on G's fakes, on the look-ahead's and on feature
-        matching's real batch. D-update draws stack to (d_steps, S, ...), others (S, ...)."""
-        cfg, n, key = self.cfg, self.cfg.batch, self.key
-        per_d: dict[str, list] = {}
-        per_g: dict[str, list] = {}
-        sizes = [min(self.capacity, self.stored + i * n) for i in range(cfg.d_steps)]
+    def _real(self, n: int) -> Callable:
+        return lambda gen: self.dataset.sample_torch(n, gen, "cpu")
 
-        def put(table, name, value):
-            table.setdefault(name, []).append(value)
+    def _z(self, cfg: Config) -> Callable:
+        return lambda gen: torch.randn(cfg.batch, cfg.z_dim, generator=gen)
 
-        layers, rows = len(self.nets.dropouts), n // cfg.pack
+    def _masks(self, cfg: Config, gen: torch.Generator) -> Tensor:
+        """One D call's dropout keep masks (layers, rows, width), layer by layer."""
+        rows = cfg.batch // cfg.pack
+        return torch.stack([(torch.rand(rows, cfg.d_hidden, generator=gen) >= cfg.dropout).float()
+                            for _ in range(self.layers)])
 
-        def masks(gen):
-            """One D call's dropout keep masks (layers, rows, width), drawn as
-            SeededDropout draws them, layer by layer."""
-            return torch.stack([(torch.rand(rows, cfg.d_hidden, generator=gen) >= cfg.dropout).float()
-                                for _ in range(layers)])
+    def _tricks(self, per_run: Callable[[torch.Generator], dict]) -> dict[str, Tensor]:
+        """Stack each run's draws: run axis first, or next to (rows, width) for masks."""
+        drawn = [per_run(gen) for gen in self.gens]
+        return {k: torch.stack([r[k] for r in drawn], dim=-3 if k.startswith("drop_") else 0)
+                .to(self.device) for k in drawn[0]}
 
-        for gen in self.gens:
-            noise = (lambda: torch.randn(n, 2, generator=gen)) if sigma else (lambda: torch.zeros(n, 2))
-            for i in range(cfg.d_steps):
-                if key.replay:
-                    pick, idx = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.long)
-                    if sizes[i]:
-                        pick = torch.rand(n, generator=gen) < cfg.replay
-                        idx = torch.randint(sizes[i], (n,), generator=gen)
-                    put(per_d, "replay_pick", pick)
-                    put(per_d, "replay_idx", idx)
-                if key.noise:
-                    put(per_d, "noise_real", noise())
-                    put(per_d, "noise_fake", noise())
-                if key.dropout:  # D(real), then D(fake)
-                    put(per_d, "drop_real", masks(gen))
-                    put(per_d, "drop_fake", masks(gen))
-                if key.flip:
-                    put(per_d, "flip", torch.rand(n // cfg.pack, generator=gen) < cfg.label_flip)
-                if key.gp:
-                    put(per_d, "gp_alpha", torch.rand(n // cfg.pack, 1, 1, generator=gen))
-                    if key.dropout:
-                        put(per_d, "drop_gp", masks(gen))
+    def d_batch(self, cfg: Config, key: StepKey, g_step: int, index: int, sigma: float,
+                stored: int) -> dict[str, Tensor]:
+        """The draws of D update `index` of G step `g_step`; `stored`: fakes in replay's
+        buffer before it."""
+        n = cfg.batch
+
+        def tricks(gen):
+            out = {}
+            if key.replay:
+                out["replay_pick"] = torch.zeros(n, dtype=torch.bool)
+                out["replay_idx"] = torch.zeros(n, dtype=torch.long)
+                if stored:
+                    out["replay_pick"] = torch.rand(n, generator=gen) < cfg.replay
+                    out["replay_idx"] = torch.randint(stored, (n,), generator=gen)
             if key.noise:
-                put(per_g, "g_noise", noise())
+                out["noise_real"], out["noise_fake"] = self._noise(n, sigma, gen), self._noise(n, sigma, gen)
+            if key.dropout:  # D(real), then D(fake)
+                out["drop_real"], out["drop_fake"] = self._masks(cfg, gen), self._masks(cfg, gen)
+            if key.flip:
+                out["flip"] = torch.rand(n // cfg.pack, generator=gen) < cfg.label_flip
+            if key.gp:
+                out["gp_alpha"] = torch.rand(n // cfg.pack, 1, 1, generator=gen)
+                if key.dropout:
+                    out["drop_gp"] = self._masks(cfg, gen)
+            return out
+
+        return {"d_real": self._keyed_stack("d_real", g_step, self._real(n), index),
+                "d_z": self._keyed_stack("d_z", g_step, self._z(cfg), index),
+                **(self._tricks(tricks) if self._any_d_tricks(key) else {})}
+
+    @staticmethod
+    def _any_d_tricks(key: StepKey) -> bool:
+        return key.replay or key.noise or key.dropout or key.flip or key.gp
+
+    @staticmethod
+    def _noise(n: int, sigma: float, gen: torch.Generator) -> Tensor:
+        # Noise is drawn only while σ > 0 (an annealed σ of 0 draws nothing).
+        return torch.randn(n, 2, generator=gen) if sigma else torch.zeros(n, 2)
+
+    def g_batch(self, cfg: Config, key: StepKey, g_step: int, sigma: float) -> dict[str, Tensor]:
+        """The draws of G's update at `g_step`."""
+        n = cfg.batch
+
+        def tricks(gen):
+            out = {}
+            if key.noise:
+                out["g_noise"] = self._noise(n, sigma, gen)
             if key.unroll:
                 if key.noise:
-                    put(per_g, "look_noise", noise())
+                    out["look_noise"] = self._noise(n, sigma, gen)
                 if key.dropout:
-                    put(per_g, "drop_look", torch.stack([torch.stack([masks(gen), masks(gen)])
-                                                         for _ in range(cfg.unroll)]))
+                    out["drop_look"] = torch.stack([torch.stack([self._masks(cfg, gen), self._masks(cfg, gen)])
+                                                    for _ in range(cfg.unroll)])
             if key.dropout:
-                put(per_g, "drop_g", masks(gen))
+                out["drop_g"] = self._masks(cfg, gen)
             if key.fm:
                 if key.noise:
-                    put(per_g, "fm_noise", noise())
+                    out["fm_noise"] = self._noise(n, sigma, gen)
                 if key.dropout:
-                    put(per_g, "drop_fm", torch.stack([masks(gen), masks(gen)]))
-        S = len(self.seeds)
-        out = {k: torch.stack(v).reshape(S, cfg.d_steps, *v[0].shape).transpose(0, 1)
-               for k, v in per_d.items()}
-        out.update({k: torch.stack(v) for k, v in per_g.items()})
-        # Masks: the run axis goes next to the rows, (..., layers, S, rows, width), so one
-        # call's masks index as (layers, S, rows, width).
-        out.update({k: v.movedim(1 if k in per_d else 0, -3) for k, v in out.items()
-                    if k.startswith("drop_")})
-        return {k: v.to(self.device) for k, v in out.items()}
+                    out["drop_fm"] = torch.stack([self._masks(cfg, gen), self._masks(cfg, gen)])
+            return out
 
-    def batches(self, sigma: float) -> dict[str, Tensor]:
-        cfg, n = self.cfg, self.cfg.batch
-        real = lambda g: self.dataset.sample_torch(n, g, "cpu")  # noqa: E731
-        z = lambda g: torch.randn(n, cfg.z_dim, generator=g)  # noqa: E731
-        out = {"d_real": torch.stack([self._stack("d_real", real, i) for i in range(cfg.d_steps)]),
-               "d_z": torch.stack([self._stack("d_z", z, i) for i in range(cfg.d_steps)]),
-               "g_z": self._stack("g_z", z)}
-        if cfg.unroll:
-            out["look_real"] = self._stack("look_real", real)
-        if cfg.feature_matching:
-            out["fm_real"] = self._stack("fm_real", real)
-        return {**out, **self._tricks(sigma)}
-
-    def step(self) -> None:
-        from .cures import instance_noise_std, lr_factor
-
-        cfg = self.cfg
-        sigma = instance_noise_std(cfg.instance_noise, cfg.noise_anneal, self.g_step)
-
-        def factor(step: int) -> float:
-            return lr_factor(cfg.lr_decay_start, cfg.lr_decay_end, cfg.lr_decay_floor, step)
-
-        # As in Trainer, the schedule is applied when G steps, so D's updates of step k
-        # still run at the rate G's update of step k − 1 set.
-        set_hyper(self.h, cfg, factor(self.g_step), sigma, factor(max(self.g_step - 1, 0)))
-        batch = self.batches(sigma)
-        (self.g, self.d, self.gs, self.ds, self.t_g, self.t_d, self.alive, self.mem,
-         self.d_loss, self.g_loss) = self.step_fn(self.g, self.d, self.gs, self.ds, self.t_g,
-                                                  self.t_d, self.alive, self.mem, self.h, batch)
-        self.stored = min(self.capacity, self.stored + self.cfg.d_steps * self.cfg.batch)
-        self.g_step += 1
+        out = {"g_z": self._keyed_stack("g_z", g_step, self._z(cfg))}
+        if key.unroll:
+            out["look_real"] = self._keyed_stack("look_real", g_step, self._real(n))
+        if key.fm:
+            out["fm_real"] = self._keyed_stack("fm_real", g_step, self._real(n))
+        if key.noise or key.dropout:
+            out.update(self._tricks(tricks))
+        return out

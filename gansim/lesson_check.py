@@ -24,40 +24,51 @@ class ClaimResult:
     seconds: float  # training time of the run this claim belongs to
 
 
-def enter_step(trainer, lesson: Lesson, index: int, seed: int | None = None):
+def enter_step(trainer, lesson: Lesson, index: int, seed: int | None = None,
+               seeds: list[int] | None = None):
     """The Trainer for step `index`: a fresh one when the step resets or changes a setting
-    that needs new networks, else `trainer` with the step's changes applied live."""
+    that needs new networks, else `trainer` with the step's changes applied live.
+    `seeds`: the fresh Trainer stacks these seeds (one run each)."""
     from .trainer import Trainer
 
     step = lesson.steps[index]
     cfg = lesson.config_at(index)
+    if seeds:
+        seed = seeds[0]
     if seed is not None:
         cfg = cfg.replace(seed=seed)
     if trainer is None or step.reset or restart_fields_changed(trainer.cfg, cfg):
-        return Trainer(cfg)
+        return Trainer(cfg, seeds=seeds)
     trainer.update(**{k: getattr(cfg, k) for k in step.changes})
     return trainer
 
 
-def play(lesson: Lesson, seed: int) -> list[ClaimResult]:
-    """Walk a lesson's steps on one seed as the app would, checking each claim."""
+def play(lesson: Lesson, seeds: list[int] | None = None, seed: int | None = None) -> list[ClaimResult]:
+    """Walk a lesson's steps on `seeds` (stacked in one Trainer; or one `seed`) as the
+    app would, checking each claim on every run."""
     import torch
+
+    seeds = list(seeds) if seeds else [seed if seed is not None else lesson.config.seed]
+    from .trainer import Diverged
 
     torch.set_num_threads(1)
     trainer = None
     results = []
     for i, step in enumerate(lesson.steps):
-        trainer = enter_step(trainer, lesson, i, seed)
+        trainer = enter_step(trainer, lesson, i, seeds=seeds)
         if not step.expect and _starts_fresh(lesson, i + 1, trainer):
             continue  # nothing checks this run, and the next step does not build on it
         start = time.perf_counter()
-        step.run(trainer)
-        seconds = time.perf_counter() - start
-        history = trainer.history.rows
-        for claim in step.expect:
-            holds, value = claim.holds(history)
-            results.append(ClaimResult(lesson.id, step.label or f"step {i + 1}", claim.describe(),
-                                       seed, holds, value, seconds))
+        try:
+            step.run(trainer)
+        except Diverged:
+            pass  # every run diverged: the claims judge what each logged
+        seconds = (time.perf_counter() - start) / len(seeds)
+        for seed, history in zip(seeds, trainer.histories):
+            for claim in step.expect:
+                holds, value = claim.holds(history.rows)
+                results.append(ClaimResult(lesson.id, step.label or f"step {i + 1}",
+                                           claim.describe(), seed, holds, value, seconds))
     return results
 
 
@@ -69,19 +80,23 @@ def _starts_fresh(lesson: Lesson, index: int, trainer) -> bool:
     return lesson.steps[index].reset or bool(restart_fields_changed(trainer.cfg, cfg))
 
 
-def _play(args: tuple[Lesson, int]) -> list[ClaimResult]:
+def _play(args: tuple[Lesson, list[int]]) -> list[ClaimResult]:
     return play(*args)
 
 
 def check(lessons: list[Lesson], seeds: list[int], jobs: int | None = None,
           progress=None) -> list[ClaimResult]:
-    """Every (lesson, seed) pair in parallel over the machine's cores.
+    """Every lesson, its seeds stacked (split so every core gets work), in parallel over
+    the machine's cores.
 
     The costliest lessons start first, so no long run is left alone at the end while the
     other cores idle; results come back in lesson order, whatever order they finish in.
     """
-    work = [(lesson, s) for lesson in lessons for s in seeds if any(st.expect for st in lesson.steps)]
     jobs = jobs or os.cpu_count() or 1
+    checked = [lesson for lesson in lessons if any(st.expect for st in lesson.steps)]
+    parts_per_lesson = max(1, math.ceil(jobs / max(len(checked), 1)))
+    size = max(1, math.ceil(len(seeds) / parts_per_lesson))
+    work = [(lesson, seeds[i:i + size]) for lesson in checked for i in range(0, len(seeds), size)]
     parts: list[list[ClaimResult]] = [[] for _ in work]
     if jobs == 1:
         for n, item in enumerate(work, 1):

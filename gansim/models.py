@@ -4,7 +4,7 @@ D's add-ons (minibatch discrimination, minibatch std, packing, spectral norm, dr
 are switches on one class rather than subclasses, so any combination builds.
 
 Both networks take points as (..., n, features): a run's batch is (n, 2); a seed batch
-(gansim.seedbatch) adds a leading axis of runs, with its Linear layers swapped for
+(gansim.engine) adds a leading axis of runs, with its Linear layers swapped for
 StackedLinear ones holding one weight matrix per run.
 """
 from __future__ import annotations

@@ -20,9 +20,9 @@ from .config import FIELD_NAMES, Config, coerce, relative_step_cost
 # Each run is judged on the mean of its last K evaluations (every EVAL_EVERY steps, 2,500
 # samples each): one snapshot of a GAN that hops between modes is noisy.
 EVAL_EVERY = 100
-# Seeds trained as one stacked model at most (gansim.seedbatch). Per-seed cost falls with
-# the batch (on one core: 1.51× faster than one by one at 5 seeds, 1.72× at 10), but
-# gains flatten while a long batch finishing last leaves the other cores idle.
+# Seeds trained as one stacked Trainer at most (Trainer(cfg, seeds=...)). Per-seed cost
+# falls with the stack, but gains flatten while a long stack finishing last leaves the
+# other cores idle.
 MAX_SEED_BATCH = 8
 METRICS = ("modes", "modes_any", "hq", "reverse_kl", "mass_modes", "distance")
 COLUMNS = ("setting", "seed", "steps", "diverged", *METRICS, "precision", "recall",
@@ -94,7 +94,7 @@ def final_metrics(trainer, eval_last: int) -> dict[str, Any]:
 
 
 def _row(job: Job, run, steps: int, seconds: float, eval_last: int) -> dict[str, Any]:
-    """The runs.csv row of a finished run (a Trainer, or one seed of a SeedBatch)."""
+    """The runs.csv row of a finished run (a Trainer, or one run of a stacked one)."""
     from .metrics import EVAL_SAMPLES, precision_recall
 
     precision, recall = precision_recall(run.real_eval.cpu().numpy(), run.sample(EVAL_SAMPLES))
@@ -119,14 +119,18 @@ def run_one(job: Job, steps: int, eval_last: int) -> dict[str, Any]:
 
 
 def run_seed_batch(jobs: list[Job], steps: int, eval_last: int) -> list[dict[str, Any]]:
-    """Train the seeds of one setting together (gansim.seedbatch); one row per seed.
-    Each row's seconds is its share of the batch's time."""
-    from .seedbatch import SeedBatch
+    """Train the seeds of one setting together (one Trainer, its runs stacked); one row
+    per seed. Each row's seconds is its share of the stack's time."""
+    from .trainer import Diverged, Trainer
 
-    batch = SeedBatch(jobs[0].cfg, [j.seed for j in jobs], eval_every=EVAL_EVERY)
-    batch.train(steps)
-    share = batch.seconds / len(jobs)
-    return [_row(j, run, steps, share, eval_last) for j, run in zip(jobs, batch.runs)]
+    trainer = Trainer(jobs[0].cfg, seeds=[j.seed for j in jobs], eval_every=EVAL_EVERY)
+    start = time.perf_counter()
+    try:
+        trainer.train(steps)
+    except Diverged:
+        pass  # every run diverged; each kept its last good weights (diverged=1)
+    share = (time.perf_counter() - start) / len(jobs)
+    return [_row(j, trainer.run(i), steps, share, eval_last) for i, j in enumerate(jobs)]
 
 
 def run_task(jobs: list[Job], steps: int, eval_last: int) -> list[dict[str, Any]]:
@@ -147,12 +151,10 @@ def _run_packed(args: tuple[list[Job], int, int]) -> list[dict[str, Any]]:
 
 
 def plan_tasks(jobs: list[Job], n_jobs: int, seed_batch: int) -> list[list[Job]]:
-    """Group jobs into tasks: up to `seed_batch` seeds of a setting train together where
-    the setting allows it (seedbatch.unbatchable). 0 = automatic: all of a setting's
+    """Group jobs into tasks: up to `seed_batch` seeds of a setting train together
+    (every setting stacks). 0 = automatic: all of a setting's
     seeds in one batch of at most MAX_SEED_BATCH, split further when there are fewer
     settings than cores so that every core gets work. 1 = no batching."""
-    from .seedbatch import unbatchable
-
     by_setting: dict[str, list[Job]] = {}
     for j in jobs:
         by_setting.setdefault(j.setting, []).append(j)
@@ -162,8 +164,7 @@ def plan_tasks(jobs: list[Job], n_jobs: int, seed_batch: int) -> list[list[Job]]
         seed_batch = min(MAX_SEED_BATCH, max(1, math.ceil(largest / splits)))
     tasks = []
     for group in by_setting.values():
-        size = 1 if unbatchable(group[0].cfg) else seed_batch
-        tasks += [group[i:i + size] for i in range(0, len(group), size)]
+        tasks += [group[i:i + seed_batch] for i in range(0, len(group), seed_batch)]
     return tasks
 
 
@@ -316,8 +317,8 @@ def write_reports(df, out: Path, eval_last: int) -> None:
         f"snapshot: a GAN that hops between modes looks different from one evaluation to "
         f"the next. Cells are mean ± standard error over seeds (std / √n). Precision and "
         f"recall in runs.csv are from one final sample of 2,500. Seeds of one setting "
-        f"may train together as one stacked model (gansim.seedbatch: same starting weights "
-        f"and batches as separate runs); their seconds are each seed's share of the "
+        f"may train together as one stacked model (one Trainer with several seeds: the same "
+        f"starting weights and batches as separate runs); their seconds are each seed's share of the "
         f"batch's time.", "",
         summary_table(summarize(df)) if len(df) else "(no runs)", "",
     ]

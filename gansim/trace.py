@@ -2,9 +2,10 @@
 
 Pass a StepTrace to `Trainer.step_d(trace=...)` or `step_g(trace=...)` and the step
 fills it as it runs: the batch it drew, D's outputs, the loss, the gradient norm, the
-learning rate, and D's landscape (or G's fakes) before and after the update. The step
-itself is the ordinary one, so a traced step leaves the run exactly where an untraced
-one would; without a trace the step only pays a few `is not None` checks.
+learning rate, and D's landscape (or G's fakes) before and after the update. The update
+is the engine's own eager one (gansim.engine.Step.d / .g), the same function an untraced
+step runs, so a traced step leaves the run exactly where an untraced one would; G's
+arrows come from engine.Step.probe, a pure function of the same inputs.
 
 Everything the trace computes on its own (landscapes, G's fakes after the update) runs
 with both networks in eval mode, without gradients and with the global RNG forked, so
@@ -44,7 +45,6 @@ class StepTrace:
     grid_y: np.ndarray | None = None
     critic: bool = False  # True: scores and grids are unbounded critic scores
     _z: Tensor | None = field(default=None, repr=False)
-    _fake_in: Tensor | None = field(default=None, repr=False)
 
     # --- hooks the Trainer calls ------------------------------------------------------
     def begin(self, trainer: Any, phase: str) -> None:
@@ -62,30 +62,27 @@ class StepTrace:
         self.score_fake = _scores(trainer, out_f)
         self.loss, self.grad_norm = float(loss.detach()), float(norm)
 
-    def g_forward(self, z: Tensor, fake_in: Tensor) -> None:
-        """G's latent batch and fakes; keep the fakes' gradient for the arrows."""
-        self._z, self._fake_in = z, fake_in
-        if fake_in.requires_grad:
-            fake_in.retain_grad()  # reads ∂loss/∂x after backward; changes no value
-
-    def g_batch(self, trainer: Any, out: Tensor, loss: Tensor, norm: Tensor) -> None:
-        """D's verdict on G's fakes, the loss, its gradient at each fake, the norm."""
-        x = self._fake_in
-        self.fake = _np(x)
+    def g_batch(self, trainer: Any, z: Tensor, fake_in: Tensor, out: Tensor, grad: Tensor) -> None:
+        """G's latent batch, its fakes as D saw them, D's verdict on them and ∂(G's
+        loss)/∂x at each fake (engine.Step.probe), before the update."""
+        self._z = z
+        self.fake = _np(fake_in)
         self.score_fake = _scores(trainer, out)
-        self.loss, self.grad_norm = float(loss.detach()), float(norm)
-        grad = x.grad if x.grad is not None else torch.zeros_like(x)
         # The loss is a batch mean: scale by the batch so the arrows do not shrink with it.
-        self.push = _np(-grad * x.shape[0])
+        self.push = _np(-grad * fake_in.shape[0])
 
-    def end(self, trainer: Any, optimizer: torch.optim.Optimizer) -> None:
+    def g_loss(self, loss: Tensor, norm: Tensor) -> None:
+        """G's loss and gradient norm, from the update itself."""
+        self.loss, self.grad_norm = float(loss), float(norm)
+
+    def end(self, trainer: Any, lr: float) -> None:
         """After the update: the learning rate used, D's landscape, G's moved fakes."""
-        self.lr = float(optimizer.param_groups[0]["lr"])
+        self.lr = lr
         _, _, self.grid_after = _look(trainer)
         if self.phase == "g" and self._z is not None:
             with _quiet(trainer):
                 self.fake_after = _np(trainer.G(self._z))
-        self._z = self._fake_in = None  # drop the graph's tensors
+        self._z = None
 
 
 class _quiet:

@@ -1,9 +1,14 @@
 """Shared test hygiene."""
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
+
+# Tests train eagerly: compiling a step costs 10-100 s on a shared 2-core machine, and the
+# eager step is the same function (tests/test_engine.py compiles one on purpose).
+os.environ.setdefault("GANSIM_COMPILE", "0")
 
 
 @pytest.fixture(autouse=True)

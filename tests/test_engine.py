@@ -1,12 +1,14 @@
-"""The pure stacked step (gansim.engine) against the Trainer it will replace."""
+"""The one engine (gansim.engine): seed s of a stacked Trainer is the single run with seed s."""
 import math
+import threading
 
 import pytest
 import torch
 
 from gansim import Config, Trainer
+from gansim.trainer import Diverged
 from gansim.config import FIELDS
-from gansim.engine import STACKING, StackedRuns
+from gansim.engine import STACKING
 
 SMALL = dict(g_hidden=32, d_hidden=32, z_dim=8, batch=64, device="cpu")
 STEPS = 20
@@ -31,6 +33,7 @@ SETTINGS = {
     "dropout-gp-r1": dict(dropout=0.2, gp=1.0, r1=1.0, d_depth=3),
     "dropout-unroll-fm": dict(dropout=0.3, unroll=2, feature_matching=0.5, instance_noise=0.1),
     "unroll-3-1st": dict(unroll=3, unroll_first_order=True),
+    "spectral-norm-gp-unroll": dict(spectral_norm=True, gp=1.0, r1=0.5, unroll=2, d_steps=2),
 }
 
 
@@ -40,45 +43,59 @@ def weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("name", SETTINGS)
 def test_seed_of_a_stack_is_the_single_run(name):
+    """The stack trains by whole steps; the single runs by single D and G updates."""
     cfg = Config(**SMALL, **SETTINGS[name])
     seeds = [3, 11]
-    stack = StackedRuns(cfg, seeds, compile=False)
+    stack = Trainer(cfg, seeds=seeds, compile=False)
     d_losses, g_losses = [], []
     for _ in range(STEPS):
         stack.step()
-        d_losses.append(stack.d_loss)
-        g_losses.append(stack.g_loss)
+        d_losses.append(stack._d_sum[:, 0].clone())
+        g_losses.append(stack._g_sum[:, 0].clone())
     for i, seed in enumerate(seeds):
-        run = Trainer(cfg.replace(seed=seed))
+        run = Trainer(cfg.replace(seed=seed), compile=False)
         d_ref, g_ref = [], []
         for _ in range(STEPS):
             for _ in range(cfg.d_steps):
-                d = run.step_d()
-            d_ref.append(d)
-            g_ref.append(run.step_g())
-        torch.testing.assert_close(torch.tensor(d_ref), torch.stack(d_losses)[:, i], **TOL)
-        torch.testing.assert_close(torch.tensor(g_ref), torch.stack(g_losses)[:, i], **TOL)
-        for k, v in weights(run.G).items():
-            torch.testing.assert_close(stack.g[k][i], v, **TOL, msg=f"G {k}")
-        for k, v in weights(run.D).items():
-            torch.testing.assert_close(stack.d[k][i], v, **TOL, msg=f"D {k}")
+                run.step_d()
+            run.step_g()
+            d_ref.append(run._d_sum[0, 0].clone())
+            g_ref.append(run._g_sum[0, 0].clone())
+        torch.testing.assert_close(torch.stack(d_ref), torch.stack(d_losses)[:, i], **TOL)
+        torch.testing.assert_close(torch.stack(g_ref), torch.stack(g_losses)[:, i], **TOL)
+        for k, v in run.g.items():
+            torch.testing.assert_close(stack.g[k][i], v[0], **TOL, msg=f"G {k}")
+        for k, v in run.d.items():
+            torch.testing.assert_close(stack.d[k][i], v[0], **TOL, msg=f"D {k}")
+        for k, s in run.sn.items():
+            torch.testing.assert_close(stack.sn[k]["u"][i], s["u"][0], **TOL, msg=f"u {k}")
 
 
 def test_a_diverging_run_keeps_its_last_good_weights_and_the_others_go_on():
-    stack = StackedRuns(Config(**SMALL), [0, 1], compile=False)
+    stack = Trainer(Config(**SMALL), seeds=[0, 1], compile=False)
     stack.step()
     before = {k: v.clone() for k, v in stack.d.items()}
     g_before = {k: v.clone() for k, v in stack.g.items()}
-    stack.h["d"]["lr"][0] = math.inf  # run 0's next D update would write Inf into D
-    g, d, gs, ds, t_g, t_d, alive, mem, d_loss, g_loss = stack.step_fn(
-        stack.g, stack.d, stack.gs, stack.ds, stack.t_g, stack.t_d, stack.alive, stack.mem,
-        stack.h, stack.batches(0.0))
-    assert alive.tolist() == [False, True]
-    for k, v in d.items():
+    with torch.no_grad():
+        stack.d["head.bias"][0] = 1e38  # run 0: a huge output, an infinite loss
+    before["head.bias"][0] = 1e38
+    stack.step()  # no Diverged: run 1 is still alive
+    assert stack.alive.tolist() == [False, True]
+    assert "kept as they were at step 1" in stack.failed[0] and stack.failed[1] is None
+    assert stack.run(0).diverged and not stack.run(1).diverged and not stack.diverged
+    for k, v in stack.d.items():
         torch.testing.assert_close(v[0], before[k][0], rtol=0, atol=0)  # run 0: untouched
-    assert all(not torch.equal(d[k][1], before[k][1]) for k in d), "run 1 trained on"
-    assert all(not torch.equal(g[k][1], g_before[k][1]) for k in g), "run 1's G trained on"
-    assert t_d.tolist() == [1.0, 2.0]
+    assert all(not torch.equal(stack.d[k][1], before[k][1]) for k in before), "run 1 trained on"
+    assert all(not torch.equal(stack.g[k][1], g_before[k][1]) for k in g_before), "G 1 trained on"
+    assert stack.t_d.tolist() == [1.0, 2.0]
+    stack.train(3)
+    assert stack.t_d.tolist() == [1.0, 5.0]
+    with torch.no_grad():
+        stack.d["head.bias"][1] = math.inf  # run 1's weights themselves blow up
+    with pytest.raises(Diverged, match="kept as they were"):
+        stack.step()  # now no run is left: the stack raises, as one run does
+    assert "restored to those of step 0" in stack.failed[1]
+    assert all(bool(torch.isfinite(v).all()) for v in stack.d.values())
 
 
 def test_every_setting_says_how_it_stacks():
@@ -87,29 +104,70 @@ def test_every_setting_says_how_it_stacks():
         f"{sorted(set(FIELDS) ^ set(STACKING))}")
 
 
+def test_live_updates_act_on_every_run_of_a_stack():
+    stack = Trainer(Config(**SMALL), seeds=[5, 6], compile=False)
+    stack.train(3)
+    stack.update(loss="hinge", lr_d=3e-4, optimizer="rmsprop", gp=1.0)
+    assert stack.h["d"]["lr"].tolist() == pytest.approx([3e-4, 3e-4])
+    assert stack.key.loss == "hinge" and stack.key.gp and stack.t_d.tolist() == [0.0, 0.0]
+    stack.train(3)
+    assert [len(h.rows["step"]) for h in stack.histories] == [0, 0]  # log_every 10
+    assert stack.run(1).cfg.seed == 6 and stack.run(1).sample(4).shape == (4, 2)
+
+
 def test_compiled_step_equals_eager_and_falls_back_when_compiling_fails(monkeypatch, caplog):
     """One compiled setting with most cures on (a compile costs ~10–60 s on a shared
     2-core machine, so one), then a forced failure: the run goes on eagerly."""
     import gansim.engine as engine
 
+    monkeypatch.setenv("GANSIM_COMPILE", "1")  # conftest turns compiling off for the rest
     cfg = Config(**SMALL, gp=1.0, label_flip=0.1, instance_noise=0.1, replay=0.5,
                  feature_matching=0.5, d_steps=2)
-    eager, compiled = StackedRuns(cfg, [1, 2], compile=False), StackedRuns(cfg, [1, 2])
+    eager, compiled = Trainer(cfg, seeds=[1, 2], compile=False), Trainer(cfg, seeds=[1, 2], compile=True)
     for _ in range(3):
         eager.step()
         compiled.step()
-    assert compiled.step_fn.fell_back is None, compiled.step_fn.fell_back
+    assert isinstance(compiled._compiled, engine.FallBack)
+    assert compiled._compiled.fell_back is None, compiled._compiled.fell_back
     for k, v in eager.g.items():
         torch.testing.assert_close(compiled.g[k], v, rtol=1e-4, atol=1e-5)
 
     def broken(*args):
         raise RuntimeError("no C++ compiler")
 
-    run = StackedRuns(cfg.replace(lr_d=2e-4), [1, 2])  # a new key: a new compiled step
-    monkeypatch.setattr(run.step_fn, "compiled", broken)
+    run = Trainer(cfg.replace(loss="hinge"), seeds=[1, 2], compile=True)  # a new key
+    monkeypatch.setattr(run._compiled, "compiled", broken)
     with caplog.at_level("WARNING", logger="gansim.engine"):
         for _ in range(3):
             run.step()
-    assert run.step_fn.fell_back == "RuntimeError: no C++ compiler"
+    assert run._compiled.fell_back == "RuntimeError: no C++ compiler"
     assert sum("training eagerly" in r.message for r in caplog.records) == 1
     assert run.g_step == 3 and bool(run.alive.all())
+
+
+def test_a_background_compile_never_makes_a_step_wait(monkeypatch):
+    """The app's mode: while the step compiles in a thread, step() trains eagerly (the
+    same function, so the same numbers); once it is ready the compiled step takes over.
+    The compile is held at a gate to catch it running; same key as the test above, so in
+    one process the kernels are already built."""
+    monkeypatch.setenv("GANSIM_COMPILE", "1")
+    cfg = Config(**SMALL, gp=1.0, label_flip=0.1, instance_noise=0.1, replay=0.5,
+                 feature_matching=0.5, d_steps=2)
+    t = Trainer(cfg, seeds=[1, 2], compile=True, background_compile=True)
+    eager = Trainer(cfg, seeds=[1, 2], compile=False)
+    gate, real = threading.Event(), t._compiled.compiled
+    monkeypatch.setattr(t._compiled, "compiled", lambda *a: (gate.wait(120), real(*a))[1])
+    monkeypatch.setattr(t._compiled, "_thread", None)
+    t.step()
+    eager.step()
+    assert t.compiling, "the compile should still be held at the gate"
+    for k, v in eager.g.items():
+        torch.testing.assert_close(t.g[k], v, rtol=0, atol=0)  # the eager step ran
+    gate.set()
+    t._compiled._thread.join(600)
+    assert not t.compiling and t._compiled.fell_back is None
+    for _ in range(2):
+        t.step()
+        eager.step()
+    for k, v in eager.g.items():
+        torch.testing.assert_close(t.g[k], v, rtol=1e-4, atol=1e-5)

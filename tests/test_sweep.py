@@ -117,7 +117,7 @@ def _jobs(grid, seeds, **base):
     ({"gp": [0]}, 5, 2, 0, [3, 2]),  # fewer settings than cores: split so both get work
     ({"gp": [0]}, 20, 1, 0, [sweep.MAX_SEED_BATCH, sweep.MAX_SEED_BATCH, 4]),
     ({"gp": [0, 10]}, 3, 4, 1, [1] * 6),  # 1: no batching
-    ({"unroll": [0, 2]}, 3, 1, 0, [3, 1, 1, 1]),  # unrolled runs cannot be stacked
+    ({"unroll": [0, 2], "spectral_norm": [False, True]}, 3, 1, 0, [3] * 4),  # every setting stacks
 ])
 def test_plan_tasks_batches_seeds_of_a_setting(grid, seeds, n_jobs, seed_batch, sizes):
     jobs = _jobs(grid, list(range(seeds)))

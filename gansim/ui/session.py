@@ -31,7 +31,7 @@ class Run:
     def __init__(self, cfg: Config, dataset: Any = None):
         self.lock = threading.Lock()
         self.dataset = dataset  # uploaded points (data="points"), kept across resets
-        self.trainer = Trainer(cfg, dataset=dataset)
+        self.trainer = Trainer(cfg, dataset=dataset, background_compile=True)
         self.frames: deque = deque(maxlen=GIF_FRAMES)  # (step, fake points)
         self._ticks: deque = deque()  # (time, g_step) pairs for the rate
         self.error: str | None = None  # a Diverged message shown until the next change
@@ -150,7 +150,8 @@ class Run:
         cfg = cfg or self.cfg
         if dataset is not None:
             self.dataset = dataset
-        trainer = Trainer(cfg, dataset=self.dataset if cfg.data == "points" else None)
+        trainer = Trainer(cfg, dataset=self.dataset if cfg.data == "points" else None,
+                          background_compile=True)
         with self.lock:
             self.trainer = trainer
             self._d_done = 0
@@ -214,6 +215,7 @@ class Comparison:
                              "dataset (the panes must share their real batches); set the "
                              "same data in every pane")
         kw = {"dataset": self.dataset} if True in uploads else {}
+        kw["background_compile"] = True  # panes train eagerly while their step compiles
         if Lockstep.can_branch(self.start, configs):
             return Lockstep.branch(self.start, configs, eval_every=COMPARE_EVAL_EVERY, **kw)
         return Lockstep(configs, eval_every=COMPARE_EVAL_EVERY, **kw)
