@@ -37,7 +37,6 @@ from torch.func import functional_call, grad_and_value
 from .config import Config
 from .losses import LOSSES, d_objective
 from .models import Discriminator, Generator, SeededDropout, StackedLinear, stack_networks
-from .unroll import TINY
 
 log = logging.getLogger(__name__)
 Params = dict[str, Tensor]
@@ -59,6 +58,9 @@ def use_persistent_cache() -> Path:
 # Each takes a parameter p (S, ...), its gradient, its state, the hyper-parameters as
 # tensors (lr of shape (S,), so runs may differ) and the step count t (S,), and returns
 # the new p and state. The forms follow torch.optim's (Kingma & Ba 2015 for Adam).
+
+TINY = 1e-30  # √TINY = 1e-15, far below Adam's eps (1e-8): values match torch's Adam
+
 
 def safe_sqrt(x: Tensor) -> Tensor:
     """√x with gradient 0, not inf, at x = 0: a dead ReLU unit keeps Adam's v at exactly
