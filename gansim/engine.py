@@ -15,9 +15,8 @@ eager step see the same numbers. Continuous settings (learning rates, betas) are
 tensors, so changing them live never recompiles; what changes the graph (the loss,
 the optimiser, shapes, S) is the compile cache's key (`StepKey`).
 
-Status (issue 11, see docs/engine.md): every cure but spectral norm is in the step,
-checked against Trainer setting by setting (tests/test_engine.py); Trainer and
-SeedBatch do not use it yet (stage 3).
+gansim.trainer.Trainer owns the state (S runs; a single run is S = 1) and calls this
+step for every update; docs/engine.md says where issue 11 stands.
 """
 from __future__ import annotations
 
