@@ -376,6 +376,19 @@ def keep_where(ok: Tensor, new: Any, old: Any) -> Any:
     return torch.where(_per_run(ok, new), new, old)
 
 
+def autograd_grad_and_value(fn: Callable, has_aux: bool = True) -> Callable:
+    """torch.func.grad_and_value(fn, has_aux=True) over fn's first argument (a dict of
+    tensors), computed with torch.autograd: the same gradients, less overhead eagerly."""
+    def wrapped(params: Params, *args):
+        with torch.enable_grad():
+            p = {k: v.detach().requires_grad_() for k, v in params.items()}
+            value, aux = fn(p, *args)
+            grads = torch.autograd.grad(value, list(p.values()), allow_unused=True)
+        return ({k: torch.zeros_like(p[k]) if g is None else g for k, g in zip(p, grads)},
+                (value.detach(), aux))
+    return wrapped
+
+
 class Step:
     """The pure update functions for one StepKey (eager; `steps_for` compiles `whole`).
 
@@ -393,11 +406,14 @@ class Step:
     dead in `alive`; the others go on.
     """
 
-    def __init__(self, key: StepKey, nets: Nets):
+    def __init__(self, key: StepKey, nets: Nets, compiled: bool = False):
         self.key, self.nets = key, nets
         self.loss, self.opt = LOSSES[key.loss], OPTIMISERS[key.optimizer]
-        self._d_grad = grad_and_value(self._d_loss, has_aux=True)
-        self._g_grad = grad_and_value(self._g_loss, has_aux=True)
+        # Eager: torch.autograd for the outer gradient (~2x less overhead per op than
+        # torch.func's transform); compiled: torch.func, which dynamo traces whole.
+        outer = grad_and_value if compiled else autograd_grad_and_value
+        self._d_grad = outer(self._d_loss, has_aux=True)
+        self._g_grad = outer(self._g_loss, has_aux=True)
 
     # --- D ---------------------------------------------------------------------------
     @staticmethod
@@ -607,7 +623,7 @@ def compiled_step(key: StepKey, cfg: Config, device: torch.device) -> FallBack:
     compiled graph runs no module code, so every Trainer of this key may call it)."""
     if key not in _COMPILED:
         use_persistent_cache()
-        step = Step(key, Nets(cfg, key.runs, device))
+        step = Step(key, Nets(cfg, key.runs, device), compiled=True)
         _COMPILED[key] = FallBack(torch.compile(step.whole, fullgraph=True, dynamic=False), key)
     return _COMPILED[key]
 
