@@ -7,7 +7,10 @@ switch interval), so ten sessions trained less together than one alone, unevenly
 a Pause waited behind all of them. Here the frames of a process (training and drawing)
 take turns, first come first served, and each turn's training is short enough that a
 round of every playing session stays near ROUND_S plus their drawing: a session waits
-about one round for its next frame, and so does its Pause. The cost limits below keep one heavy setting from holding a turn for long.
+about one round for its next frame. A click never waits for a round: a queueing frame
+leaves the queue as soon as its own page asks for something (Turnstile.turn's
+yield_check), and the page's full rerun that follows draws without queueing. The cost
+limits below keep one heavy setting from holding a turn for long.
 No streamlit import: this is plain threading, testable without a page.
 """
 from __future__ import annotations
@@ -26,6 +29,7 @@ ACTIVE_S = 2.0  # a session that trained this recently counts as playing
 SUBSTEP_LIMIT_S = 0.5  # one D or G update estimated above this is refused, not played
 WARN_FACTOR = 10.0  # a step estimated at this many default steps gets a warning first
 PLAIN_STEP_S = 0.004  # prior for one default step on one core, until measured
+POLL_S = 0.05  # a queueing frame looks this often for a click of its own page
 
 
 class Turnstile:
@@ -38,26 +42,50 @@ class Turnstile:
         self._holder: int | None = None  # the thread whose turn it is
 
     @contextmanager
-    def turn(self, who: int):
-        """Wait for this thread's turn; nested turns of the holder pass straight in
-        (a frame's turn covers its training and its drawing)."""
+    def turn(self, who: int, yield_check=None, wait: bool = True):
+        """Wait for this thread's turn; yields True once it holds it.
+
+        Nested turns of the holder pass straight in (a frame's turn covers its training
+        and its drawing). While queueing, `yield_check` is called every POLL_S: it
+        raises when the session's own page has asked for something new (a Pause, a
+        Reset, a setting), and the thread leaves the queue at once instead of waiting a
+        round for a turn it no longer wants. With wait=False the turn is taken only if
+        nobody holds or awaits one; otherwise this yields False at once.
+        """
         if self._holder == threading.get_ident():
-            yield
+            yield True
             return
         me = object()
         with self._cond:
-            self._queue.append(me)
-            while self._queue[0] is not me:
-                self._cond.wait()
-            self._holder = threading.get_ident()
+            if not wait and self._queue:
+                got = False
+            else:
+                self._queue.append(me)
+                self._wait_for(me, yield_check)
+                self._holder, got = threading.get_ident(), True
+        if not got:
+            yield False
+            return
         try:
-            yield
+            yield True
         finally:
             with self._cond:
                 self._holder = None
                 self._queue.popleft()
                 self._seen[who] = time.monotonic()
                 self._cond.notify_all()
+
+    def _wait_for(self, me: object, yield_check) -> None:
+        """Block (holding self._cond) until `me` heads the queue; leave it on a raise."""
+        try:
+            while self._queue[0] is not me:
+                self._cond.wait(POLL_S if yield_check else None)
+                if yield_check and self._queue[0] is not me:
+                    yield_check()
+        except BaseException:
+            self._queue.remove(me)
+            self._cond.notify_all()
+            raise
 
     def playing(self) -> int:
         """Sessions that trained in the last ACTIVE_S (at least 1: the one asking)."""
