@@ -72,6 +72,19 @@ def test_turns_shrink_with_the_sessions_playing():
     assert t.turn_seconds(0.065) <= 0.065
 
 
+def test_a_turn_trains_at_least_as_long_as_a_turn_draws():
+    """Ten sessions whose frames draw for 60 ms: 30 ms turns (ROUND_S / 10) would leave
+    most of the process to drawing; the turn grows to about the drawing time instead."""
+    t = fair.Turnstile()
+    for turn in range(30):
+        with t.turn(turn % 10):
+            t.trained(0.01)
+            time.sleep(0.07)  # 10 ms training, ~60 ms drawing
+    assert t.draw_s >= 0.05, t.draw_s  # 60 ms × (1 - 0.9**30) = 57 ms, sleep runs long
+    assert 0.05 <= t.turn_seconds(0.065) <= 0.065  # never above what the speed asks
+    assert t.turn_seconds(0.02) == 0.02
+
+
 def test_sessions_in_one_process_share_it_fairly():
     """Four sessions playing in threads: over 2 s each gets >= 70 % of the busiest one's
     turns (first come, first served), and a fifth that asks for a turn gets one within
