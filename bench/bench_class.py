@@ -42,19 +42,24 @@ class Deadline(Exception):
     """The bench's own time budget ran out."""
 
 
+CLICKS = tb.ARTIFACTS / "bench-class-clicks.log"  # the server's side of each click
+
+
 def start_server(log: Path) -> tuple[subprocess.Popen, str]:
     port = serve.free_port()
+    CLICKS.write_text("")
     proc = subprocess.Popen(["taskset", "-c", str(SERVER_CORE), *serve.worker_command(port)],
                             cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            env={**os.environ, "OMP_NUM_THREADS": "1",
+                                 "GANSIM_CLICK_LOG": str(CLICKS)})
     url = f"http://127.0.0.1:{port}"
     tb.wait_healthy(url, proc, timeout=120)
     return proc, url
 
 
-def spread(values: list[float]) -> str:
-    return (f"min {min(values):.1f} / median {statistics.median(values):.1f} / "
-            f"max {max(values):.1f}")
+def spread(values: list[float], digits: int = 1) -> str:
+    return (f"min {min(values):.{digits}f} / median {statistics.median(values):.{digits}f} / "
+            f"max {max(values):.{digits}f}")
 
 
 def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict:
@@ -87,8 +92,8 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict
         steps = [(b[0] - a[0]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         frames = [(b[1] - a[1]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         # Reset then Pause in a few sessions while the others keep playing.
-        resets = [_latency(page, PRESS_RESET, RESET_SHOWN) for _, page in sessions[:PAUSES]]
-        pauses = [_latency(page, PRESS_PAUSE, PLAY_SHOWN) for _, page in sessions[:PAUSES]]
+        resets = [_latency(page, "Reset", RESET_SHOWN) for _, page in sessions[:PAUSES]]
+        pauses = [_latency(page, "Pause", PLAY_SHOWN) for _, page in sessions[:PAUSES]]
         sessions[-1][1].screenshot(path=str(tb.ARTIFACTS / f"bench-class-{k}.png"))
         errors += [f"session {i}: exception on the page" for i, (_, p) in enumerate(sessions)
                    if p.locator(EXCEPTION).count()]
@@ -106,8 +111,7 @@ PRESS = """(label) => {
   const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim().endsWith(label));
   const m = document.querySelector('[data-testid="stMetricValue"]');
   window.__before = parseInt(m.innerText.replace(/,/g, ''));
-  window.__pressed = performance.now(); b.click(); }"""
-PRESS_PAUSE, PRESS_RESET = (PRESS, "Pause"), (PRESS, "Reset")
+  window.__pressed = performance.now(); b.click(); return Date.now() / 1000; }"""
 PLAY_SHOWN = """() => [...document.querySelectorAll('button')].some(b => b.innerText.trim().endsWith('Play'))
   ? performance.now() - window.__pressed : null"""
 RESET_SHOWN = """() => { const m = document.querySelector('[data-testid="stMetricValue"]');
@@ -115,12 +119,28 @@ RESET_SHOWN = """() => { const m = document.querySelector('[data-testid="stMetri
   ? performance.now() - window.__pressed : null; }"""
 
 
-def _latency(page, press: tuple[str, str], shown: str) -> float:
+def _latency(page, label: str, shown: str) -> tuple[float, float]:
     """Seconds from a click until the page shows its effect (Play back for Pause, a
-    lower step for Reset), timed inside the page: playwright's own round trips to a
-    busy browser are not the server's delay."""
-    page.evaluate(press[0], press[1])
-    return page.wait_for_function(shown, timeout=30_000, polling=20).json_value() / 1000
+    lower step for Reset), timed inside the page (playwright's own round trips to a
+    busy browser are not the server's delay); and the server's part of them: from the
+    click until the server had run the button's callback and redrawn the page."""
+    clicked = page.evaluate(PRESS, label)
+    total = page.wait_for_function(shown, timeout=30_000, polling=20).json_value() / 1000
+    return total, _server_part(clicked, label.lower())
+
+
+def _server_part(clicked: float, event: str) -> float:
+    """From GANSIM_CLICK_LOG: the first `event` callback after the click, then the first
+    page redrawn after it (NaN when the log has none)."""
+    seen = False
+    for line in CLICKS.read_text().splitlines():
+        t, what = line.split()
+        if float(t) < clicked - 0.05:  # clocks read in two processes: small slack
+            continue
+        seen = seen or what == event
+        if seen and what == "drawn":
+            return float(t) - clicked
+    return float("nan")
 
 
 def _ms_left(end: float) -> float:
@@ -135,21 +155,30 @@ def _check(end: float, need: float = 0.0) -> None:
         raise Deadline()
 
 
+def clicks(latencies: list[tuple[float, float]]) -> str:
+    """"on the page min/median/max s (server's part: …)" for a list of (total, server)."""
+    return (f"{spread([t for t, _ in latencies], 2)} s (server's part "
+            f"{spread([s for _, s in latencies], 2)} s)")
+
+
 def report(r: dict, alone: dict | None) -> None:
     total = sum(r["steps"])
     print(f"K={r['k']:>2}: steps/s per session {spread(r['steps'])}; total {total:.0f}; "
-          f"frames/s {spread(r['frames'])}; Pause {spread(r['pauses'])} s; "
-          f"Reset {spread(r['resets'])} s; errors {len(r['errors'])}; "
-          f"server RSS {r['rss']:.0f} MiB; load average {r['load']:.1f}", flush=True)
+          f"frames/s {spread(r['frames'])}; errors {len(r['errors'])}; server RSS "
+          f"{r['rss']:.0f} MiB; load average {r['load']:.1f}\n"
+          f"      Pause {clicks(r['pauses'])}\n      Reset {clicks(r['resets'])}", flush=True)
     for e in r["errors"][:5]:
         print(f"      error: {e}")
     if alone is None:
         return
     base = alone["steps"][0]
     fair = min(r["steps"]) / max(r["steps"]) if max(r["steps"]) > 0 else 0.0
+    worst = {k: max(r[k]) for k in ("pauses", "resets")}  # by the total on the page
     print(f"      vs one session alone ({base:.0f} steps/s): total {total / base:.0%} "
           f"[target ≥ 70%], slowest/fastest {fair:.0%} [≥ 70%], worst Pause "
-          f"{max(r['pauses']):.2f} s, worst Reset {max(r['resets']):.2f} s [≤ 1 s], errors {len(r['errors'])} [0]", flush=True)
+          f"{worst['pauses'][0]:.2f} s (server {worst['pauses'][1]:.2f} s), worst Reset "
+          f"{worst['resets'][0]:.2f} s (server {worst['resets'][1]:.2f} s) [≤ 1 s], "
+          f"errors {len(r['errors'])} [0]", flush=True)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ No streamlit import: this is plain threading, testable without a page.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from collections import deque
@@ -116,6 +117,16 @@ class Turnstile:
 
 
 TURNSTILE = Turnstile()  # one per process: the process is what the sessions share
+CLICK_LOG = os.environ.get("GANSIM_CLICK_LOG")  # set by bench/bench_class.py only
+
+
+def note(event: str) -> None:
+    """Append "<unix time> <event>" to GANSIM_CLICK_LOG when set: the load test splits a
+    click's delay into the server's part (click → callback → page redrawn) and the
+    browser's (the rest), both on one machine's clock."""
+    if CLICK_LOG:
+        with open(CLICK_LOG, "a") as log:
+            log.write(f"{time.time():.3f} {event}\n")
 
 
 # --- what one update costs ----------------------------------------------------------------

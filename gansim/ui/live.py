@@ -24,14 +24,16 @@ def frame() -> None:
     turn (gansim/ui/fair.py) and give way at once to a click of their own page. A full
     rerun (a click: Pause, Reset, a setting) never queues: it trains only when no other
     session holds or awaits a turn, and otherwise just draws, so the click shows at once."""
-    if not st.session_state.get("playing"):
-        _frame(train=False)
-        return
     ctx = get_script_run_ctx(suppress_warning=True)
     timer = bool(ctx and ctx.fragment_ids_this_run)  # a fragment-only rerun: the timer's
-    with fair.TURNSTILE.turn(id(state.run()), yield_check=get_run_yield_check(),
-                             wait=timer) as mine:
-        _frame(train=mine)
+    if not st.session_state.get("playing"):
+        _frame(train=False)
+    else:
+        with fair.TURNSTILE.turn(id(state.run()), yield_check=get_run_yield_check(),
+                                 wait=timer) as mine:
+            _frame(train=mine)
+    if not timer:
+        fair.note("drawn")
 
 
 def _frame(train: bool) -> None:

@@ -13,7 +13,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ..config import DEFAULT, Config
 from ..trainer import resolve_device
-from . import controls, lesson_panel, runstore, urlstate
+from . import controls, fair, lesson_panel, runstore, urlstate
 from .session import Run
 
 SPEEDS = {  # label → (max G steps per frame, seconds of training per frame)
@@ -201,11 +201,13 @@ def play() -> None:
 
 
 def pause() -> None:
+    fair.note("pause")
     st.session_state.playing = False
     st.session_state.train_left = 0
 
 
 def reset() -> None:
+    fair.note("reset")
     run().reset()
     st.session_state.train_left = 0
 
