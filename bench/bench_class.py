@@ -57,6 +57,13 @@ def start_server(log: Path) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): how busy the server's
+    core was, telling a server-bound figure from a browser-bound one."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def spread(values: list[float], digits: int = 1) -> str:
     return (f"min {min(values):.{digits}f} / median {statistics.median(values):.{digits}f} / "
             f"max {max(values):.{digits}f}")
@@ -83,12 +90,14 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict
             tb.wait_for(lambda: tb.step_of(page) > 0, max(5.0, end - time.monotonic()),
                         "every session to train")
         time.sleep(3.0)  # past the first frames
+        cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
         start = [(tb.step_of(p), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
                  for _, p in sessions]
         _check(end, seconds)
         time.sleep(seconds)
         stop = [(tb.step_of(p), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
                 for _, p in sessions]
+        busy = (cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - t0)
         steps = [(b[0] - a[0]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         frames = [(b[1] - a[1]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         # Reset then Pause in a few sessions while the others keep playing.
@@ -103,6 +112,7 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict
     if proc.poll() is not None:
         errors.append(f"server exited with code {proc.returncode}")
     return {"k": k, "steps": steps, "frames": frames, "pauses": pauses, "resets": resets,
+            "busy": busy,
             "errors": errors, "load": os.getloadavg()[0],
             "rss": rss_mib(proc.pid) if proc.poll() is None else float("nan")}
 
@@ -165,7 +175,8 @@ def report(r: dict, alone: dict | None) -> None:
     total = sum(r["steps"])
     print(f"K={r['k']:>2}: steps/s per session {spread(r['steps'])}; total {total:.0f}; "
           f"frames/s {spread(r['frames'])}; errors {len(r['errors'])}; server RSS "
-          f"{r['rss']:.0f} MiB; load average {r['load']:.1f}\n"
+          f"{r['rss']:.0f} MiB; server CPU {r['busy']:.0%} of its core; load average "
+          f"{r['load']:.1f}\n"
           f"      Pause {clicks(r['pauses'])}\n      Reset {clicks(r['resets'])}", flush=True)
     for e in r["errors"][:5]:
         print(f"      error: {e}")
@@ -173,12 +184,12 @@ def report(r: dict, alone: dict | None) -> None:
         return
     base = alone["steps"][0]
     fair = min(r["steps"]) / max(r["steps"]) if max(r["steps"]) > 0 else 0.0
-    worst = {k: max(r[k]) for k in ("pauses", "resets")}  # by the total on the page
+    worst = {k: [max(x) for x in zip(*r[k])] for k in ("pauses", "resets")}
     print(f"      vs one session alone ({base:.0f} steps/s): total {total / base:.0%} "
           f"[target ≥ 70%], slowest/fastest {fair:.0%} [≥ 70%], worst Pause "
-          f"{worst['pauses'][0]:.2f} s (server {worst['pauses'][1]:.2f} s), worst Reset "
-          f"{worst['resets'][0]:.2f} s (server {worst['resets'][1]:.2f} s) [≤ 1 s], "
-          f"errors {len(r['errors'])} [0]", flush=True)
+          f"{worst['pauses'][0]:.2f} s (server's part {worst['pauses'][1]:.2f} s), worst "
+          f"Reset {worst['resets'][0]:.2f} s (server's part {worst['resets'][1]:.2f} s) "
+          f"[≤ 1 s], errors {len(r['errors'])} [0]", flush=True)
 
 
 def main() -> None:
