@@ -23,6 +23,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -84,11 +85,13 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict
         for _, page in sessions:
             page.wait_for_selector(tb.METRIC, timeout=_ms_left(end))
             page.wait_for_function(tb.ARENA_FRAMES, timeout=_ms_left(end))
+        _phase(k, f"{k} pages loaded")
         for _, page in sessions:  # the class presses Play within a second or two
             page.get_by_role("button", name="Play").click(timeout=_ms_left(end))
         for _, page in sessions:
             tb.wait_for(lambda: tb.step_of(page) > 0, max(5.0, end - time.monotonic()),
                         "every session to train")
+        _phase(k, "every session trains")
         time.sleep(3.0)  # past the first frames
         cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
         start = [(tb.step_of(p), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
@@ -103,6 +106,7 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict
         # Reset then Pause in a few sessions while the others keep playing.
         resets = [_latency(page, "Reset", RESET_SHOWN) for _, page in sessions[:PAUSES]]
         pauses = [_latency(page, "Pause", PLAY_SHOWN) for _, page in sessions[:PAUSES]]
+        _phase(k, "clicks timed")
         sessions[-1][1].screenshot(path=str(tb.ARTIFACTS / f"bench-class-{k}.png"))
         errors += [f"session {i}: exception on the page" for i, (_, p) in enumerate(sessions)
                    if p.locator(EXCEPTION).count()]
@@ -160,6 +164,13 @@ def _ms_left(end: float) -> float:
     return left * 1000
 
 
+STARTED = time.monotonic()
+
+
+def _phase(k: int, what: str) -> None:
+    print(f"      K={k}: {what} ({time.monotonic() - STARTED:.0f} s into the run)", flush=True)
+
+
 def _check(end: float, need: float = 0.0) -> None:
     if time.monotonic() + need > end:
         raise Deadline()
@@ -192,6 +203,12 @@ def report(r: dict, alone: dict | None) -> None:
           f"[≤ 1 s], errors {len(r['errors'])} [0]", flush=True)
 
 
+def _give_up(proc) -> None:
+    print("stopped: the budget ran out inside a browser call; server stopped", flush=True)
+    serve.end([proc])
+    os._exit(3)  # playwright's driver sees its pipe close and closes Chromium
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", default="4,10,20", help="K values, comma-separated")
@@ -205,12 +222,20 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     proc, url = start_server(tb.ARTIFACTS / "bench-class-server.log")
+    # A browser call with no timeout of its own (closing 20 contexts on a starved core
+    # was seen to hang) must not outlive the budget: stop everything a minute after it.
+    watchdog = threading.Timer(args.budget + 60, _give_up, args=(proc,))
+    watchdog.daemon = True
+    watchdog.start()
     print(f"server pid {proc.pid} on core {SERVER_CORE}, browsers on core {BROWSER_CORE}; "
           f"{os.cpu_count()} cores; window {args.seconds:.0f} s", flush=True)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
-            alone = measure(browser, url, proc, 1, args.seconds, end)
+            try:
+                alone = measure(browser, url, proc, 1, args.seconds, end)
+            except Deadline:
+                sys.exit(f"stopped: the {args.budget:.0f} s budget ran out with one session")
             report(alone, None)
             for k in (int(x) for x in args.sessions.split(",")):
                 try:
