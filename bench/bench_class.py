@@ -58,11 +58,18 @@ def start_server(log: Path) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc): how busy the server's
-    core was, telling a server-bound figure from a browser-bound one."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """Seconds the process's threads have run on a CPU, and waited runnable for one
+    (Linux /proc/<pid>/task/*/schedstat): tells a server that is busy, one starved by
+    other processes on its core, and one idle waiting for its browsers apart."""
+    run = wait = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            fields = stat.read_text().split()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        run, wait = run + int(fields[0]), wait + int(fields[1])
+    return run / 1e9, wait / 1e9
 
 
 def spread(values: list[float], digits: int = 1) -> str:
@@ -100,7 +107,8 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict
         time.sleep(seconds)
         stop = [(tb.step_of(p), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
                 for _, p in sessions]
-        busy = (cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - t0)
+        cpu1, t1 = cpu_seconds(proc.pid), time.perf_counter()
+        busy = [(b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1)]  # running, waiting
         steps = [(b[0] - a[0]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         frames = [(b[1] - a[1]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         # Reset then Pause in a few sessions while the others keep playing.
@@ -186,7 +194,8 @@ def report(r: dict, alone: dict | None) -> None:
     total = sum(r["steps"])
     print(f"K={r['k']:>2}: steps/s per session {spread(r['steps'])}; total {total:.0f}; "
           f"frames/s {spread(r['frames'])}; errors {len(r['errors'])}; server RSS "
-          f"{r['rss']:.0f} MiB; server CPU {r['busy']:.0%} of its core; load average "
+          f"{r['rss']:.0f} MiB; server threads ran {r['busy'][0]:.0%} of the window and "
+          f"waited {r['busy'][1]:.0%} for a CPU; load average "
           f"{r['load']:.1f}\n"
           f"      Pause {clicks(r['pauses'])}\n      Reset {clicks(r['resets'])}", flush=True)
     for e in r["errors"][:5]:
