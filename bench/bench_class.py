@@ -59,17 +59,16 @@ def start_server(log: Path) -> tuple[subprocess.Popen, str]:
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
-    """Seconds the process's threads have run on a CPU, and waited runnable for one
-    (Linux /proc/<pid>/task/*/schedstat): tells a server that is busy, one starved by
-    other processes on its core, and one idle waiting for its browsers apart."""
-    run = wait = 0
-    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
-        try:
-            fields = stat.read_text().split()
-        except OSError:  # a thread that ended meanwhile
-            continue
-        run, wait = run + int(fields[0]), wait + int(fields[1])
-    return run / 1e9, wait / 1e9
+    """CPU seconds used so far by the server (all its threads, ended ones included:
+    Streamlit runs scripts in short-lived threads) and by everything on its core
+    (/proc/stat): the gap is what other processes took from the server's core."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    mine = (int(fields[11]) + int(fields[12])) / ticks
+    core = next(line.split()[1:] for line in Path("/proc/stat").read_text().splitlines()
+                if line.startswith(f"cpu{SERVER_CORE} "))
+    busy = sum(int(x) for i, x in enumerate(core[:8]) if i not in (3, 4))  # not idle/iowait
+    return mine, busy / ticks
 
 
 def spread(values: list[float], digits: int = 1) -> str:
@@ -108,7 +107,7 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict
         stop = [(tb.step_of(p), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
                 for _, p in sessions]
         cpu1, t1 = cpu_seconds(proc.pid), time.perf_counter()
-        busy = [(b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1)]  # running, waiting
+        busy = [(b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1)]  # server, whole core
         steps = [(b[0] - a[0]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         frames = [(b[1] - a[1]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         # Reset then Pause in a few sessions while the others keep playing.
@@ -194,8 +193,8 @@ def report(r: dict, alone: dict | None) -> None:
     total = sum(r["steps"])
     print(f"K={r['k']:>2}: steps/s per session {spread(r['steps'])}; total {total:.0f}; "
           f"frames/s {spread(r['frames'])}; errors {len(r['errors'])}; server RSS "
-          f"{r['rss']:.0f} MiB; server threads ran {r['busy'][0]:.0%} of the window and "
-          f"waited {r['busy'][1]:.0%} for a CPU; load average "
+          f"{r['rss']:.0f} MiB; server used {r['busy'][0]:.0%} of its core, other processes "
+          f"{max(0.0, r['busy'][1] - r['busy'][0]):.0%}; load average "
           f"{r['load']:.1f}\n"
           f"      Pause {clicks(r['pauses'])}\n      Reset {clicks(r['resets'])}", flush=True)
     for e in r["errors"][:5]:
