@@ -76,7 +76,8 @@ def spread(values: list[float], digits: int = 1) -> str:
             f"max {max(values):.{digits}f}")
 
 
-def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict:
+def measure(browser, url: str, proc, k: int, seconds: float, end: float,
+            alone: dict | None = None) -> dict:
     """K sessions play; per-session steps/s and frames/s, Pause latency, errors, RSS."""
     errors: list[str] = []
     sessions = []
@@ -114,18 +115,21 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float) -> dict
         resets = [_latency(page, "Reset", RESET_SHOWN) for _, page in sessions[:PAUSES]]
         pauses = [_latency(page, "Pause", PLAY_SHOWN) for _, page in sessions[:PAUSES]]
         _phase(k, "clicks timed")
-        sessions[-1][1].screenshot(path=str(tb.ARTIFACTS / f"bench-class-{k}.png"))
         errors += [f"session {i}: exception on the page" for i, (_, p) in enumerate(sessions)
                    if p.locator(EXCEPTION).count()]
+        if proc.poll() is not None:
+            errors.append(f"server exited with code {proc.returncode}")
+        result = {"k": k, "steps": steps, "frames": frames, "pauses": pauses,
+                  "resets": resets, "busy": busy, "errors": errors,
+                  "load": os.getloadavg()[0],
+                  "rss": rss_mib(proc.pid) if proc.poll() is None else float("nan")}
+        report(result, alone)  # before the pages close: closing 20 was seen to hang
+        if end - time.monotonic() > 30:
+            sessions[-1][1].screenshot(path=str(tb.ARTIFACTS / f"bench-class-{k}.png"))
     finally:
         for context, _ in sessions:
             context.close()
-    if proc.poll() is not None:
-        errors.append(f"server exited with code {proc.returncode}")
-    return {"k": k, "steps": steps, "frames": frames, "pauses": pauses, "resets": resets,
-            "busy": busy,
-            "errors": errors, "load": os.getloadavg()[0],
-            "rss": rss_mib(proc.pid) if proc.poll() is None else float("nan")}
+    return result
 
 
 PRESS = """(label) => {
@@ -244,10 +248,9 @@ def main() -> None:
                 alone = measure(browser, url, proc, 1, args.seconds, end)
             except Deadline:
                 sys.exit(f"stopped: the {args.budget:.0f} s budget ran out with one session")
-            report(alone, None)
             for k in (int(x) for x in args.sessions.split(",")):
                 try:
-                    report(measure(browser, url, proc, k, args.seconds, end), alone)
+                    measure(browser, url, proc, k, args.seconds, end, alone)
                 except Deadline:
                     print(f"K={k}: stopped, the {args.budget:.0f} s budget ran out")
                     break
