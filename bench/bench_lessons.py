@@ -90,7 +90,8 @@ def play_run(run: Run, step, max_seconds: float) -> dict:
             break
     rows = run.trainer.history.rows
     return {"seconds": time.perf_counter() - start, "trained": step.train - left,
-            "first": first, "at_end": [c.holds(rows)[0] for c in step.expect]}
+            "first": first, "at_end": [c.holds(rows)[0] for c in step.expect],
+            "error": run.error}
 
 
 def play_lesson(lesson: Lesson, seed: int, max_seconds: float):
@@ -142,6 +143,8 @@ def print_rows(lesson: Lesson, i: int, step, cfg, r: dict, scale: float) -> None
     """One table row per claim (one for an unchecked run); ✗ marks a run over budget."""
     budget = BUDGET_S["unroll" if cfg.unroll else "plain"]
     over = " ✗" if r["seconds"] * scale > budget or r["trained"] < step.train else ""
+    if r["error"]:
+        over += f" (stopped: {r['error'][:60]})"
     head = (f"| {lesson.id} | {step.label or f'step {i + 1}'} | {r['trained']}/{step.train} "
             f"| {fmt(r['seconds'], scale)}{over} | {budget:.0f} |")
     for k, claim in enumerate(step.expect or [None]):
