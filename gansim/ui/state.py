@@ -37,13 +37,9 @@ def init() -> None:
     parsed = urlstate.parse(st.query_params.to_dict())
     if not parsed.lesson and _resume(parsed):  # a reload: the tab's run goes on
         return
-    cfg = _runnable(parsed.config, parsed.warnings)
-    st.session_state.update(run=Run(cfg), playing=False, speed=DEFAULT_SPEED,
-                            url_warnings=parsed.warnings, notice=None, train_left=0,
-                            show_arrows=True, show_manifold=False, show_circles=True,
-                            run_token=runstore.new_token())
+    _start(Run(_runnable(parsed.config, parsed.warnings)), runstore.new_token(),
+           warnings=parsed.warnings)
     runstore.STORE.put(st.session_state.run_token, run(), _session_id())
-    controls.seed_widgets(cfg)
     if parsed.lesson:
         _open_lesson_from_link(parsed)
 
@@ -54,12 +50,19 @@ def _resume(parsed: urlstate.Parsed) -> bool:
     kept = runstore.STORE.take(parsed.run, _session_id(), _session_alive)
     if kept is None:
         return False
-    st.session_state.update(run=kept, playing=False, speed=DEFAULT_SPEED, url_warnings=[],
-                            notice=("info", f"Your run continues at step {kept.step:,}."),
-                            train_left=0, show_arrows=True, show_manifold=False,
-                            show_circles=True, run_token=parsed.run)
-    controls.seed_widgets(kept.cfg)
+    _start(kept, parsed.run, notice=("info", f"Your run continues at step {kept.step:,}."))
     return True
+
+
+def _start(the_run: Run, token: str, warnings: list[str] | None = None,
+           notice: tuple[str, str] | None = None) -> None:
+    """A session's first state around `the_run` (new or kept), paused, with the widgets
+    seeded from its settings."""
+    st.session_state.update(run=the_run, playing=False, speed=DEFAULT_SPEED,
+                            url_warnings=warnings or [], notice=notice, train_left=0,
+                            show_arrows=True, show_manifold=False, show_circles=True,
+                            run_token=token)
+    controls.seed_widgets(the_run.cfg)
 
 
 def _session_id() -> str:
