@@ -10,7 +10,21 @@ from dataclasses import dataclass
 from .config import relative_step_cost, restart_fields_changed
 from .lessons import Lesson, load_all
 
-REQUIRED = 0.8  # a claim must hold in at least 4 of 5 seeds (issue: "fewer than 4 of 5" fails)
+# A teacher runs a lesson once, on an unknown CPU (float order, hence the trajectory, differs
+# between machines), so a claim must hold on nearly every seed: at most 5 % of the seeds,
+# rounded up, may miss (20 seeds: 19 must hold; 10: 9; 5: 4). At least one seed must hold,
+# so a one-seed check can still fail.
+MISS_SHARE = 0.05
+
+
+def seeds_needed(n_seeds: int) -> int:
+    """How many of `n_seeds` seeds a claim must hold on to pass."""
+    return max(1, n_seeds - math.ceil(MISS_SHARE * n_seeds))
+
+
+def rule(n_seeds: int) -> str:
+    """The pass rule in words, for the table's header and the summary line."""
+    return f"≥ {seeds_needed(n_seeds)} of {n_seeds} seeds"
 
 
 @dataclass(frozen=True)
@@ -127,12 +141,12 @@ def table(results: list[ClaimResult], n_seeds: int) -> tuple[str, bool]:
     rows: dict[tuple[str, str, str], list[ClaimResult]] = {}
     for r in results:
         rows.setdefault((r.lesson, r.run, r.claim), []).append(r)
-    lines = ["| lesson | run | claim | holds | values | seconds (mean) |",
+    lines = [f"| lesson | run | claim | holds (pass: {rule(n_seeds)}) | values | seconds (mean) |",
              "|---|---|---|---|---|---|"]
     ok = True
     for (lesson, run, claim), rs in rows.items():
         held = sum(r.holds for r in rs)
-        passed = held >= math.ceil(REQUIRED * len(rs))
+        passed = held >= seeds_needed(len(rs))
         ok &= passed
         values = ", ".join(f"{r.value:.3g}" for r in sorted(rs, key=lambda r: r.seed))
         secs = sum(r.seconds for r in rs) / len(rs)
@@ -141,7 +155,7 @@ def table(results: list[ClaimResult], n_seeds: int) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
-def main(seeds: int = 5, lesson_id: str | None = None, jobs: int | None = None,
+def main(seeds: int = 20, lesson_id: str | None = None, jobs: int | None = None,
          out=None) -> int:
     """CLI entry: print the table; exit code 1 when any claim fails its seed threshold."""
     import sys
@@ -163,7 +177,8 @@ def main(seeds: int = 5, lesson_id: str | None = None, jobs: int | None = None,
     text, ok = table(results, seeds)
     print(text)
     print(f"\n{len(lessons)} lessons × {seeds} seeds in {time.perf_counter() - start:.0f} s: "
-          f"{'all claims hold' if ok else 'SOME CLAIMS FAIL'} (threshold: {REQUIRED:.0%} of seeds)")
+          f"{'all claims hold' if ok else 'SOME CLAIMS FAIL'} (a claim passes when it holds on "
+          f"{rule(seeds)}: at most {MISS_SHARE * 100:g} % of the seeds, rounded up, may miss)")
     if out:
         with open(out, "w") as f:
             f.write(text + "\n")

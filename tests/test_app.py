@@ -41,8 +41,10 @@ def step_shown(at: AppTest) -> int:
 
 
 def query(at: AppTest) -> dict[str, str]:
-    """The address bar's parameters as plain strings (AppTest may hold lists)."""
-    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
+    """The address bar's settings as plain strings (AppTest may hold lists); the tab's
+    run token (gansim/ui/runstore.py) is not a setting and is left out."""
+    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()
+            if k != "run"}
 
 
 def charts_of(at: AppTest) -> list:

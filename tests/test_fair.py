@@ -52,7 +52,7 @@ def test_costly_links_are_announced_and_the_default_is_not():
 def test_a_frame_turn_covers_its_training_without_waiting_on_itself():
     t, order = fair.Turnstile(), []
     with t.turn(1):
-        other = threading.Thread(target=lambda: t.turn(2).__enter__() or order.append("other"))
+        other = threading.Thread(target=lambda: (t.turn(2).__enter__(), order.append("other")))
         other.start()
         with t.turn(1):  # the same thread again (the frame's training): no deadlock
             order.append("nested")
@@ -70,6 +70,19 @@ def test_turns_shrink_with_the_sessions_playing():
             pass
     assert t.turn_seconds(0.065) == max(fair.MIN_TURN_S, fair.ROUND_S / 10)
     assert t.turn_seconds(0.065) <= 0.065
+
+
+def test_a_turn_trains_at_least_as_long_as_a_turn_draws():
+    """Ten sessions whose frames draw for 60 ms: 30 ms turns (ROUND_S / 10) would leave
+    most of the process to drawing; the turn grows to about the drawing time instead."""
+    t = fair.Turnstile()
+    for turn in range(30):
+        with t.turn(turn % 10):
+            t.trained(0.01)
+            time.sleep(0.07)  # 10 ms training, ~60 ms drawing
+    assert t.draw_s >= 0.05, t.draw_s  # 60 ms × (1 - 0.9**30) = 57 ms, sleep runs long
+    assert 0.05 <= t.turn_seconds(0.065) <= 0.065  # never above what the speed asks
+    assert t.turn_seconds(0.02) == 0.02
 
 
 def test_sessions_in_one_process_share_it_fairly():
@@ -102,3 +115,68 @@ def test_sessions_in_one_process_share_it_fairly():
         th.join()
     assert min(got) >= 0.7 * max(got) and max(got) >= 4, got
     assert waited <= fair.ROUND_S + 0.5, f"a new session waited {waited:.2f} s for a turn"
+
+
+class Click(Exception):
+    """Stands in for Streamlit's RerunException: the page asked for something new."""
+
+
+def test_a_click_takes_a_queueing_frame_out_of_the_queue_at_once():
+    """Another session holds a long turn; our frame queues behind it. Its page's click
+    (yield_check raising) must end the wait within POLL_S plus slack, not when the
+    turn ends, and leave the queue clean for the sessions behind."""
+    t, clicked, held = fair.Turnstile(), threading.Event(), threading.Event()
+    release = threading.Event()
+
+    def other_session():
+        with t.turn(1):
+            held.set()
+            release.wait(5)
+
+    def check():
+        if clicked.is_set():
+            raise Click()
+
+    result = {}
+
+    def our_frame():
+        try:
+            with t.turn(2, yield_check=check):
+                result["got"] = "a turn"
+        except Click:
+            result["left"] = time.perf_counter()
+
+    holder = threading.Thread(target=other_session)
+    holder.start()
+    held.wait(5)
+    waiter = threading.Thread(target=our_frame)
+    waiter.start()
+    time.sleep(0.2)  # queueing now
+    clicked.set()
+    t0 = time.perf_counter()
+    waiter.join(3)
+    assert "got" not in result, "the frame waited for its turn and took it after the click"
+    assert result["left"] - t0 <= fair.POLL_S + 0.2, result["left"] - t0
+    release.set()
+    holder.join(5)
+    with t.turn(3, wait=False) as mine:  # nobody left queueing: a third frame goes in
+        assert mine
+
+
+def test_a_full_rerun_never_queues_behind_a_held_turn():
+    t, held, release = fair.Turnstile(), threading.Event(), threading.Event()
+
+    def other_session():
+        with t.turn(1):
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=other_session)
+    holder.start()
+    held.wait(5)
+    t0 = time.perf_counter()
+    with t.turn(2, wait=False) as mine:
+        assert not mine  # it draws without training instead of waiting
+    assert time.perf_counter() - t0 < 0.1
+    release.set()
+    holder.join(5)

@@ -2,7 +2,8 @@
 
 Two workers, two real Chromium sessions with their own settings: both train, neither
 sees the other's settings, every request of a browser (page, static files, websocket,
-reload) reaches one worker, and the two browsers land on different workers. Also: no
+reload) reaches one worker, a reload keeps the tab's run, and the two browsers land on
+different workers. Also: no
 nginx → exit 2 with the install command; SIGTERM stops every child. Skipped without
 nginx or Chromium unless GANSIM_REQUIRE_EXTRAS=1 (CI) turns the skip into a failure.
 """
@@ -107,9 +108,11 @@ def test_two_workers_two_browsers_sessions_stick(tmp_path):
                 assert f"lr_d={lr_d}" in page.url
             pages[0][3].screenshot(path=str(tmp_path / "serve.png"))
             for seed, lr_d, _, page in pages:  # a reload comes back to the same worker
+                before = steps(page)  # and to the same run (gansim/ui/runstore.py)
                 page.reload()
                 page.wait_for_selector(METRIC, timeout=90_000)
                 assert page.locator('input[aria-label="Seed ↺"]').first.input_value() == str(seed)
+                assert steps(page) >= before >= 20, "the reload started a fresh run"
             cookies = [c["value"] for _, _, ctx, _ in pages for c in ctx.cookies()
                        if c["name"] == serve.COOKIE]
             browser.close()

@@ -7,12 +7,16 @@ switch interval), so ten sessions trained less together than one alone, unevenly
 a Pause waited behind all of them. Here the frames of a process (training and drawing)
 take turns, first come first served, and each turn's training is short enough that a
 round of every playing session stays near ROUND_S plus their drawing: a session waits
-about one round for its next frame, and so does its Pause. The cost limits below keep one heavy setting from holding a turn for long.
+about one round for its next frame. A click never waits for a round: a queueing frame
+leaves the queue as soon as its own page asks for something (Turnstile.turn's
+yield_check), and the page's full rerun that follows draws without queueing. The cost
+limits below keep one heavy setting from holding a turn for long.
 No streamlit import: this is plain threading, testable without a page.
 """
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from collections import deque
@@ -20,12 +24,14 @@ from contextlib import contextmanager
 
 from ..config import DEFAULT, Config, relative_step_cost
 
-ROUND_S = 0.3  # one turn for every playing session: the wait a Pause may see
+ROUND_S = 0.3  # one turn for every playing session: a frame's wait (never a click's)
 MIN_TURN_S = 0.02  # below this a frame would be mostly drawing, hardly training
 ACTIVE_S = 2.0  # a session that trained this recently counts as playing
 SUBSTEP_LIMIT_S = 0.5  # one D or G update estimated above this is refused, not played
 WARN_FACTOR = 10.0  # a step estimated at this many default steps gets a warning first
 PLAIN_STEP_S = 0.004  # prior for one default step on one core, until measured
+POLL_S = 0.05  # a queueing frame looks this often for a click of its own page
+DRAW_MEAN = 0.1  # weight of the newest turn in the moving mean of drawing time
 
 
 class Turnstile:
@@ -36,28 +42,58 @@ class Turnstile:
         self._queue: deque = deque()
         self._seen: dict[int, float] = {}  # session id → last time it trained
         self._holder: int | None = None  # the thread whose turn it is
+        self._trained = 0.0  # seconds the holder's turn has trained so far
+        self.draw_s = 0.0  # moving mean of a turn's time outside training (drawing)
 
     @contextmanager
-    def turn(self, who: int):
-        """Wait for this thread's turn; nested turns of the holder pass straight in
-        (a frame's turn covers its training and its drawing)."""
+    def turn(self, who: int, yield_check=None, wait: bool = True):
+        """Wait for this thread's turn; yields True once it holds it.
+
+        Nested turns of the holder pass straight in (a frame's turn covers its training
+        and its drawing). While queueing, `yield_check` is called every POLL_S: it
+        raises when the session's own page has asked for something new (a Pause, a
+        Reset, a setting), and the thread leaves the queue at once instead of waiting a
+        round for a turn it no longer wants. With wait=False the turn is taken only if
+        nobody holds or awaits one; otherwise this yields False at once.
+        """
         if self._holder == threading.get_ident():
-            yield
+            yield True
             return
         me = object()
         with self._cond:
-            self._queue.append(me)
-            while self._queue[0] is not me:
-                self._cond.wait()
-            self._holder = threading.get_ident()
+            if not wait and self._queue:
+                got = False
+            else:
+                self._queue.append(me)
+                self._wait_for(me, yield_check)
+                self._holder, got = threading.get_ident(), True
+        if not got:
+            yield False
+            return
+        start = time.perf_counter()
         try:
-            yield
+            yield True
         finally:
+            drew = time.perf_counter() - start - self._trained
             with self._cond:
+                self.draw_s = (1 - DRAW_MEAN) * self.draw_s + DRAW_MEAN * max(0.0, drew)
+                self._trained = 0.0
                 self._holder = None
                 self._queue.popleft()
                 self._seen[who] = time.monotonic()
                 self._cond.notify_all()
+
+    def _wait_for(self, me: object, yield_check) -> None:
+        """Block (holding self._cond) until `me` heads the queue; leave it on a raise."""
+        try:
+            while self._queue[0] is not me:
+                self._cond.wait(POLL_S if yield_check else None)
+                if yield_check and self._queue[0] is not me:
+                    yield_check()
+        except BaseException:
+            self._queue.remove(me)
+            self._cond.notify_all()
+            raise
 
     def playing(self) -> int:
         """Sessions that trained in the last ACTIVE_S (at least 1: the one asking)."""
@@ -67,12 +103,31 @@ class Turnstile:
                 del self._seen[who]
             return max(1, len(self._seen))
 
+    def trained(self, seconds: float) -> None:
+        """The holder says how long its turn trained (the rest of the turn was drawing)."""
+        self._trained += seconds
+
     def turn_seconds(self, wanted: float) -> float:
-        """A frame's training time: what the speed asks, shrunk so a round fits ROUND_S."""
-        return min(wanted, max(MIN_TURN_S, ROUND_S / self.playing()))
+        """A frame's training time: what the speed asks, shrunk so a round fits ROUND_S,
+        but not below the time a turn spends drawing. Below that most of the process goes
+        to drawing: with ~50 ms of drawing a frame, ten sessions' 30 ms turns would train
+        38 % of the time against 57 % for one session alone (65 ms turns), two thirds of
+        it; turns at least as long as the drawing keep the class near what one student
+        alone trains, at the cost of fewer frames each."""
+        return min(wanted, max(MIN_TURN_S, self.draw_s, ROUND_S / self.playing()))
 
 
 TURNSTILE = Turnstile()  # one per process: the process is what the sessions share
+CLICK_LOG = os.environ.get("GANSIM_CLICK_LOG")  # set by bench/bench_class.py only
+
+
+def note(event: str) -> None:
+    """Append "<unix time> <event>" to GANSIM_CLICK_LOG when set: the load test splits a
+    click's delay into the server's part (click → callback → page redrawn) and the
+    browser's (the rest), both on one machine's clock."""
+    if CLICK_LOG:
+        with open(CLICK_LOG, "a") as log:
+            log.write(f"{time.time():.3f} {event}\n")
 
 
 # --- what one update costs ----------------------------------------------------------------

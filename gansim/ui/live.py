@@ -5,11 +5,12 @@ browser's timer reruns only this part of the page, so the sidebar is not redrawn
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import (
+    get_run_yield_check, get_script_run_ctx)
 
 from ..diagnosis import Tracker
 from . import charts, fair, generator_view, state
@@ -19,17 +20,26 @@ BANNER = {"healthy": st.success, "warming_up": st.info, "diverged": st.error}
 
 
 def frame() -> None:
-    """One frame; while playing, in this process's fair turn (gansim/ui/fair.py) for its
-    training and its drawing. A paused page draws at once: its Pause must not queue."""
-    playing = st.session_state.get("playing")
-    with fair.TURNSTILE.turn(id(state.run())) if playing else contextlib.nullcontext():
-        _frame()
+    """One frame. The timer's frames while playing train and draw in this process's fair
+    turn (gansim/ui/fair.py) and give way at once to a click of their own page. A full
+    rerun (a click: Pause, Reset, a setting) never queues: it trains only when no other
+    session holds or awaits a turn, and otherwise just draws, so the click shows at once."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    timer = bool(ctx and ctx.fragment_ids_this_run)  # a fragment-only rerun: the timer's
+    if not st.session_state.get("playing"):
+        _frame(train=False)
+    else:
+        with fair.TURNSTILE.turn(id(state.run()), yield_check=get_run_yield_check(),
+                                 wait=timer) as mine:
+            _frame(train=mine)
+    if not timer:
+        fair.note("drawn")
 
 
-def _frame() -> None:
-    """Train a chunk (when playing), then draw counters, diagnosis, arena and story."""
+def _frame(train: bool) -> None:
+    """Train a chunk (when asked), then draw counters, diagnosis, arena and story."""
     run = state.run()
-    if st.session_state.get("playing"):
+    if train:
         _train(run)
     snap = run.snapshot()
     _counters(run, snap)

@@ -69,6 +69,7 @@ class Run:
                             break
                 except Diverged as err:
                     self.error = str(err)
+            fair.TURNSTILE.trained(time.perf_counter() - start)
         self._tick()
         return done
 
@@ -251,7 +252,9 @@ class Comparison:
             # Cost of one step on every live pane, measured on this comparison so far.
             n = int(seconds * steps / spent) if spent > 0 and steps else 1
             n = min(max(n, 1), MAX_CHUNK)
+            start = time.perf_counter()
             ls.train(n)
+            fair.TURNSTILE.trained(time.perf_counter() - start)
         return n
 
     def train(self, steps: int) -> None:

@@ -8,10 +8,12 @@ it must run in a callback or before the sidebar is drawn.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ..config import DEFAULT, Config
 from ..trainer import resolve_device
-from . import controls, lesson_panel, urlstate
+from . import controls, fair, lesson_panel, runstore, urlstate
 from .session import Run
 
 SPEEDS = {  # label → (max G steps per frame, seconds of training per frame)
@@ -33,13 +35,44 @@ def init() -> None:
     if "run" in st.session_state:
         return
     parsed = urlstate.parse(st.query_params.to_dict())
-    cfg = _runnable(parsed.config, parsed.warnings)
-    st.session_state.update(run=Run(cfg), playing=False, speed=DEFAULT_SPEED,
-                            url_warnings=parsed.warnings, notice=None, train_left=0,
-                            show_arrows=True, show_manifold=False, show_circles=True)
-    controls.seed_widgets(cfg)
+    if not parsed.lesson and _resume(parsed):  # a reload: the tab's run goes on
+        return
+    _start(Run(_runnable(parsed.config, parsed.warnings)), runstore.new_token(),
+           warnings=parsed.warnings)
+    runstore.STORE.put(st.session_state.run_token, run(), _session_id())
     if parsed.lesson:
         _open_lesson_from_link(parsed)
+
+
+def _resume(parsed: urlstate.Parsed) -> bool:
+    """Take back the run this tab's link names (gansim/ui/runstore.py), if it is kept.
+    A lesson link always opens its step afresh: the step's settings are its start."""
+    kept = runstore.STORE.take(parsed.run, _session_id(), _session_alive)
+    if kept is None:
+        return False
+    _start(kept, parsed.run, notice=("info", f"Your run continues at step {kept.step:,}."))
+    return True
+
+
+def _start(the_run: Run, token: str, warnings: list[str] | None = None,
+           notice: tuple[str, str] | None = None) -> None:
+    """A session's first state around `the_run` (new or kept), paused, with the widgets
+    seeded from its settings."""
+    st.session_state.update(run=the_run, playing=False, speed=DEFAULT_SPEED,
+                            url_warnings=warnings or [], notice=notice, train_left=0,
+                            show_arrows=True, show_manifold=False, show_circles=True,
+                            run_token=token)
+    controls.seed_widgets(the_run.cfg)
+
+
+def _session_id() -> str:
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx else ""
+
+
+def _session_alive(session_id: str) -> bool:
+    """Whether a session's page is still open (a reload closes the old one first)."""
+    return Runtime.exists() and Runtime.instance().is_active_session(session_id)
 
 
 def _runnable(cfg: Config, warnings: list[str]) -> Config:
@@ -142,6 +175,8 @@ def sync_url() -> None:
     lesson = lesson_panel.current()
     params = urlstate.to_params(run().cfg, lesson.id if lesson else None,
                                 lesson_panel.step_index(lesson) if lesson else 0)
+    params[urlstate.RUN_KEY] = st.session_state.run_token  # this tab's run, for a reload
+    runstore.STORE.touch(st.session_state.run_token)
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 
@@ -169,11 +204,13 @@ def play() -> None:
 
 
 def pause() -> None:
+    fair.note("pause")
     st.session_state.playing = False
     st.session_state.train_left = 0
 
 
 def reset() -> None:
+    fair.note("reset")
     run().reset()
     st.session_state.train_left = 0
 

@@ -15,6 +15,7 @@ from ..config import DEFAULT, FIELD_NAMES, Config, coerce
 MAX_VALUE_LEN = 2000  # a custom mixture of 100 centres fits; a pasted essay does not
 MAX_PARAMS = 64  # more than every field + the lesson keys
 LESSON_KEYS = ("lesson", "lesson_step")
+RUN_KEY = "run"  # the tab's token for its kept run (gansim/ui/runstore.py), not a setting
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Parsed:
     config: Config = DEFAULT
     lesson: str | None = None
     lesson_step: int = 0
+    run: str | None = None  # the tab's run token, checked by the run store
     warnings: list[str] = field(default_factory=list)
 
 
@@ -43,6 +45,8 @@ def parse(params: Mapping[str, Any]) -> Parsed:
             out.warnings.append(problem)
         elif name in LESSON_KEYS:
             _lesson_key(out, name, text)
+        elif name == RUN_KEY:
+            out.run = text
         else:
             try:
                 values[name] = coerce(name, text)
@@ -93,7 +97,7 @@ def _text(raw: Any) -> str:
 
 def _problem(name: str, text: str) -> str | None:
     shown = name if len(name) <= 40 else name[:40] + "…"
-    if name not in FIELD_NAMES and name not in LESSON_KEYS:
+    if name not in FIELD_NAMES and name not in LESSON_KEYS and name != RUN_KEY:
         return f"link parameter '{shown}' is not a setting and was ignored"
     if len(text) > MAX_VALUE_LEN:
         return (f"link parameter {name} is {len(text)} characters long (at most "
