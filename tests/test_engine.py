@@ -1,11 +1,12 @@
 """The one engine (gansim.engine): seed s of a stacked Trainer is the single run with seed s."""
+import itertools
 import math
 import threading
 
 import pytest
 import torch
 
-from gansim import Config, Trainer
+from gansim import Config, Trainer, engine
 from gansim.trainer import Diverged
 from gansim.config import FIELDS
 from gansim.engine import STACKING
@@ -212,3 +213,40 @@ def test_safe_sqrt_has_zero_gradient_at_zero_and_matches_sqrt_elsewhere():
     y.sum().backward()
     assert y[1].item() == 2.0 and y[0].item() < 1e-14
     assert x.grad.tolist() == [0.0, 0.25]  # finite at 0: no inf·0 = NaN downstream
+
+
+def _to64(tree):
+    return torch.utils._pytree.tree_map(
+        lambda x: x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x, tree)
+
+
+@pytest.mark.parametrize("first_order", [False, True])
+def test_the_unrolled_look_ahead_gradient_matches_finite_differences(first_order):
+    """G's gradient through a 3-update Adam look-ahead of D (Metz et al. 2016), float64 on
+    tiny nets: second order is the true derivative of G's unrolled loss; first order drops
+    the look-ahead's dependence on G, so it must differ from the true derivative."""
+    cfg = Config(g_hidden=4, g_depth=1, d_hidden=5, d_depth=1, z_dim=2, batch=8,
+                 activation="tanh", unroll=3, unroll_first_order=first_order, lr_d=0.05,
+                 seed=3)
+    t = Trainer(cfg, compile=False)
+    t.train(2)  # live Adam moments and counts
+    g, d, ds, sn, h = (_to64(x) for x in (t.g, t.d, t.ds, t.sn, t.h))
+    b = _to64(t._g_draws())
+    t_d = t.t_d.double()
+    true_cfg = cfg.replace(unroll_first_order=False)
+    true_step = engine.Step(engine.StepKey.of(true_cfg, 1), t.nets)
+
+    def loss(step, gp):
+        return step._g_loss(gp, d, ds, t_d, sn, b, h)[0]
+
+    analytic = torch.func.grad(lambda gp: loss(t._step, gp))(g)
+    name = next(k for k in g if k.endswith("weight"))  # G's first layer: every path
+    w, numeric, eps = g[name], torch.zeros_like(g[name]), 1e-6
+    for idx in itertools.product(*map(range, w.shape)):
+        nudged = {**g, name: w.clone()}
+        nudged[name][idx] += eps
+        up = float(loss(true_step, nudged))
+        nudged[name][idx] -= 2 * eps
+        numeric[idx] = (up - float(loss(true_step, nudged))) / (2 * eps)
+    close = torch.allclose(analytic[name], numeric, rtol=1e-4, atol=1e-8)
+    assert close != first_order, (analytic[name] - numeric).abs().max()

@@ -27,6 +27,30 @@ def test_a_step_split_over_frames_trains_exactly_like_a_whole_step():
         assert torch.equal(a, b)
 
 
+def test_a_turn_with_room_trains_whole_steps_and_a_tight_one_splits_them(monkeypatch):
+    """Whole steps (the engine's compiled step) when one fits the turn; the weights are
+    Trainer.step()'s either way, and a turn too short for a step falls back to updates."""
+    torch.set_num_threads(1)
+    cfg = Config(d_steps=2, seed=7)
+    run, ref = Run(cfg), Trainer(cfg)
+    calls = {"step": 0, "d": 0}
+    for name in calls:
+        original = getattr(run.trainer, name if name == "step" else "step_d")
+        def counted(*a, _orig=original, _name=name, **k):
+            calls[_name] += 1
+            return _orig(*a, **k)
+        monkeypatch.setattr(run.trainer, name if name == "step" else "step_d", counted)
+    assert run.train_for(5.0, max_steps=3) == 3
+    assert calls == {"step": 3, "d": 0}, "a step that fits the turn was split"
+    assert run.train_for(0.0) == 0 and calls["d"] == 1, "a zero budget must split the step"
+    run.train_for(0.0), run.train_for(0.0)  # D's second update, then G's
+    ref.train(4)
+    assert run.trainer.g_step == 4
+    for a, b in zip([*run.trainer.G.parameters(), *run.trainer.D.parameters()],
+                    [*ref.G.parameters(), *ref.D.parameters()]):
+        assert torch.equal(a, b)
+
+
 def test_an_update_too_costly_for_a_turn_is_refused_before_it_runs():
     run = Run(HEAVY)
     t0 = time.perf_counter()

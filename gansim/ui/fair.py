@@ -146,6 +146,11 @@ def _units(cfg: Config) -> dict[str, float]:
     return {"d": d_one / default, "g": g_one / default, "step": total / default}
 
 
+def fits(cfg: Config, unit_s: float, seconds: float) -> bool:
+    """Whether a whole step of `cfg` is estimated to take at most `seconds`."""
+    return _units(cfg)["step"] * unit_s <= seconds
+
+
 def learn_unit_s(unit_s: float, took: float, cfg: Config, kind: str) -> float:
     """Update the seconds-per-unit estimate with one timed update (a slow moving mean:
     one update slowed by a neighbour's burst must not refuse the next settings)."""

@@ -96,8 +96,14 @@ def _train(run) -> None:
 def _counters(run, snap) -> None:
     cols = st.columns(4)
     cols[0].metric("Step", f"{snap.step:,}", help="Generator updates so far.")
-    cols[1].metric("Steps/s", f"{run.steps_per_second():.0f}",
-                   help="Generator updates per second over the last few seconds.")
+    rate_help = "Generator updates per second over the last few seconds."
+    if run.trainer.compiling:  # the same step runs unfused until its compiled form is ready
+        cols[1].metric("Steps/s ⋯ compiling", f"{run.steps_per_second():.0f}",
+                       help=f"{rate_help} A faster, compiled form of this training step is "
+                            "being prepared in the background; until it is ready the same "
+                            "step runs uncompiled, so this rate will rise.")
+    else:
+        cols[1].metric("Steps/s", f"{run.steps_per_second():.0f}", help=rate_help)
     modes = snap.metrics.get("modes", math.nan)
     n_modes = 0 if snap.centers is None else len(snap.centers)
     cols[2].metric("Modes covered", "–" if math.isnan(modes) else f"{modes:.0f}/{n_modes}",

@@ -64,7 +64,7 @@ class Run:
             with self.lock:
                 try:
                     while max_steps is None or done < max_steps:
-                        done += self._update(phase)
+                        done += self._update(phase, budget)
                         if self.error or time.perf_counter() - start >= budget:
                             break
                 except Diverged as err:
@@ -73,8 +73,9 @@ class Run:
         self._tick()
         return done
 
-    def _update(self, phase: str) -> int:
-        """One D or G update of `phase`; returns 1 when it finished a step, else 0."""
+    def _update(self, phase: str, budget: float) -> int:
+        """One D or G update of `phase`, or a whole step when one fits in the turn's
+        `budget` (the engine's compiled step); returns 1 when it finished a step, else 0."""
         kind = phase if phase != "both" else ("d" if self._d_done < self.cfg.d_steps else "g")
         # A step whose G update would be refused is refused before its D updates run.
         kinds = ("d", "g") if phase == "both" else (phase,)
@@ -82,14 +83,16 @@ class Run:
         if refused:
             self.error = refused
             return 0
+        if phase == "both" and self._d_done == 0 and fair.fits(self.cfg, self.unit_s, budget):
+            kind = "step"  # the whole step at once: compiled (single updates run eagerly)
         t0 = time.perf_counter()
-        (self.trainer.step_d if kind == "d" else self.trainer.step_g)()
+        {"d": self.trainer.step_d, "g": self.trainer.step_g, "step": self.trainer.step}[kind]()
         took = time.perf_counter() - t0
         self.unit_s = fair.learn_unit_s(self.unit_s, took, self.cfg, kind)
         if took > 2 * fair.SUBSTEP_LIMIT_S:  # the estimate was wrong: stop after the fact
-            self.error = fair.refusal(self.cfg, kind, self.unit_s)
+            self.error = fair.refusal(self.cfg, "g" if kind == "step" else kind, self.unit_s)
         self._d_done = self._d_done + 1 if kind == "d" and phase == "both" else 0
-        return int(kind == phase or kind == "g")
+        return int(kind in (phase, "g", "step"))
 
     def cost_warning(self) -> str | None:
         """A note shown before training settings far costlier than the default."""
