@@ -175,7 +175,8 @@ def test_a_diverged_run_shows_its_message_and_stops():
     def blow_up():
         raise Diverged("Training diverged at step 3: the generator's loss became NaN.")
 
-    run_of(at).trainer.step_d = blow_up  # play trains a step as its D and G updates
+    # Play trains whole steps, or a step's D and G updates when a step overruns a turn.
+    run_of(at).trainer.step = run_of(at).trainer.step_d = blow_up
     at.run()
     assert not at.exception
     assert any("diverged" in e.body for e in at.error)
