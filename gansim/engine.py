@@ -21,9 +21,12 @@ step for every update; docs/engine.md says where issue 11 stands.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,14 +301,19 @@ class StepKey:
     batch: int
     z_dim: int
     runs: int
+    # The networks' shape and the device: a compiled step runs the modules it was traced
+    # with, so two architectures must never share one (same tensor shapes or not).
+    arch: tuple = ()
 
     @classmethod
     def of(cls, cfg: Config, runs: int) -> "StepKey":
+        arch = tuple((f, getattr(cfg, f)) for f, how in STACKING.items() if ARCH in how)
         return cls(cfg.loss, cfg.optimizer, cfg.d_steps, bool(cfg.gp), bool(cfg.r1),
                    bool(cfg.r2), bool(cfg.clip), bool(cfg.instance_noise),
                    bool(cfg.label_flip), bool(cfg.feature_matching), bool(cfg.replay),
                    bool(cfg.dropout), bool(cfg.spectral_norm), cfg.unroll,
-                   cfg.unroll_first_order, cfg.batch, cfg.z_dim, runs)
+                   cfg.unroll_first_order, cfg.batch, cfg.z_dim, runs,
+                   arch + (("device", str(cfg.device)),))
 
 
 def hyper(cfg: Config, runs: int, device: torch.device) -> dict[str, State]:
@@ -572,8 +580,8 @@ class FallBack:
     pure), so a caller never waits for a compile (the app). Calls are serialised by a
     lock: one compiled graph, one thread at a time."""
 
-    def __init__(self, compiled: Callable, key: StepKey):
-        self.compiled, self.key = compiled, key
+    def __init__(self, compiled: Callable, key: StepKey, cfg: Config | None = None):
+        self.compiled, self.key, self.cfg = compiled, key, cfg
         self.fell_back: str | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -588,9 +596,18 @@ class FallBack:
             return
         copies = torch.utils._pytree.tree_map(
             lambda x: x.clone() if isinstance(x, Tensor) else x, args)
-        self._thread = threading.Thread(target=self._call, args=copies, daemon=True,
+        self._thread = threading.Thread(target=self._warm, args=copies, daemon=True,
                                         name=f"gansim-compile-{self.key.loss}")
         self._thread.start()
+
+    def _warm(self, *args) -> None:
+        """Compile in a child process first (it fills the on-disk caches), then here,
+        where the compile is then a cache hit. A compile holds this process's GIL for
+        seconds at a time (measured up to 5 s on a cold cache), which would stall the
+        eager steps the caller trains meanwhile; the child's compile stalls nothing."""
+        if self.cfg is not None:
+            compile_in_child(self.cfg, self.key.runs)
+        self._call(*args)
 
     def _call(self, *args):
         try:
@@ -623,9 +640,47 @@ def compiled_step(key: StepKey, cfg: Config, device: torch.device) -> FallBack:
     compiled graph runs no module code, so every Trainer of this key may call it)."""
     if key not in _COMPILED:
         use_persistent_cache()
+        # Every StepKey compiles the same function (Step.whole) once: dynamo counts them
+        # all as recompiles of one code object, and past its default of 8 it would refuse
+        # the ninth setting a process meets (the lesson check meets ~20).
+        import torch._dynamo  # noqa: F401  (torch imports its compiler lazily)
+
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 1024)
+        torch._dynamo.config.accumulated_recompile_limit = max(
+            torch._dynamo.config.accumulated_recompile_limit, 4096)
         step = Step(key, Nets(cfg, key.runs, device), compiled=True)
-        _COMPILED[key] = FallBack(torch.compile(step.whole, fullgraph=True, dynamic=False), key)
+        _COMPILED[key] = FallBack(torch.compile(step.whole, fullgraph=True, dynamic=False), key,
+                                  cfg)
     return _COMPILED[key]
+
+
+CHILD_TIMEOUT_S = 900  # a cold compile takes ~40 s on an idle 2-core AMD EPYC
+
+
+def compile_in_child(cfg: Config, runs: int) -> bool:
+    """Compile cfg's whole step for `runs` stacked runs in a child process, filling the
+    on-disk caches (use_persistent_cache); True when it succeeded. The data never enters
+    the step (batches are inputs of fixed shape), so the child trains on ring8."""
+    plain = cfg.replace(data="ring8", custom_centers=(), custom_stds=(), custom_weights=())
+    code = ("import json, sys; from gansim.engine import _child_compiles; "
+            "_child_compiles(json.loads(sys.argv[1]), int(sys.argv[2]))")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "GANSIM_COMPILE": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    try:
+        done = subprocess.run([sys.executable, "-c", code, json.dumps(plain.to_dict()), str(runs)],
+                              env=env, capture_output=True, timeout=CHILD_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        log.info("gansim: compiling in a child process failed (%s)", err)
+        return False
+    return done.returncode == 0
+
+
+def _child_compiles(values: dict, runs: int) -> None:
+    from .trainer import Trainer  # trainer imports engine: import late
+
+    torch.set_num_threads(1)
+    Trainer(Config.from_dict(values), seeds=list(range(runs)), compile=True).step()
 
 
 # --- the random inputs, drawn outside the step ---------------------------------------------

@@ -158,6 +158,8 @@ def test_a_background_compile_never_makes_a_step_wait(monkeypatch):
     eager = Trainer(cfg, seeds=[1, 2], compile=False)
     gate, real = threading.Event(), t._compiled.compiled
     monkeypatch.setattr(t._compiled, "compiled", lambda *a: (gate.wait(120), real(*a))[1])
+    children, in_child = [], engine.compile_in_child  # the child process fills the disk cache
+    monkeypatch.setattr(engine, "compile_in_child", lambda *a: children.append(in_child(*a)))
     monkeypatch.setattr(t._compiled, "_thread", None)
     t.step()
     eager.step()
@@ -167,11 +169,29 @@ def test_a_background_compile_never_makes_a_step_wait(monkeypatch):
     gate.set()
     t._compiled._thread.join(600)
     assert not t.compiling and t._compiled.fell_back is None
+    assert children == [True], "the child process's compile failed"
     for _ in range(2):
         t.step()
         eager.step()
     for k, v in eager.g.items():
         torch.testing.assert_close(t.g[k], v, rtol=1e-4, atol=1e-5)
+
+
+ARCH_CHANGES = {"minibatch": 5, "minibatch_dim": 8, "mbstd": True, "pack": 2, "g_hidden": 64,
+                "g_depth": 3, "d_hidden": 64, "d_depth": 3, "activation": "tanh", "z_dim": 8,
+                "dropout": 0.3, "spectral_norm": True}
+
+
+def test_every_architecture_gets_its_own_compiled_step():
+    """A compiled step runs the modules it was traced with: two settings that differ only
+    in the networks' shape (same tensor shapes or not, e.g. the activation) must never
+    share one. Found when a tanh run trained through a ReLU run's compiled step."""
+    arch = [f for f, how in STACKING.items() if engine.ARCH in how]
+    assert sorted(arch) == sorted(ARCH_CHANGES), "list a changed value for each arch field"
+    base = engine.StepKey.of(Config(), 1)
+    for field, value in ARCH_CHANGES.items():
+        assert engine.StepKey.of(Config(**{field: value}), 1) != base, field
+    assert engine.StepKey.of(Config(device="cuda"), 1) != base
 
 
 @pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop"])

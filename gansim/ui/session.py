@@ -85,12 +85,16 @@ class Run:
             return 0
         if phase == "both" and self._d_done == 0 and fair.fits(self.cfg, self.unit_s, budget):
             kind = "step"  # the whole step at once: compiled (single updates run eagerly)
-        t0 = time.perf_counter()
+        compiling, t0 = self.trainer.compiling, time.perf_counter()
         {"d": self.trainer.step_d, "g": self.trainer.step_g, "step": self.trainer.step}[kind]()
         took = time.perf_counter() - t0
-        self.unit_s = fair.learn_unit_s(self.unit_s, took, self.cfg, kind)
-        if took > 2 * fair.SUBSTEP_LIMIT_S:  # the estimate was wrong: stop after the fact
-            self.error = fair.refusal(self.cfg, "g" if kind == "step" else kind, self.unit_s)
+        # While a step compiles in this process its thread holds the GIL for seconds at a
+        # time: such timings say nothing about the settings' cost.
+        if not (compiling or self.trainer.compiling):
+            self.unit_s = fair.learn_unit_s(self.unit_s, took, self.cfg, kind)
+            if took > 2 * fair.SUBSTEP_LIMIT_S:  # the estimate was wrong: stop after the fact
+                self.error = fair.refusal(self.cfg, "g" if kind == "step" else kind,
+                                          self.unit_s)
         self._d_done = self._d_done + 1 if kind == "d" and phase == "both" else 0
         return int(kind in (phase, "g", "step"))
 
