@@ -25,9 +25,11 @@ import json
 import logging
 import math
 import os
+import queue
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -605,13 +607,16 @@ class FallBack:
         where the compile is then a cache hit. A compile holds this process's GIL for
         seconds at a time (measured up to 5 s on a cold cache), which would stall the
         eager steps the caller trains meanwhile; the child's compile stalls nothing."""
-        if self.cfg is not None:
-            compile_in_child(self.cfg, self.key.runs)
+        while _PREPARING[0] == self.key:  # prepare() is compiling this very step
+            time.sleep(0.2)
+        if self.cfg is not None and self.key not in _ON_DISK:
+            if compile_in_child(self.cfg, self.key.runs):
+                _ON_DISK.add(self.key)
         self._call(*args)
 
     def _call(self, *args):
         try:
-            with self._lock:
+            with self._lock, many_settings():
                 return self.compiled(*args)
         except Exception as err:  # noqa: BLE001 - any compile failure means "run eager"
             self.fell_back = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
@@ -628,6 +633,17 @@ class FallBack:
 _COMPILED: dict[StepKey, FallBack] = {}
 
 
+def many_settings():
+    """Every StepKey compiles the same function (Step.whole): dynamo counts them all as
+    recompiles of one code object and, past its default of 8, would refuse the ninth
+    setting a process meets (the lesson check meets ~20). A context, not a global
+    assignment: dynamo's settings made in one thread are not seen by another (the
+    background compile's)."""
+    import torch._dynamo  # noqa: F401  (torch imports its compiler lazily)
+
+    return torch._dynamo.config.patch(recompile_limit=1024, accumulated_recompile_limit=4096)
+
+
 def compile_wanted(compile: bool | None) -> bool:
     """`compile` as given, or (None) the environment's choice: GANSIM_COMPILE=0 means eager."""
     if compile is None:
@@ -640,14 +656,6 @@ def compiled_step(key: StepKey, cfg: Config, device: torch.device) -> FallBack:
     compiled graph runs no module code, so every Trainer of this key may call it)."""
     if key not in _COMPILED:
         use_persistent_cache()
-        # Every StepKey compiles the same function (Step.whole) once: dynamo counts them
-        # all as recompiles of one code object, and past its default of 8 it would refuse
-        # the ninth setting a process meets (the lesson check meets ~20).
-        import torch._dynamo  # noqa: F401  (torch imports its compiler lazily)
-
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 1024)
-        torch._dynamo.config.accumulated_recompile_limit = max(
-            torch._dynamo.config.accumulated_recompile_limit, 4096)
         step = Step(key, Nets(cfg, key.runs, device), compiled=True)
         _COMPILED[key] = FallBack(torch.compile(step.whole, fullgraph=True, dynamic=False), key,
                                   cfg)
@@ -655,6 +663,42 @@ def compiled_step(key: StepKey, cfg: Config, device: torch.device) -> FallBack:
 
 
 CHILD_TIMEOUT_S = 900  # a cold compile takes ~40 s on an idle 2-core AMD EPYC
+_ON_DISK: set[StepKey] = set()  # compiled by a child of this process: in the disk cache
+_QUEUED: set[StepKey] = set()
+_PREPARING: list[StepKey | None] = [None]  # the step prepare() compiles right now
+_PREPARE: "queue.Queue[tuple[Config, int]]" = queue.Queue()
+
+
+def prepare(cfgs: list[Config], runs: int = 1) -> None:
+    """Compile these settings' steps ahead, one after another in child processes, without
+    waiting: a lesson opening its runs' settings, so that each run finds its compiled step
+    in the disk cache when it starts (loading it takes seconds; compiling it ~40 s)."""
+    if not compile_wanted(None):
+        return
+    for cfg in cfgs:
+        key = StepKey.of(cfg, runs)
+        if key not in _QUEUED and key not in _COMPILED:
+            _QUEUED.add(key)
+            _PREPARE.put((cfg, runs))
+    if not any(t.name == "gansim-prepare" for t in threading.enumerate()):
+        threading.Thread(target=_prepare_queued, daemon=True, name="gansim-prepare").start()
+
+
+def _prepare_queued() -> None:
+    while True:
+        try:
+            cfg, runs = _PREPARE.get(timeout=5)
+        except queue.Empty:
+            return
+        key = StepKey.of(cfg, runs)
+        if key in _ON_DISK:  # a run needed it first and compiled it itself
+            continue
+        _PREPARING[0] = key
+        try:
+            if compile_in_child(cfg, runs):
+                _ON_DISK.add(key)
+        finally:
+            _PREPARING[0] = None
 
 
 def compile_in_child(cfg: Config, runs: int) -> bool:

@@ -1,6 +1,7 @@
 """The one engine (gansim.engine): seed s of a stacked Trainer is the single run with seed s."""
 import itertools
 import math
+import os
 import threading
 
 import pytest
@@ -270,3 +271,42 @@ def test_the_unrolled_look_ahead_gradient_matches_finite_differences(first_order
         numeric[idx] = (up - float(loss(true_step, nudged))) / (2 * eps)
     close = torch.allclose(analytic[name], numeric, rtol=1e-4, atol=1e-8)
     assert close != first_order, (analytic[name] - numeric).abs().max()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("GANSIM_SLOW") != "1", reason="ten compiles: set GANSIM_SLOW=1")
+def test_a_process_compiles_more_than_eight_settings_in_the_background(monkeypatch):
+    """The app compiles in a background thread, and a lesson walks through many
+    settings: the ninth compiled setting of a process must not fall back to eager
+    (dynamo's recompile limit of 8, whose raised value one thread did not see)."""
+    monkeypatch.setenv("GANSIM_COMPILE", "1")
+    monkeypatch.setattr(engine, "compile_in_child", lambda *a: True)  # compile here only
+    tiny = dict(g_hidden=8, d_hidden=8, g_depth=1, d_depth=1, batch=16, z_dim=2)
+    for d_steps in range(1, 11):
+        t = Trainer(Config(**tiny, d_steps=d_steps), compile=True, background_compile=True)
+        t.step()
+        t._compiled._thread.join(600)
+        assert t._compiled.fell_back is None, (d_steps, t._compiled.fell_back)
+
+
+def test_prepare_compiles_each_setting_once_ahead_and_a_run_then_skips_its_child(monkeypatch):
+    """A lesson opening prepares its runs' steps in child processes (faked here: a
+    compile costs ~40 s); a run that starts later loads from the disk cache instead of
+    compiling in a child again."""
+    monkeypatch.setenv("GANSIM_COMPILE", "1")
+    for name, fresh in (("_QUEUED", set()), ("_ON_DISK", set()), ("_COMPILED", {})):
+        monkeypatch.setattr(engine, name, fresh)
+    children = []
+    monkeypatch.setattr(engine, "compile_in_child",
+                        lambda cfg, runs: children.append(engine.StepKey.of(cfg, runs)) or True)
+    a, b = Config(**SMALL), Config(**SMALL, loss="hinge")
+    engine.prepare([a, b, a.replace(lr_d=1e-3)])  # a live value: the same step as a
+    for thread in threading.enumerate():
+        if thread.name == "gansim-prepare":
+            thread.join(30)
+    assert children == [engine.StepKey.of(a, 1), engine.StepKey.of(b, 1)]
+    t = Trainer(a, compile=True, background_compile=True)
+    monkeypatch.setattr(t._compiled, "compiled", lambda *args: None)  # no real compile
+    t.step()
+    t._compiled._thread.join(30)
+    assert len(children) == 2, "the run compiled its step in a child again"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from .. import engine
 from ..config import restart_fields_changed
 from ..lessons import LESSON_DIR, Lesson, LessonError, load_all
 from . import controls
@@ -67,6 +68,8 @@ def start(run, lesson_id: str, step: int = 0) -> None:
     if lesson is None:
         return
     st.session_state.lesson_step = step = min(max(step, 0), len(lesson.steps) - 1)
+    # Compile every run's step ahead (child processes), while the class reads the goal.
+    engine.prepare([lesson.config_at(i) for i, s in enumerate(lesson.steps) if s.train])
     run.reset(lesson.config_at(step))
     controls.seed_widgets(run.cfg)
 
