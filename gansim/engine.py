@@ -577,14 +577,15 @@ class FallBack:
     `try_call` runs it, or returns None when it is not available: compiling or running it
     failed (no C++ compiler, an op inductor cannot lower: logged once, then never tried
     again) or it is still compiling in the background. The caller then runs its own
-    eager step, the same function, so a run continues exactly where it was.
+    eager step, the same function (equal up to float rounding).
     `warm_in_background(args)` compiles in a thread, on copies of the inputs (the step is
-    pure), so a caller never waits for a compile (the app). Calls are serialised by a
-    lock: one compiled graph, one thread at a time."""
+    pure), so a caller need not block on a compile (the app waits for `loaded`, drawing
+    meanwhile). Calls are serialised by a lock: one compiled graph, one thread at a time."""
 
     def __init__(self, compiled: Callable, key: StepKey, cfg: Config | None = None):
         self.compiled, self.key, self.cfg = compiled, key, cfg
         self.fell_back: str | None = None
+        self.loaded = False  # compiled and run once: calls from now on run it
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -617,7 +618,9 @@ class FallBack:
     def _call(self, *args):
         try:
             with self._lock, many_settings():
-                return self.compiled(*args)
+                out = self.compiled(*args)
+            self.loaded = True
+            return out
         except Exception as err:  # noqa: BLE001 - any compile failure means "run eager"
             self.fell_back = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
             log.warning("gansim: compiling the training step failed (%s); training "
@@ -625,6 +628,8 @@ class FallBack:
             return None
 
     def try_call(self, *args):
+        """The compiled step's outputs, or None: compiling failed, or a background
+        compile has not finished (the caller runs the eager step)."""
         if self.fell_back is not None or not self.ready:
             return None
         return self._call(*args)

@@ -171,7 +171,7 @@ class Trainer:
         self.dataset = dataset if dataset is not None else default_dataset(cfg)
         self.log_every, self.eval_every = log_every, eval_every
         # compile: None = the environment's choice (GANSIM_COMPILE=0: eager); background:
-        # train eagerly while a new step compiles in a thread (the app never waits).
+        # ready() compiles without blocking and says when step() may run (the app).
         self.compile, self.background_compile = compile, background_compile
         self.nets = engine.Nets(cfg, self.S, self.device)  # this Trainer's own modules
         self._steps: dict[engine.StepKey, engine.Step] = {}
@@ -219,9 +219,20 @@ class Trainer:
 
     @property
     def compiling(self) -> bool:
-        """True while the step for the current settings compiles in the background
-        (meanwhile step() trains eagerly: the same function, unfused)."""
+        """True while the step for the current settings compiles in the background."""
         return self._compiled is not None and not self._compiled.ready
+
+    def ready(self) -> bool:
+        """Whether step() now runs the step it will keep running: the compiled one, or the
+        eager one for good (compiling off or failed). With background_compile the first
+        call starts the compile (a child process, then a load in a thread) and the caller
+        polls until True instead of blocking. A run never switches from eager to compiled
+        midway, so the app replays what `gansim run` trains with the same settings."""
+        fb = self._compiled
+        if fb is None or fb.fell_back is not None or fb.loaded or not self.background_compile:
+            return True
+        fb.warm_in_background(*self._step_args(self._batch(keep_streams=True)))
+        return fb.loaded or fb.fell_back is not None
 
     def _fresh_optimiser(self) -> None:
         """Zero moments and step counts: a new optimiser (the weights are kept)."""
@@ -302,19 +313,9 @@ class Trainer:
         engine's whole step (compiled unless compiling is off or unavailable)."""
         self._check_alive()
         self._schedule()
-        stored, batch = self.stored, {"d": [], "g": None}
-        for i in range(self.cfg.d_steps):
-            batch["d"].append(self._d_draws(self._d_in_step + i, min(self.capacity, stored)))
-            stored += self.cfg.batch
-        batch["g"] = self._g_draws()
-        args = (self.g, self.d, self.gs, self.ds, self.t_g, self.t_d, self.alive, self.mem,
-                self.sn, self.h, batch)
-        out = None
-        if self._compiled is not None:
-            if self.background_compile:
-                self._compiled.warm_in_background(*args)  # once per key; no wait
-            out = self._compiled.try_call(*args)
-        if out is None:  # compiling is off, still running, or unavailable: eager
+        args = self._step_args(self._batch())
+        out = None if self._compiled is None else self._compiled.try_call(*args)
+        if out is None:  # compiling is off, unavailable or (background) not loaded yet
             out = self._step.whole(*args)
         (g, d, gs, ds, t_g, t_d, ok, mem, sn, d_stats, g_stats, ok_d) = out
         self._commit_d(d, ds, t_d, mem, sn, self.cfg.d_steps)
@@ -325,6 +326,23 @@ class Trainer:
         self.d_step += self.cfg.d_steps
         self._record_d(d_stats)
         self._finish_g(g_stats)
+
+    def _batch(self, keep_streams: bool = False) -> dict:
+        """The next step's draws: d_steps D updates' and the G update's. keep_streams:
+        leave the tricks' generators where they were (inputs to compile on)."""
+        states = [gen.get_state() for gen in self.draws.gens] if keep_streams else None
+        stored, batch = self.stored, {"d": [], "g": None}
+        for i in range(self.cfg.d_steps):
+            batch["d"].append(self._d_draws(self._d_in_step + i, min(self.capacity, stored)))
+            stored += self.cfg.batch
+        batch["g"] = self._g_draws()
+        for gen, state in zip(self.draws.gens, states or []):
+            gen.set_state(state)
+        return batch
+
+    def _step_args(self, batch: dict) -> tuple:
+        return (self.g, self.d, self.gs, self.ds, self.t_g, self.t_d, self.alive, self.mem,
+                self.sn, self.h, batch)
 
     def _commit_d(self, d, ds, t_d, mem, sn, updates: int = 1) -> None:
         _write(self.d, d)

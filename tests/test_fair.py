@@ -12,8 +12,9 @@ from gansim.ui.session import Run
 HEAVY = Config(batch=4096, unroll=20)  # ~4 s per G update on one core (measured)
 
 
-def test_a_step_split_over_frames_trains_exactly_like_a_whole_step():
+def test_a_step_split_over_frames_trains_exactly_like_a_whole_step(monkeypatch):
     """d_steps=3: four one-update frames make one step, weights equal Trainer.step()'s."""
+    monkeypatch.setattr(fair, "WHOLE_STEP_S", 0.0)  # every step too costly to play whole
     torch.set_num_threads(1)
     cfg = Config(d_steps=3, seed=4)
     run, ref = Run(cfg), Trainer(cfg)
@@ -27,28 +28,21 @@ def test_a_step_split_over_frames_trains_exactly_like_a_whole_step():
         assert torch.equal(a, b)
 
 
-def test_a_turn_with_room_trains_whole_steps_and_a_tight_one_splits_them(monkeypatch):
-    """Whole steps (the engine's compiled step) when one fits the turn; the weights are
-    Trainer.step()'s either way, and a turn too short for a step falls back to updates."""
+def test_play_trains_whole_steps_unless_the_settings_make_one_too_costly(monkeypatch):
+    """Whole steps (the engine's compiled step) whatever the turn's length, so a busy
+    server and a quiet one train a link alike; settings whose step is too costly for
+    one frame are played one update at a time."""
     torch.set_num_threads(1)
-    cfg = Config(d_steps=2, seed=7)
-    run, ref = Run(cfg), Trainer(cfg)
-    calls = {"step": 0, "d": 0}
-    for name in calls:
-        original = getattr(run.trainer, name if name == "step" else "step_d")
-        def counted(*a, _orig=original, _name=name, **k):
-            calls[_name] += 1
-            return _orig(*a, **k)
-        monkeypatch.setattr(run.trainer, name if name == "step" else "step_d", counted)
-    assert run.train_for(5.0, max_steps=3) == 3
-    assert calls == {"step": 3, "d": 0}, "a step that fits the turn was split"
-    assert run.train_for(0.0) == 0 and calls["d"] == 1, "a zero budget must split the step"
-    run.train_for(0.0), run.train_for(0.0)  # D's second update, then G's
-    ref.train(4)
-    assert run.trainer.g_step == 4
-    for a, b in zip([*run.trainer.G.parameters(), *run.trainer.D.parameters()],
-                    [*ref.G.parameters(), *ref.D.parameters()]):
-        assert torch.equal(a, b)
+    assert fair.whole_steps(Config()) and fair.whole_steps(Config(loss="wasserstein", gp=10.0, d_steps=5))
+    assert not fair.whole_steps(Config(batch=4096, unroll=5))
+    run = Run(Config(d_steps=2, seed=7))
+    calls = []
+    for name in ("step", "step_d", "step_g"):
+        original = getattr(run.trainer, name)
+        monkeypatch.setattr(run.trainer, name,
+                            lambda *a, _o=original, _n=name, **k: (calls.append(_n), _o(*a, **k))[1])
+    assert run.train_for(0.0) == 1 and run.train_for(5.0, max_steps=2) == 2
+    assert calls == ["step"] * 3, "a cheap step was split"
 
 
 def test_an_update_too_costly_for_a_turn_is_refused_before_it_runs():

@@ -146,9 +146,14 @@ def _units(cfg: Config) -> dict[str, float]:
     return {"d": d_one / default, "g": g_one / default, "step": total / default}
 
 
-def fits(cfg: Config, unit_s: float, seconds: float) -> bool:
-    """Whether a whole step of `cfg` is estimated to take at most `seconds`."""
-    return _units(cfg)["step"] * unit_s <= seconds
+WHOLE_STEP_S = 0.25  # a step estimated above this (at PLAIN_STEP_S) is played split
+
+
+def whole_steps(cfg: Config) -> bool:
+    """Whether Play trains `cfg` in whole steps (the compiled step) rather than one D or
+    G update at a time over frames. Decided by the settings alone, never by timings, so
+    the same link trains the same numbers on a busy server and on a quiet one."""
+    return _units(cfg)["step"] * PLAIN_STEP_S <= WHOLE_STEP_S
 
 
 def learn_unit_s(unit_s: float, took: float, cfg: Config, kind: str) -> float:

@@ -97,11 +97,11 @@ def _counters(run, snap) -> None:
     cols = st.columns(4)
     cols[0].metric("Step", f"{snap.step:,}", help="Generator updates so far.")
     rate_help = "Generator updates per second over the last few seconds."
-    if run.trainer.compiling:  # the same step runs unfused until its compiled form is ready
-        cols[1].metric("Steps/s ⋯ compiling", f"{run.steps_per_second():.0f}",
-                       help=f"{rate_help} A faster, compiled form of this training step is "
-                            "being prepared in the background; until it is ready the same "
-                            "step runs uncompiled, so this rate will rise.")
+    if run.trainer.compiling:  # training waits for it: a run never switches step midway
+        cols[1].metric("Steps/s ⋯ preparing", f"{run.steps_per_second():.0f}",
+                       help=f"{rate_help} The compiled training step for these settings is "
+                            "being prepared (the first time ~40 s, then seconds: it is "
+                            "cached); training starts as soon as it is ready.")
     else:
         cols[1].metric("Steps/s", f"{run.steps_per_second():.0f}", help=rate_help)
     modes = snap.metrics.get("modes", math.nan)

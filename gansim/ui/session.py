@@ -32,6 +32,7 @@ class Run:
         self.lock = threading.Lock()
         self.dataset = dataset  # uploaded points (data="points"), kept across resets
         self.trainer = Trainer(cfg, dataset=dataset, background_compile=True)
+        self.trainer.ready()  # start compiling now, before Play
         self.frames: deque = deque(maxlen=GIF_FRAMES)  # (step, fake points)
         self._ticks: deque = deque()  # (time, g_step) pairs for the rate
         self.error: str | None = None  # a Diverged message shown until the next change
@@ -58,13 +59,16 @@ class Run:
         D-phase or G-phase run).
         """
         done = 0
+        if phase == "both" and fair.whole_steps(self.cfg) and not self._ready():
+            self._tick()  # the compiled step is being prepared: draw, do not train
+            return 0
         with fair.TURNSTILE.turn(id(self)):
             budget = fair.TURNSTILE.turn_seconds(seconds)
             start = time.perf_counter()
             with self.lock:
                 try:
                     while max_steps is None or done < max_steps:
-                        done += self._update(phase, budget)
+                        done += self._update(phase)
                         if self.error or time.perf_counter() - start >= budget:
                             break
                 except Diverged as err:
@@ -73,9 +77,10 @@ class Run:
         self._tick()
         return done
 
-    def _update(self, phase: str, budget: float) -> int:
-        """One D or G update of `phase`, or a whole step when one fits in the turn's
-        `budget` (the engine's compiled step); returns 1 when it finished a step, else 0."""
+    def _update(self, phase: str) -> int:
+        """A whole step (the engine's compiled step), or for a step too costly to play
+        whole (fair.whole_steps) or a one-player `phase` one D or G update; returns 1 when
+        it finished a step, else 0."""
         kind = phase if phase != "both" else ("d" if self._d_done < self.cfg.d_steps else "g")
         # A step whose G update would be refused is refused before its D updates run.
         kinds = ("d", "g") if phase == "both" else (phase,)
@@ -83,8 +88,8 @@ class Run:
         if refused:
             self.error = refused
             return 0
-        if phase == "both" and self._d_done == 0 and fair.fits(self.cfg, self.unit_s, budget):
-            kind = "step"  # the whole step at once: compiled (single updates run eagerly)
+        if phase == "both" and self._d_done == 0 and fair.whole_steps(self.cfg):
+            kind = "step"
         compiling, t0 = self.trainer.compiling, time.perf_counter()
         {"d": self.trainer.step_d, "g": self.trainer.step_g, "step": self.trainer.step}[kind]()
         took = time.perf_counter() - t0
@@ -111,8 +116,14 @@ class Run:
         self._guarded(lambda: self.trainer.step_g(trace=trace))
 
     def step_both(self) -> None:
-        """d_steps D updates then one G update."""
-        self._guarded(self.trainer.step)
+        """d_steps D updates then one G update (nothing while its compiled step is being
+        prepared: the counters say so)."""
+        if self._ready():
+            self._guarded(self.trainer.step)
+
+    def _ready(self) -> bool:
+        with self.lock:  # ready() reads the run's random streams (and puts them back)
+            return self.trainer.ready()
 
     def _guarded(self, fn) -> None:
         with self.lock:
@@ -160,6 +171,7 @@ class Run:
             self.dataset = dataset
         trainer = Trainer(cfg, dataset=self.dataset if cfg.data == "points" else None,
                           background_compile=True)
+        trainer.ready()  # start compiling now, before Play
         with self.lock:
             self.trainer = trainer
             self._d_done = 0
@@ -223,10 +235,14 @@ class Comparison:
                              "dataset (the panes must share their real batches); set the "
                              "same data in every pane")
         kw = {"dataset": self.dataset} if True in uploads else {}
-        kw["background_compile"] = True  # panes train eagerly while their step compiles
+        kw["background_compile"] = True  # panes wait (drawing) while their steps compile
         if Lockstep.can_branch(self.start, configs):
-            return Lockstep.branch(self.start, configs, eval_every=COMPARE_EVAL_EVERY, **kw)
-        return Lockstep(configs, eval_every=COMPARE_EVAL_EVERY, **kw)
+            built = Lockstep.branch(self.start, configs, eval_every=COMPARE_EVAL_EVERY, **kw)
+        else:
+            built = Lockstep(configs, eval_every=COMPARE_EVAL_EVERY, **kw)
+        for t in built.trainers:
+            t.ready()  # start compiling now
+        return built
 
     @property
     def branched(self) -> bool:
@@ -250,6 +266,9 @@ class Comparison:
 
     def train_for(self, seconds: float) -> int:
         """About `seconds` of training split over the live panes; returns steps per pane."""
+        with self.lock:
+            if not all(t.ready() for t in self.lockstep.trainers):
+                return 0  # a pane's compiled step is being prepared
         with fair.TURNSTILE.turn(id(self)), self.lock:
             seconds = fair.TURNSTILE.turn_seconds(seconds)
             ls = self.lockstep
