@@ -21,6 +21,8 @@ step for every update; docs/engine.md says where issue 11 stands.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import logging
 import math
@@ -29,7 +31,6 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -606,13 +607,12 @@ class FallBack:
     def _warm(self, *args) -> None:
         """Compile in a child process first (it fills the on-disk caches), then here,
         where the compile is then a cache hit. A compile holds this process's GIL for
-        seconds at a time (measured up to 5 s on a cold cache), which would stall the
-        eager steps the caller trains meanwhile; the child's compile stalls nothing."""
-        while _PREPARING[0] == self.key:  # prepare() is compiling this very step
-            time.sleep(0.2)
-        if self.cfg is not None and self.key not in _ON_DISK:
+        seconds at a time (measured up to 5 s on a cold cache), which would stall every
+        session of this process; the child's compile stalls nothing. A step compiled
+        by an earlier child (a marker file says so) skips the child."""
+        if self.cfg is not None and not on_disk(self.key):
             if compile_in_child(self.cfg, self.key.runs):
-                _ON_DISK.add(self.key)
+                mark_on_disk(self.key)
         self._call(*args)
 
     def _call(self, *args):
@@ -667,22 +667,43 @@ def compiled_step(key: StepKey, cfg: Config, device: torch.device) -> FallBack:
     return _COMPILED[key]
 
 
-CHILD_TIMEOUT_S = 900  # a cold compile takes ~40 s on an idle 2-core AMD EPYC
-_ON_DISK: set[StepKey] = set()  # compiled by a child of this process: in the disk cache
+CHILD_TIMEOUT_S = 900  # a cold compile takes 17-40 s on an idle 2-core AMD EPYC
 _QUEUED: set[StepKey] = set()
-_PREPARING: list[StepKey | None] = [None]  # the step prepare() compiles right now
 _PREPARE: "queue.Queue[tuple[Config, int]]" = queue.Queue()
+_SOURCES = ("engine.py", "models.py", "losses.py")  # what a compiled step is made of
+
+
+@functools.lru_cache(maxsize=1)
+def _code_version() -> str:
+    here = Path(__file__).resolve().parent
+    text = "".join((here / name).read_text() for name in _SOURCES)
+    return hashlib.sha1((torch.__version__ + text).encode()).hexdigest()[:16]
+
+
+def _marker(key: StepKey) -> Path:
+    name = hashlib.sha1(f"{_code_version()} {key!r}".encode()).hexdigest()[:24]
+    return use_persistent_cache() / "gansim-steps" / name
+
+
+def on_disk(key: StepKey) -> bool:
+    """Whether a child process of this code and torch version compiled `key` already."""
+    return _marker(key).exists()
+
+
+def mark_on_disk(key: StepKey) -> None:
+    _marker(key).parent.mkdir(parents=True, exist_ok=True)
+    _marker(key).write_text(repr(key))
 
 
 def prepare(cfgs: list[Config], runs: int = 1) -> None:
-    """Compile these settings' steps ahead, one after another in child processes, without
-    waiting: a lesson opening its runs' settings, so that each run finds its compiled step
-    in the disk cache when it starts (loading it takes seconds; compiling it ~40 s)."""
+    """Make these settings' compiled steps ready ahead, one after another, without
+    waiting: a lesson opening its runs' settings, so that each run finds its step loaded
+    when it starts (compiling takes 17-40 s the first time, loading a cached one a few)."""
     if not compile_wanted(None):
         return
     for cfg in cfgs:
         key = StepKey.of(cfg, runs)
-        if key not in _QUEUED and key not in _COMPILED:
+        if key not in _QUEUED and not (key in _COMPILED and _COMPILED[key].loaded):
             _QUEUED.add(key)
             _PREPARE.put((cfg, runs))
     if not any(t.name == "gansim-prepare" for t in threading.enumerate()):
@@ -690,20 +711,20 @@ def prepare(cfgs: list[Config], runs: int = 1) -> None:
 
 
 def _prepare_queued() -> None:
+    """A throwaway Trainer of each queued setting warms the step every Trainer of that
+    StepKey shares (compiled_step): a run that starts meanwhile waits on the same one."""
+    from .trainer import Trainer  # trainer imports engine: import late
+
     while True:
         try:
             cfg, runs = _PREPARE.get(timeout=5)
         except queue.Empty:
             return
-        key = StepKey.of(cfg, runs)
-        if key in _ON_DISK:  # a run needed it first and compiled it itself
-            continue
-        _PREPARING[0] = key
-        try:
-            if compile_in_child(cfg, runs):
-                _ON_DISK.add(key)
-        finally:
-            _PREPARING[0] = None
+        plain = cfg.replace(data="ring8", custom_centers=(), custom_stds=(), custom_weights=())
+        t = Trainer(plain, seeds=list(range(runs)), compile=True, background_compile=True)
+        t.ready()
+        if t._compiled is not None and t._compiled._thread is not None:
+            t._compiled._thread.join(CHILD_TIMEOUT_S)
 
 
 def compile_in_child(cfg: Config, runs: int) -> bool:

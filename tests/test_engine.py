@@ -147,7 +147,7 @@ def test_compiled_step_equals_eager_and_falls_back_when_compiling_fails(monkeypa
     assert run.g_step == 3 and bool(run.alive.all())
 
 
-def test_ready_compiles_without_blocking_and_the_run_starts_compiled(monkeypatch):
+def test_ready_compiles_without_blocking_and_the_run_starts_compiled(monkeypatch, tmp_path):
     """The app's mode: ready() starts the compile (a child process fills the disk cache,
     then a thread loads it) and returns False at once; the app trains only once it says
     True, so its run is the compiled run from the first step, bit for bit what a
@@ -165,7 +165,7 @@ def test_ready_compiles_without_blocking_and_the_run_starts_compiled(monkeypatch
     monkeypatch.setattr(fb, "_thread", None)
     monkeypatch.setattr(fb, "loaded", False)
     children, in_child = [], engine.compile_in_child
-    monkeypatch.setattr(engine, "_ON_DISK", set())
+    monkeypatch.setattr(engine, "_marker", lambda key: tmp_path / "marker")  # not on disk yet
     monkeypatch.setattr(engine, "compile_in_child", lambda *a: children.append(in_child(*a)))
     assert not t.ready() and t.compiling, "ready() must not block on the compile"
     assert not t.ready() and t.g_step == 0
@@ -274,24 +274,32 @@ def test_a_process_compiles_more_than_eight_settings_in_the_background(monkeypat
         assert t._compiled.fell_back is None, (d_steps, t._compiled.fell_back)
 
 
-def test_prepare_compiles_each_setting_once_ahead_and_a_run_then_skips_its_child(monkeypatch):
-    """A lesson opening prepares its runs' steps in child processes (faked here: a
-    compile costs ~40 s); a run that starts later loads from the disk cache instead of
-    compiling in a child again."""
+def test_prepare_readies_each_setting_once_and_a_later_process_skips_the_child(monkeypatch,
+                                                                             tmp_path):
+    """A lesson opening prepares its runs' steps: each compiled once in a child (faked:
+    a real compile costs 17-40 s) and loaded here, so a run that starts later is ready at
+    once; a new process (an empty in-memory cache) finds the marker and skips the child."""
     monkeypatch.setenv("GANSIM_COMPILE", "1")
-    for name, fresh in (("_QUEUED", set()), ("_ON_DISK", set()), ("_COMPILED", {})):
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: fn)  # the eager step stands in
+    monkeypatch.setattr(engine, "_marker", lambda key: tmp_path / str(abs(hash(key))))
+    for name, fresh in (("_QUEUED", set()), ("_COMPILED", {})):
         monkeypatch.setattr(engine, name, fresh)
     children = []
     monkeypatch.setattr(engine, "compile_in_child",
                         lambda cfg, runs: children.append(engine.StepKey.of(cfg, runs)) or True)
+
+    def prepared(cfgs):
+        engine.prepare(cfgs)
+        for thread in threading.enumerate():
+            if thread.name == "gansim-prepare":
+                thread.join(60)
+
     a, b = Config(**SMALL), Config(**SMALL, loss="hinge")
-    engine.prepare([a, b, a.replace(lr_d=1e-3)])  # a live value: the same step as a
-    for thread in threading.enumerate():
-        if thread.name == "gansim-prepare":
-            thread.join(30)
+    prepared([a, b, a.replace(lr_d=1e-3)])  # a live value: the same step as a
     assert children == [engine.StepKey.of(a, 1), engine.StepKey.of(b, 1)]
-    t = Trainer(a, compile=True, background_compile=True)
-    monkeypatch.setattr(t._compiled, "compiled", lambda *args: None)  # no real compile
-    t.ready()
-    t._compiled._thread.join(30)
-    assert len(children) == 2, "the run compiled its step in a child again"
+    assert Trainer(a, compile=True, background_compile=True).ready(), "prepared, yet not ready"
+    monkeypatch.setattr(engine, "_COMPILED", {})  # as in a new process
+    monkeypatch.setattr(engine, "_QUEUED", set())
+    prepared([b])
+    assert len(children) == 2, "a step already compiled by a child was compiled again"
+    assert engine._COMPILED[engine.StepKey.of(b, 1)].loaded

@@ -100,7 +100,7 @@ def _counters(run, snap) -> None:
     if run.trainer.compiling:  # training waits for it: a run never switches step midway
         cols[1].metric("Steps/s ⋯ preparing", f"{run.steps_per_second():.0f}",
                        help=f"{rate_help} The compiled training step for these settings is "
-                            "being prepared (the first time ~40 s, then seconds: it is "
+                            "being prepared (the first time up to ~40 s, then seconds: it is "
                             "cached); training starts as soon as it is ready.")
     else:
         cols[1].metric("Steps/s", f"{run.steps_per_second():.0f}", help=rate_help)
