@@ -59,6 +59,12 @@ def use_persistent_cache() -> Path:
     return Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
 
 
+# At import, not at the first compile: torch writes its own /tmp default into the
+# environment the first time anything asks for inductor's cache directory (a textbook
+# loop did), and from then on setdefault would keep it.
+use_persistent_cache()
+
+
 # --- functional optimisers on stacked parameters ----------------------------------------
 # Each takes a parameter p (S, ...), its gradient, its state, the hyper-parameters as
 # tensors (lr of shape (S,), so runs may differ) and the step count t (S,), and returns
