@@ -114,6 +114,7 @@ def main() -> None:
     st.set_page_config(page_title="gansim: a GAN you can watch", layout="wide")
     layout.apply()
     state.init()
+    lesson_panel.compile_ahead()  # once per process; nothing when steps are cached or eager
     state.reseed_if_asked()
     st.sidebar.title("gansim")  # in the sidebar: the main column's height is for the arena
     note = SIDEBAR_NOTES.get(st.session_state.get("view", SINGLE))

@@ -303,3 +303,36 @@ def test_prepare_readies_each_setting_once_and_a_later_process_skips_the_child(m
     prepared([b])
     assert len(children) == 2, "a step already compiled by a child was compiled again"
     assert engine._COMPILED[engine.StepKey.of(b, 1)].loaded
+
+
+def test_compile_ahead_runs_one_child_once_in_order_and_skips_what_is_on_disk(monkeypatch,
+                                                                            tmp_path):
+    """The app's first start compiles every lesson's steps in one background child: each
+    setting once (live values do not make a new step), in order, none already on disk."""
+    import gansim.trainer
+
+    monkeypatch.setenv("GANSIM_COMPILE", "1")
+    monkeypatch.setattr(engine, "_marker", lambda key: tmp_path / str(abs(hash(key))))
+    monkeypatch.setattr(engine, "_AHEAD", [])
+    a, b, c = Config(**SMALL), Config(**SMALL, loss="hinge"), Config(**SMALL, d_steps=2)
+    engine.mark_on_disk(engine.StepKey.of(c, 1))
+    children = []
+    monkeypatch.setattr(engine, "_child", lambda cfgs, runs, timeout: children.append(cfgs))
+    engine.compile_ahead([a, b, a.replace(lr_d=1e-3), c])
+    engine._AHEAD[0].join(10)
+    engine.compile_ahead([a])  # once per process
+    assert children == [[a, b]]
+
+    trained = []  # the child's side: compile each, mark it, skip what a marker names
+
+    class Fake:
+        def __init__(self, cfg, **kw):
+            self.cfg = cfg
+
+        def step(self):
+            trained.append(self.cfg.loss)
+
+    monkeypatch.setattr(gansim.trainer, "Trainer", Fake)
+    engine._child_compiles([a.to_dict(), b.to_dict(), c.to_dict()], 1)
+    assert trained == ["nonsaturating", "hinge"]
+    assert engine.on_disk(engine.StepKey.of(b, 1))

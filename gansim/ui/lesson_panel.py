@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from .. import engine
-from ..config import restart_fields_changed
+from ..config import DEFAULT, restart_fields_changed
 from ..lessons import LESSON_DIR, Lesson, LessonError, load_all
 from . import controls
 
@@ -36,6 +36,14 @@ def _load(directory: str) -> tuple[list[Lesson], str | None]:
 def lessons() -> tuple[list[Lesson], str | None]:
     """The lessons and a load error, if any; GANSIM_LESSONS points tests at fixtures."""
     return _load(os.environ.get("GANSIM_LESSONS", str(LESSON_DIR)))
+
+
+def compile_ahead() -> None:
+    """Every lesson's steps (and the default settings'), in lesson order, into the disk
+    cache in the background: once per machine, the first time the app starts."""
+    shipped, _ = lessons()
+    engine.compile_ahead([DEFAULT] + [lesson.config_at(i) for lesson in shipped
+                                      for i, step in enumerate(lesson.steps) if step.train])
 
 
 def current() -> Lesson | None:
