@@ -171,7 +171,7 @@ def make(kind: str, variant: dict):
         return PerRun(Trainer(Config(**BASE, **variant, device="cpu"), seeds=seeds, compile=True,
                               eval_every=10**9, log_every=10))
     eval_every = 10**9 if kind == "engine-noeval" else 100
-    return Trainer(Config(**BASE, **variant), eval_every=eval_every, log_every=10)
+    return Trainer(Config(**BASE, **variant), eval_every=eval_every, log_every=10, compile=True)
 
 
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}

@@ -52,11 +52,10 @@ def enter_step(trainer, lesson: Lesson, index: int, seed: int | None = None,
     if seed is not None:
         cfg = cfg.replace(seed=seed)
     if trainer is None or step.reset or restart_fields_changed(trainer.cfg, cfg):
-        # Eager: the check meets ~20 settings of 300-3,000 steps, and compiling them costs
-        # more than it saves (lesson 5 on 10 seeds, 2-core AMD EPYC: 94 s eager, 157 s
-        # compiled on a cold cache as CI has, 85 s on a warm one). Its claims hold on 95 %
-        # of seeds, whichever path computes them.
-        return Trainer(cfg, seeds=seeds, compile=False)
+        # Eager unless GANSIM_COMPILE=1: the check meets ~20 settings of 300-3,000 steps,
+        # and compiling them costs more than it saves (lesson 5 on 10 seeds, 2-core AMD
+        # EPYC: 94 s eager, 157 s compiled on a cold cache as CI has, 85 s on a warm one).
+        return Trainer(cfg, seeds=seeds)
     trainer.update(**{k: getattr(cfg, k) for k in step.changes})
     return trainer
 

@@ -170,8 +170,9 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         self.dataset = dataset if dataset is not None else default_dataset(cfg)
         self.log_every, self.eval_every = log_every, eval_every
-        # compile: None = the environment's choice (GANSIM_COMPILE=0: eager); background:
-        # ready() compiles without blocking and says when step() may run (the app).
+        # compile: None = the environment's choice (engine.compile_wanted: eager unless
+        # GANSIM_COMPILE=1); background: ready() compiles without blocking and says when
+        # step() may run (the app).
         self.compile, self.background_compile = compile, background_compile
         self.nets = engine.Nets(cfg, self.S, self.device)  # this Trainer's own modules
         self._steps: dict[engine.StepKey, engine.Step] = {}

@@ -336,3 +336,17 @@ def test_compile_ahead_runs_one_child_once_in_order_and_skips_what_is_on_disk(mo
     engine._child_compiles([a.to_dict(), b.to_dict(), c.to_dict()], 1)
     assert trained == ["nonsaturating", "hinge"]
     assert engine.on_disk(engine.StepKey.of(b, 1))
+
+
+@pytest.mark.parametrize("env, asked, compiles", [
+    (None, None, False), (None, True, True), (None, False, False),
+    ("1", None, True), ("1", False, False), ("0", True, False), ("0", None, False)])
+def test_compiling_is_opt_in_and_zero_forbids_it(monkeypatch, env, asked, compiles):
+    """Eager by default (the app, gansim run, sweeps, the lesson check: compiling did not
+    pay for their runs on this project's 2-core machine); GANSIM_COMPILE=1 asks for it
+    wherever nothing else is said, GANSIM_COMPILE=0 forbids it even where asked."""
+    if env is None:
+        monkeypatch.delenv("GANSIM_COMPILE", raising=False)
+    else:
+        monkeypatch.setenv("GANSIM_COMPILE", env)
+    assert engine.compile_wanted(asked) is compiles
