@@ -85,45 +85,68 @@ def _per_run(x: Tensor, like: Tensor) -> Tensor:
     return x.reshape(x.shape + (1,) * (like.dim() - 1))
 
 
-def adam(p: Tensor, g: Tensor, s: State, h: State, t: Tensor) -> tuple[Tensor, State]:
+# Each optimiser splits in two: `coeffs(h, t)` computes the per-run (S,) values every
+# parameter shares, once per update; `update(p, g, s, c)` applies them to one parameter
+# (c reshaped to broadcast against it). Hoisting the shared values is exact (the same
+# elementwise operations on the same numbers) and removes ~12 of Adam's ~28 small ops
+# per parameter: the eager step pays ~3 µs for each.
+
+def adam_coeffs(h: State, t: Tensor) -> State:
+    b1, b2 = h["beta1"], h["beta2"]
+    return {"wd": h["wd"], "b1": b1, "b2": b2, "eps": h["eps"], "one_b1": 1 - b1,
+            "one_b2": 1 - b2, "lr_t": h["lr"] / (1 - b1 ** t), "c2": (1 - b2 ** t).sqrt()}
+
+
+def adam(p: Tensor, g: Tensor, s: State, c: State) -> tuple[Tensor, State]:
     """Adam (Kingma & Ba 2015) in torch.optim.Adam's form, L2 weight decay in the gradient."""
-    lr, wd, b1, b2, eps, t = (_per_run(x, p) for x in (h["lr"], h["wd"], h["beta1"], h["beta2"],
-                                                       h["eps"], t))
-    g = g + wd * p
-    m = s["m"] + (1 - b1) * (g - s["m"])  # torch's lerp form of β₁m + (1 − β₁)g
-    v = s["v"] * b2 + (1 - b2) * g * g
-    denom = safe_sqrt(v) / (1 - b2 ** t).sqrt() + eps
-    return p - (lr / (1 - b1 ** t)) * m / denom, {"m": m, "v": v}
+    g = g + c["wd"] * p
+    m = s["m"] + c["one_b1"] * (g - s["m"])  # torch's lerp form of β₁m + (1 − β₁)g
+    v = s["v"] * c["b2"] + c["one_b2"] * g * g
+    denom = safe_sqrt(v) / c["c2"] + c["eps"]
+    return p - c["lr_t"] * m / denom, {"m": m, "v": v}
 
 
-def sgd(p: Tensor, g: Tensor, s: State, h: State, t: Tensor) -> tuple[Tensor, State]:
+def sgd_coeffs(h: State, t: Tensor) -> State:
+    return {"lr": h["lr"], "wd": h["wd"]}
+
+
+def sgd(p: Tensor, g: Tensor, s: State, c: State) -> tuple[Tensor, State]:
     """Plain stochastic gradient descent, L2 weight decay in the gradient."""
-    return p - _per_run(h["lr"], p) * (g + _per_run(h["wd"], p) * p), s
+    return p - c["lr"] * (g + c["wd"] * p), s
 
 
-def rmsprop(p: Tensor, g: Tensor, s: State, h: State, t: Tensor) -> tuple[Tensor, State]:
+def rmsprop_coeffs(h: State, t: Tensor) -> State:
+    return {"lr": h["lr"], "wd": h["wd"], "alpha": h["alpha"], "one_alpha": 1 - h["alpha"],
+            "eps": h["eps"]}
+
+
+def rmsprop(p: Tensor, g: Tensor, s: State, c: State) -> tuple[Tensor, State]:
     """RMSprop (Tieleman & Hinton 2012) in torch.optim.RMSprop's default form."""
-    lr, wd, alpha, eps = (_per_run(x, p) for x in (h["lr"], h["wd"], h["alpha"], h["eps"]))
-    g = g + wd * p
-    v = s["v"] * alpha + (1 - alpha) * g * g
-    return p - lr * g / (safe_sqrt(v) + eps), {"v": v}
+    g = g + c["wd"] * p
+    v = s["v"] * c["alpha"] + c["one_alpha"] * g * g
+    return p - c["lr"] * g / (safe_sqrt(v) + c["eps"]), {"v": v}
 
 
 @dataclass(frozen=True)
 class Optimiser:
-    update: Callable[[Tensor, Tensor, State, State, Tensor], tuple[Tensor, State]]
+    coeffs: Callable[[State, Tensor], State]  # per-run values shared by every parameter
+    update: Callable[[Tensor, Tensor, State, State], tuple[Tensor, State]]
     moments: tuple[str, ...]  # the state tensors it keeps per parameter
 
 
-OPTIMISERS = {"adam": Optimiser(adam, ("m", "v")), "sgd": Optimiser(sgd, ()),
-              "rmsprop": Optimiser(rmsprop, ("v",))}
+OPTIMISERS = {"adam": Optimiser(adam_coeffs, adam, ("m", "v")),
+              "sgd": Optimiser(sgd_coeffs, sgd, ()),
+              "rmsprop": Optimiser(rmsprop_coeffs, rmsprop, ("v",))}
 
 
 def apply_update(opt: Optimiser, params: Params, grads: Params, state: dict[str, State],
                  h: State, t: Tensor) -> tuple[Params, dict[str, State]]:
+    shared, by_dim = opt.coeffs(h, t), {}
     new_p, new_s = {}, {}
     for k, p in params.items():
-        new_p[k], new_s[k] = opt.update(p, grads[k], state[k], h, t)
+        if p.dim() not in by_dim:
+            by_dim[p.dim()] = {name: _per_run(x, p) for name, x in shared.items()}
+        new_p[k], new_s[k] = opt.update(p, grads[k], state[k], by_dim[p.dim()])
     return new_p, new_s
 
 
@@ -162,18 +185,21 @@ class Nets:
         self.sn_keys = [f"{n}.weight" for n, m in self.D.named_modules()
                         if isinstance(m, StackedLinear)] if cfg.spectral_norm else []
 
+    # tie_weights=False: no module here shares a tensor, and torch's check for tied
+    # weights costs ~20 µs a call (5 calls a step) for nothing.
     def g(self, p: Params, z: Tensor) -> Tensor:
-        return functional_call(self.G, p, (z,))
+        return functional_call(self.G, p, (z,), tie_weights=False)
 
     def features(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """D's penultimate features (models.Discriminator.features) with weights p."""
         with self._masks(mask):
-            return functional_call(self._features, {f"D.{k}": v for k, v in p.items()}, (x,))
+            return functional_call(self._features, {f"D.{k}": v for k, v in p.items()}, (x,),
+                                   tie_weights=False)
 
     def d(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """D's output with weights p; mask (layers, S, rows, width): dropout's keep masks."""
         with self._masks(mask):
-            return functional_call(self.D, p, (x,))
+            return functional_call(self.D, p, (x,), tie_weights=False)
 
     @contextlib.contextmanager
     def _masks(self, mask: Tensor | None):
