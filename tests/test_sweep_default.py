@@ -1,6 +1,6 @@
 """The in-page sweep's default grid shows a real difference at its default length.
 
-Slow (12 runs of 1,000 steps, ~2-4 min on 2 shared cores): skipped unless GANSIM_SLOW=1,
+Slow (12 runs of 2,000 steps, ~2-4 min on 2 shared cores): skipped unless GANSIM_SLOW=1,
 which the statistical step of .ci/run sets. Before, the default grid (loss × gp) showed
 only zeros and ∞ at this length, because no run had landed within 3σ of a mode yet.
 """
