@@ -33,7 +33,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import Tensor
@@ -630,8 +630,7 @@ class FallBack:
     def warm_in_background(self, *args) -> None:
         if self._thread is not None or self.fell_back is not None:
             return
-        copies = torch.utils._pytree.tree_map(
-            lambda x: x.clone() if isinstance(x, Tensor) else x, args)
+        copies = clone_tree(args)
         self._thread = threading.Thread(target=self._warm, args=copies, daemon=True,
                                         name=f"gansim-compile-{self.key.loss}")
         self._thread.start()
@@ -641,15 +640,15 @@ class FallBack:
         where the compile is then a cache hit. A compile holds this process's GIL for
         seconds at a time (measured up to 5 s on a cold cache), which would stall every
         session of this process; the child's compile stalls nothing. A step compiled
-        by an earlier child (a marker file says so) skips the child."""
+        by an earlier child (a marker file, which the child writes, says so) skips it."""
         if self.cfg is not None and not on_disk(self.key):
-            if compile_in_child(self.cfg, self.key.runs):
-                mark_on_disk(self.key)
+            compile_in_child(self.cfg, self.key.runs)
         self._call(*args)
 
     def _call(self, *args):
         try:
-            with self._lock, many_settings():
+            # Only compiling needs the raised limit; a loaded step's calls skip the patch.
+            with self._lock, (contextlib.nullcontext() if self.loaded else many_settings()):
                 out = self.compiled(*args)
             self.loaded = True
             return out
@@ -668,6 +667,11 @@ class FallBack:
 
 
 _COMPILED: dict[StepKey, FallBack] = {}
+
+
+def clone_tree(x: Any) -> Any:
+    """A copy of nested dicts, lists and tuples with every tensor cloned."""
+    return torch.utils._pytree.tree_map(lambda v: v.clone() if isinstance(v, Tensor) else v, x)
 
 
 def many_settings():
@@ -758,11 +762,16 @@ def _prepare_queued() -> None:
             cfg, runs = _PREPARE.get(timeout=5)
         except queue.Empty:
             return
-        plain = cfg.replace(data="ring8", custom_centers=(), custom_stds=(), custom_weights=())
-        t = Trainer(plain, seeds=list(range(runs)), compile=True, background_compile=True)
+        t = Trainer(without_data(cfg), seeds=list(range(runs)), compile=True, background_compile=True)
         t.ready()
         if t._compiled is not None and t._compiled._thread is not None:
             t._compiled._thread.join(CHILD_TIMEOUT_S)
+
+
+def without_data(cfg: Config) -> Config:
+    """cfg on ring8: the data never enters a compiled step (batches are inputs of a fixed
+    shape), and uploaded or custom data cannot be rebuilt elsewhere."""
+    return cfg.replace(data="ring8", custom_centers=(), custom_stds=(), custom_weights=())
 
 
 def compile_in_child(cfg: Config, runs: int) -> bool:
@@ -773,10 +782,8 @@ def compile_in_child(cfg: Config, runs: int) -> bool:
 
 def _child(cfgs: list[Config], runs: int, timeout: float) -> bool:
     """One child process (at low priority) compiles these settings' steps one after
-    another and marks each on disk. The data never enters the step (batches are inputs
-    of fixed shape), so the child trains on ring8."""
-    plain = [c.replace(data="ring8", custom_centers=(), custom_stds=(), custom_weights=())
-             .to_dict() for c in cfgs]
+    another, on ring8 (without_data), and marks each on disk."""
+    plain = [without_data(c).to_dict() for c in cfgs]
     code = ("import json, sys; from gansim.engine import _child_compiles; "
             "_child_compiles(json.loads(sys.argv[1]), int(sys.argv[2]))")
     root = str(Path(__file__).resolve().parents[1])
@@ -807,10 +814,11 @@ def _child_compiles(values: list[dict], runs: int) -> None:
 _AHEAD: list[threading.Thread] = []
 
 
-def compile_ahead(cfgs: list[Config], runs: int = 1) -> None:
+def compile_ahead(cfgs: Iterable[Config], runs: int = 1) -> None:
     """Fill the disk cache for these settings in the background, in order, in one child
     process, once per process: the app's first start on a machine compiles every
-    lesson's steps (17-40 s each on a 2-core AMD EPYC) so later runs only load them."""
+    lesson's steps (17-40 s each on a 2-core AMD EPYC) so later runs only load them.
+    `cfgs` may be lazy: the app calls this on every rerun, and it is read only once."""
     if _AHEAD or not compile_wanted(None):
         return
     keys, todo = set(), []

@@ -102,17 +102,6 @@ def eval_stats(fake: Any, real: Any, dataset: Any) -> dict[str, Any]:
     return out
 
 
-def _clone(x: Any) -> Any:
-    """A deep copy of nested dicts/lists of tensors."""
-    if isinstance(x, Tensor):
-        return x.clone()
-    if isinstance(x, dict):
-        return {k: _clone(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_clone(v) for v in x]
-    return x
-
-
 def _write(dst: dict[str, Tensor], src: dict[str, Tensor]) -> None:
     """Copy src's tensors into dst's in place: the single-run views share dst's memory."""
     torch._foreach_copy_([dst[k] for k in src], [src[k] for k in src])
@@ -535,9 +524,9 @@ class Trainer:
         return {
             "g_step": self.g_step, "d_step": self.d_step, "cfg": self.cfg,
             "d_in_step": self._d_in_step, "seeds": list(self.seeds),
-            "g": _clone(self.g), "d": _clone(self.d), "gs": _clone(self.gs), "ds": _clone(self.ds),
+            "g": engine.clone_tree(self.g), "d": engine.clone_tree(self.d), "gs": engine.clone_tree(self.gs), "ds": engine.clone_tree(self.ds),
             "t_g": self.t_g.clone(), "t_d": self.t_d.clone(), "alive": self.alive.clone(),
-            "sn": _clone(self.sn), "mem": _clone(self.mem), "stored": self.stored,
+            "sn": engine.clone_tree(self.sn), "mem": engine.clone_tree(self.mem), "stored": self.stored,
             "failed": list(self.failed),
             "gens": [g.get_state() for g in self.draws.gens],
             "eval_gens": [g.get_state() for g in self.eval_gens],
@@ -550,9 +539,9 @@ class Trainer:
         _write(self.d, st["d"])
         for k, s in st["sn"].items():
             _write(self.sn[k], s)
-        self.gs, self.ds = _clone(st["gs"]), _clone(st["ds"])
+        self.gs, self.ds = engine.clone_tree(st["gs"]), engine.clone_tree(st["ds"])
         self.t_g, self.t_d, self.alive = st["t_g"].clone(), st["t_d"].clone(), st["alive"].clone()
-        self.mem, self.stored = _clone(st["mem"]), st["stored"]
+        self.mem, self.stored = engine.clone_tree(st["mem"]), st["stored"]
         self.failed = list(st["failed"])
         for gen, s in zip(self.draws.gens, st["gens"]):
             gen.set_state(s)

@@ -285,8 +285,13 @@ def test_prepare_readies_each_setting_once_and_a_later_process_skips_the_child(m
     for name, fresh in (("_QUEUED", set()), ("_COMPILED", {})):
         monkeypatch.setattr(engine, name, fresh)
     children = []
-    monkeypatch.setattr(engine, "compile_in_child",
-                        lambda cfg, runs: children.append(engine.StepKey.of(cfg, runs)) or True)
+
+    def child(cfg, runs):  # what the real child does, less the compile
+        children.append(engine.StepKey.of(cfg, runs))
+        engine.mark_on_disk(engine.StepKey.of(cfg, runs))
+        return True
+
+    monkeypatch.setattr(engine, "compile_in_child", child)
 
     def prepared(cfgs):
         engine.prepare(cfgs)

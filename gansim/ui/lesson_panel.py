@@ -8,6 +8,7 @@ ran_<lesson>_<step> (which run and at which step that step's run ends) and lesso
 """
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -42,8 +43,9 @@ def compile_ahead() -> None:
     """Every lesson's steps (and the default settings'), in lesson order, into the disk
     cache in the background: once per machine, the first time the app starts."""
     shipped, _ = lessons()
-    engine.compile_ahead([DEFAULT] + [lesson.config_at(i) for lesson in shipped
-                                      for i, step in enumerate(lesson.steps) if step.train])
+    engine.compile_ahead(itertools.chain([DEFAULT], (
+        lesson.config_at(i) for lesson in shipped
+        for i, step in enumerate(lesson.steps) if step.train)))
 
 
 def current() -> Lesson | None:
