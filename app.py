@@ -116,6 +116,7 @@ def main() -> None:
     state.init()
     lesson_panel.compile_ahead()  # once per process; nothing when steps are cached or eager
     state.reseed_if_asked()
+    lesson_panel.apply_speed()  # before the toolbar's speed control
     st.sidebar.title("gansim")  # in the sidebar: the main column's height is for the arena
     note = SIDEBAR_NOTES.get(st.session_state.get("view", SINGLE))
     if note:

@@ -2,7 +2,8 @@
 
     python bench/bench_lessons.py [--lesson ID] [--seed 0] [--max-seconds 90]
 
-A lesson run is played as the app plays it at "Normal" speed (gansim/ui/state.py): the
+A lesson run is played as the app plays it at "Normal" speed (gansim/ui/state.py), or
+with fewer frames when the lesson's step asks for them (frames = "fewer"): the
 step's settings go through the Run as the lesson panel sends them, then frame after
 frame the Run trains for the frame's budget in its fair turn, takes a snapshot, follows
 the diagnosis, builds the arena's and the time charts' specs (the time charts at most
@@ -37,7 +38,7 @@ from gansim import engine  # noqa: E402
 from gansim.config import restart_fields_changed  # noqa: E402
 from gansim.diagnosis import Tracker  # noqa: E402
 from gansim.lessons import Lesson, load_all  # noqa: E402
-from gansim.ui import charts, live, state  # noqa: E402
+from gansim.ui import charts, lesson_panel, live, state  # noqa: E402
 from gansim.ui.session import Run  # noqa: E402
 
 REFERENCE_RATE = 200.0  # textbook steps/s of the machine the budget is stated on
@@ -71,7 +72,9 @@ def draw(run: Run, tracker: Tracker, story_at: list) -> None:
 
 def play_run(run: Run, step, max_seconds: float) -> dict:
     """Play one lesson run frame by frame; seconds until each claim first holds."""
-    max_steps, frame_s = state.SPEEDS["Normal"]
+    # The speed the lesson panel plays this run at: the default, or fewer frames when
+    # the step asks for them.
+    max_steps, frame_s = state.SPEEDS[lesson_panel.speed_for(step, state.DEFAULT_SPEED)]
     tracker, story_at = Tracker(), [0.0]
     first = {i: None for i in range(len(step.expect))}
     left, start = step.train, time.perf_counter()

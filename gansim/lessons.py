@@ -29,6 +29,11 @@ AGGREGATES = {"mean": lambda v: sum(v) / len(v), "median": statistics.median,
 # (lesson 1 steps D, then G, so the class sees each phase on its own).
 PHASES = {"both": lambda trainer: trainer.step(), "d": lambda trainer: trainer.step_d(),
           "g": lambda trainer: trainer.step_g()}
+# How the page draws during a step's run: "normal" leaves the class's speed alone; "fewer"
+# switches the app's speed control to fewer, longer frames for a costly run, so more of
+# the machine trains (one session at "Normal" trains ~57 % of the time, the rest is
+# drawing and waiting for the browser's next tick: gansim/ui/fair.py).
+FRAMES = ("normal", "fewer")
 # Keys a step's [[steps.expect]] may test: history columns plus derived ones.
 EXPECT_METRICS = set(KEYS) - {"step"} | {"g_grad_ratio"}
 
@@ -89,6 +94,7 @@ class Step:
     expect: tuple[Expectation, ...] = ()
     label: str = ""  # short name of the run for tables ("collapse", "cure")
     phase: str = "both"  # "d" or "g": train only that player for `train` steps
+    frames: str = "normal"  # "fewer": the app draws fewer frames during this run (FRAMES)
 
     def run(self, trainer) -> None:
         """Train this step's run on `trainer` (the app and the check both call this)."""
@@ -191,8 +197,8 @@ def _lesson(raw: dict, name: str) -> Lesson:
 def _step(raw: dict, where: str) -> Step:
     if not isinstance(raw, dict):
         raise LessonError(f"{where}: must be a table")
-    _no_extra(raw, {"text", "changes", "train", "reset", "question", "expect", "label", "phase"},
-              where)
+    _no_extra(raw, {"text", "changes", "train", "reset", "question", "expect", "label", "phase",
+                    "frames"}, where)
     train = raw.get("train", 0)
     if not isinstance(train, int) or isinstance(train, bool) or not 0 <= train <= 100_000:
         raise LessonError(f"{where}: 'train' must be an integer in [0, 100000], got {train!r}")
@@ -209,9 +215,12 @@ def _step(raw: dict, where: str) -> Step:
     if phase == "d" and expect:
         raise LessonError(f"{where}: 'expect' needs G steps (phase \"both\" or \"g\"): "
                           f"metrics are logged after G steps")
+    frames = raw.get("frames", "normal")
+    if frames not in FRAMES:
+        raise LessonError(f"{where}: 'frames' must be one of {', '.join(FRAMES)}, got {frames!r}")
     return Step(text=_need(raw, "text", str, where), changes=changes, train=train,
                 reset=bool(raw.get("reset", False)), question=question, expect=expect,
-                label=raw.get("label", ""), phase=phase)
+                label=raw.get("label", ""), phase=phase, frames=frames)
 
 
 def _question(raw: dict, where: str) -> Question:

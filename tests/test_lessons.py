@@ -106,6 +106,7 @@ BROKEN = [
     ("missing title", 'title = "Tiny"', '', ["07_broken.toml", "missing key 'title'"]),
     ("claim without a run", 'train = 20', 'train = 0', ["07_broken.toml", "steps[0]", "'train'"]),
     ("bad phase", 'train = 20', 'train = 20\nphase = "x"', ["07_broken.toml", "'phase'", "'x'"]),
+    ("bad frames", 'train = 20', 'train = 20\nframes = "many"', ["07_broken.toml", "'frames'", "'many'"]),
     ("claim on a D-only run", 'train = 20', 'train = 20\nphase = "d"',
      ["07_broken.toml", "steps[0]", "'expect'", "G steps"]),
     ("unknown control", 'controls = ["lr_d"]', 'controls = ["lr_dd"]',

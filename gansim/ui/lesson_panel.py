@@ -20,6 +20,8 @@ from ..lessons import LESSON_DIR, Lesson, LessonError, load_all
 from . import controls
 
 FREE_PLAY = ""  # the picker's "no lesson" entry
+# A step with frames = "fewer" (lessons.FRAMES) plays at this speed (a state.SPEEDS label).
+FRAME_SPEEDS = {"fewer": "Fast (fewer frames)"}
 _PHASE_WORDS = {"both": "steps", "d": "D updates", "g": "G updates"}
 
 
@@ -73,6 +75,7 @@ def start(run, lesson_id: str, step: int = 0) -> None:
     st.session_state.lesson_id = lesson_id
     st.session_state.explore_free = False
     st.session_state.train_left = 0
+    _restore_speed()
     st.session_state.lesson_queue = []
     lesson = current()
     if lesson is None:
@@ -114,7 +117,38 @@ def run_step(run, lesson: Lesson, index: int) -> None:
     st.session_state[f"ran_{lesson.id}_{index}"] = (id(run.trainer), _end_step(run, [step]))
 
 
+def speed_for(step, current: str) -> str:
+    """The speed control's value during `step`'s run: fewer frames when the lesson asks
+    for it (a costly run), else what the class had chosen (`current`)."""
+    return FRAME_SPEEDS.get(step.frames, current)
+
+
+def _set_speed(step) -> None:
+    """Ask for fewer frames when the step's run wants them; ask for the class's own speed
+    back at the next run that does not."""
+    if step.frames not in FRAME_SPEEDS:
+        _restore_speed()
+        return
+    if "speed_before_lesson" not in st.session_state:
+        st.session_state.speed_before_lesson = st.session_state.get("speed")
+    st.session_state.speed_wanted = FRAME_SPEEDS[step.frames]
+
+
+def _restore_speed() -> None:
+    if "speed_before_lesson" in st.session_state:
+        st.session_state.speed_wanted = st.session_state.pop("speed_before_lesson")
+
+
+def apply_speed() -> None:
+    """Set the speed a lesson run asked for, before the speed control is drawn: a queued
+    step (the replay on another seed) asks from inside the page, after the control,
+    where Streamlit forbids changing it, and the page reruns at once."""
+    if "speed_wanted" in st.session_state:
+        st.session_state.speed = st.session_state.pop("speed_wanted")
+
+
 def _train_step(step) -> None:
+    _set_speed(step)
     st.session_state.train_left = step.train
     st.session_state.train_phase = getattr(step, "phase", "both")  # D alone, G alone, or both
     st.session_state.playing = step.train > 0
@@ -221,7 +255,7 @@ def panel(run, lesson: Lesson) -> None:
     _advance_queue(run, lesson)
     left = st.session_state.get("train_left", 0)
     if left or st.session_state.get("lesson_queue"):
-        st.caption(f"Training… {left} steps to go")
+        st.caption(training_caption(step, left))
     elif st.session_state.get(f"ran_{lesson.id}_{index}") and step.expect:
         _expectations(run, lesson, index)
     back, nxt = st.columns(2)
@@ -232,6 +266,13 @@ def panel(run, lesson: Lesson) -> None:
     if lesson.teacher_notes:
         with st.expander("Teacher notes"):
             st.markdown(lesson.teacher_notes)
+
+
+def training_caption(step, left: int) -> str:
+    """What the panel says while a step's run trains (and why the frames thin out)."""
+    fewer = " (fewer frames a second for this costly run, so more of the machine trains)" \
+        if step.frames in FRAME_SPEEDS else ""
+    return f"Training… {left} steps to go{fewer}"
 
 
 def _question(lesson: Lesson, index: int) -> bool:
