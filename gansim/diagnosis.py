@@ -259,7 +259,11 @@ def diagnose(hist: dict[str, Any], critic: bool = False, n_modes: int = 0,
 class Tracker:
     """The verdict a banner shows, held steady: a new verdict replaces the shown one only
     after it has been the verdict at PERSIST evaluations in a row. Divergence shows at
-    once. A run that goes back (rewind, restart) starts afresh.
+    once, and so does any verdict once the run stops training (`settled`): the hold keeps
+    a training run's banner from flickering, but a stopped run no longer changes, and a
+    held verdict would contradict the counters beside it (a lesson run that sharpens in
+    its last 300 steps ended on "Spread but blurry (HQ 23 %)" beside HQ 68 %). A run that
+    goes back (rewind, restart) starts afresh.
 
     Feed it every frame; it re-judges only when a new evaluation has arrived.
     """
@@ -275,25 +279,29 @@ class Tracker:
 
     def update(self, hist: dict[str, Any], critic: bool = False, n_modes: int = 0,
                config: dict[str, Any] | None = None, diverged: str | None = None,
-               mass: list | None = None, run_key: Any = None) -> Diagnosis:
+               mass: list | None = None, run_key: Any = None,
+               settled: bool = False) -> Diagnosis:
         """The verdict to show now; arguments as for diagnose(), run_key: anything that
         changes when the run is replaced by a new one (its seed and restart settings)."""
         now = diagnose(hist, critic, n_modes, config, diverged, mass)
-        return self.hold(now, _last_eval_step(hist), config or {}, run_key)
+        return self.hold(now, _last_eval_step(hist), config or {}, run_key, settled)
 
-    def follow(self, snap) -> Diagnosis:
+    def follow(self, snap, settled: bool = False) -> Diagnosis:
         """The verdict to show beside a gansim.snapshot.Snapshot (which already holds the
         run's raw diagnosis, so nothing is judged twice)."""
         key = tuple(sorted((k, str(v)) for k, v in snap.config.items() if k in RESTART_FIELDS))
-        return self.hold(snap.diagnosis, _last_eval_step(snap.history), snap.config, key)
+        return self.hold(snap.diagnosis, _last_eval_step(snap.history), snap.config, key,
+                         settled)
 
     def hold(self, now: Diagnosis, step: float, config: dict[str, Any],
-             run_key: Any = None) -> Diagnosis:
-        """The hysteresis: `now` is the raw verdict after the evaluation at G step `step`."""
+             run_key: Any = None, settled: bool = False) -> Diagnosis:
+        """The hysteresis: `now` is the raw verdict after the evaluation at G step `step`;
+        settled: the run is not training, so `now` shows at once."""
         if run_key != self._run_key or step < self._last_step:
             self.__init__()
             self._run_key = run_key
-        if self.shown is None or now.kind == "diverged" or now.kind == self.shown.kind:
+        if (self.shown is None or settled or now.kind == "diverged"
+                or now.kind == self.shown.kind):
             self.shown, self._candidate, self._count = now, None, 0
         elif step > self._last_step:
             self._count = self._count + 1 if now.kind == self._candidate else 1

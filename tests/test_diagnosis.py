@@ -145,3 +145,14 @@ def test_a_cure_in_force_is_not_offered_again():
     assert d.cure
     held = tracker.update(h, n_modes=8, config=dict(d.cure))
     assert held.kind == "mode_collapse" and not held.cure and "in force" in held.explanation
+
+
+def test_a_stopped_run_shows_its_own_verdict_at_once():
+    # Blurry for 10 evaluations, then sharp: while training, the banner holds "blurry"
+    # for PERSIST evaluations; once the run stops, it says what the counters show.
+    hq = np.where(np.arange(N) < 10, 0.05, 0.8)
+    tracker = Tracker()
+    for i in range(5, 12):
+        held = tracker.update(_rows(i, hq=hq), n_modes=8)
+    assert held.kind == "blurry"
+    assert tracker.update(_rows(12, hq=hq), n_modes=8, settled=True).kind == "healthy"

@@ -114,8 +114,10 @@ def _counters(run, snap) -> None:
 
 
 def _banner(snap) -> None:
-    # The verdict held steady across frames (a new one must persist over evaluations).
-    diag = st.session_state.setdefault("diagnosis_tracker", Tracker()).follow(snap)
+    # The verdict held steady across frames while training (a new one must persist over
+    # evaluations); a stopped run shows its own verdict at once.
+    diag = st.session_state.setdefault("diagnosis_tracker", Tracker()).follow(
+        snap, settled=not st.session_state.get("playing"))
     show = BANNER.get(diag.kind, st.warning)
     text = f"**{diag.title}** — {diag.explanation}"
     if diag.cure:
