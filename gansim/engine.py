@@ -449,8 +449,12 @@ def keep_where(ok: Tensor, new: Any, old: Any) -> Any:
     """new where a run's step was finite (ok (S,)), old elsewhere, over nested dicts."""
     if not torch.compiler.is_compiling() and bool(ok.all()):
         return new  # the usual case: exactly what the selection gives, without its ops
+    return _select(ok, new, old)
+
+
+def _select(ok: Tensor, new: Any, old: Any) -> Any:
     if isinstance(new, dict):
-        return {k: keep_where(ok, v, old[k]) for k, v in new.items()}
+        return {k: _select(ok, v, old[k]) for k, v in new.items()}
     return torch.where(_per_run(ok, new), new, old)
 
 

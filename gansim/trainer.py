@@ -521,12 +521,12 @@ class Trainer:
 
     def state(self) -> dict:
         """A deep copy of everything needed to continue these runs exactly."""
+        tensors = {"g": self.g, "d": self.d, "gs": self.gs, "ds": self.ds, "t_g": self.t_g,
+                   "t_d": self.t_d, "alive": self.alive, "sn": self.sn, "mem": self.mem}
         return {
             "g_step": self.g_step, "d_step": self.d_step, "cfg": self.cfg,
             "d_in_step": self._d_in_step, "seeds": list(self.seeds),
-            "g": engine.clone_tree(self.g), "d": engine.clone_tree(self.d), "gs": engine.clone_tree(self.gs), "ds": engine.clone_tree(self.ds),
-            "t_g": self.t_g.clone(), "t_d": self.t_d.clone(), "alive": self.alive.clone(),
-            "sn": engine.clone_tree(self.sn), "mem": engine.clone_tree(self.mem), "stored": self.stored,
+            **engine.clone_tree(tensors), "stored": self.stored,
             "failed": list(self.failed),
             "gens": [g.get_state() for g in self.draws.gens],
             "eval_gens": [g.get_state() for g in self.eval_gens],
