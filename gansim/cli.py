@@ -1,4 +1,4 @@
-"""Headless gansim: `python -m gansim run | sweep | lessons check`, on the app's Trainer.
+"""Headless gansim: `python -m gansim run | sweep | serve | settings | lessons check`.
 
 Bad input (an unknown setting, a bad value, an unreadable config file) exits with code 2
 and one line on stderr; a run that diverges keeps what it trained, writes its files and
@@ -334,6 +334,19 @@ def cmd_lessons(args: argparse.Namespace) -> int:
                              out=args.out)
 
 
+# --- settings -----------------------------------------------------------------------
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Every setting: one line each, or docs/settings.md's Markdown with --markdown."""
+    if args.markdown:
+        from .settings_doc import markdown
+
+        sys.stdout.write(markdown())
+    else:
+        print("\n".join(describe(name) for name in FIELDS))
+    return EXIT_OK
+
+
 # --- wiring -------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -386,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="0.0.0.0", help="address to listen on")
     srv.add_argument("--nginx", metavar="PATH", help="the nginx binary (default: PATH, /usr/sbin)")
     srv.set_defaults(func=cmd_serve)
+
+    st = sub.add_parser("settings", help="list every setting (--markdown: docs/settings.md)")
+    st.add_argument("--markdown", action="store_true",
+                    help="print the settings reference as Markdown (docs/settings.md)")
+    st.set_defaults(func=cmd_settings)
 
     lessons = sub.add_parser("lessons", help="lesson tools")
     lsub = lessons.add_subparsers(dest="action", required=True, parser_class=_Parser)
