@@ -1,4 +1,4 @@
-"""Remake the README's screenshots of the generator, draw and scrub views.
+"""Remake docs/app.md's screenshots of the generator, draw and scrub views.
 
     python docs/shoot_views.py        # needs /usr/bin/chromium; writes docs/img/*.png
 
@@ -35,7 +35,7 @@ def shoot(page, name: str, bottom) -> None:
     png = page.screenshot(clip=clip, full_page=True)
     img = Image.open(io.BytesIO(png)).convert("RGB")
     img.save(OUT / f"{name}.png", optimize=True)
-    if (OUT / f"{name}.png").stat().st_size > 150_000:  # the README's budget per image
+    if (OUT / f"{name}.png").stat().st_size > 150_000:  # the docs' budget per image
         img.quantize(colors=192).save(OUT / f"{name}.png", optimize=True)
     print(name, (OUT / f"{name}.png").stat().st_size // 1024, "KB")
 

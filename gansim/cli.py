@@ -1,4 +1,4 @@
-"""Headless gansim: `python -m gansim run | sweep | lessons check`, on the app's Trainer.
+"""Headless gansim: `python -m gansim run | sweep | serve | settings | lessons check`.
 
 Bad input (an unknown setting, a bad value, an unreadable config file) exits with code 2
 and one line on stderr; a run that diverges keeps what it trained, writes its files and
@@ -16,6 +16,8 @@ import time
 import tomllib
 from pathlib import Path
 from typing import Any, Sequence
+
+from tqdm import tqdm
 
 from .config import FIELDS, Config, describe, split_setting
 
@@ -73,37 +75,13 @@ def resolve_config(file: str | None, sets: Sequence[str], seed: int | None = Non
 
 # --- progress bar -----------------------------------------------------------------
 
-class Progress:
-    """A plain one-line bar on stderr, redrawn with \\r at most a few times a second."""
-
-    def __init__(self, total: int, label: str, unit: str = "steps", quiet: bool = False,
-                 stream=None):
-        self.total, self.label, self.unit, self.quiet = max(total, 1), label, unit, quiet
-        self.stream = stream or sys.stderr
-        self.start = self._last = time.perf_counter()
-        tty = getattr(self.stream, "isatty", lambda: False)()
-        self.every = 0.1 if tty else 2.0  # a log file gets a line now and then, not thousands
-
-    def update(self, done: int, note: str = "", force: bool = False) -> None:
-        now = time.perf_counter()
-        if self.quiet or (not force and now - self._last < self.every and done < self.total):
-            return
-        self._last = now
-        elapsed = now - self.start
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - done) / rate if rate > 0 else math.nan
-        filled = int(30 * done / self.total)
-        bar = "#" * filled + "-" * (30 - filled)
-        eta_text = f"ETA {eta:4.0f}s" if math.isfinite(eta) else "ETA   ?"
-        line = (f"\r{self.label} [{bar}] {done}/{self.total} {self.unit} "
-                f"{rate:6.1f}/s {eta_text} {note}")
-        self.stream.write(line.ljust(100))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if not self.quiet:
-            self.stream.write("\n")
-            self.stream.flush()
+def progress_bar(total: int, label: str, unit: str = "steps", quiet: bool = False,
+                 stream=None) -> tqdm:
+    """tqdm on stderr; a log file (not a terminal) gets a line every 2 s, not thousands."""
+    stream = stream or sys.stderr
+    tty = getattr(stream, "isatty", lambda: False)()
+    return tqdm(total=max(total, 1), desc=label, unit=unit, file=stream, disable=quiet,
+                mininterval=0.1 if tty else 2.0, dynamic_ncols=tty, leave=True)
 
 
 # --- run ----------------------------------------------------------------------------
@@ -169,12 +147,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         trainer = Trainer(cfg)
     except ValueError as e:  # e.g. device=cuda without a GPU, data=points without points
         raise UsageError(str(e)) from None
-    bar = Progress(args.steps, "run", quiet=args.quiet)
+    bar = progress_bar(args.steps, "run", quiet=args.quiet)
     code, start = EXIT_OK, time.perf_counter()
     try:
-        for i in range(args.steps):
+        for _ in range(args.steps):
             trainer.step()
-            bar.update(i + 1, _note(trainer))
+            bar.set_postfix_str(_note(trainer), refresh=False)
+            bar.update(1)
     except Diverged as e:
         code = EXIT_DIVERGED
         bar.close()
@@ -257,13 +236,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     out = Path(args.out or f"runs/sweep-{time.strftime('%Y%m%d-%H%M%S')}")
     n_jobs, backend = _sweep_backend(args)
-    bar = Progress(len(jobs), "sweep", unit="runs", quiet=args.quiet)
+    bar = progress_bar(len(jobs), "sweep", unit="runs", quiet=args.quiet)
     start = time.perf_counter()
 
     def progress(done: int, total: int, row: dict) -> None:
         bar.total = max(total, 1)
         note = f"last: {row['setting']} seed {row['seed']}" if row else ""
-        bar.update(done, note[:60], force=True)
+        bar.set_postfix_str(note[:60], refresh=False)
+        bar.update(done - bar.n)
 
     try:
         df = sweep.run_jobs(jobs, args.steps, out, n_jobs, args.eval_last, progress,
@@ -334,6 +314,19 @@ def cmd_lessons(args: argparse.Namespace) -> int:
                              out=args.out)
 
 
+# --- settings -----------------------------------------------------------------------
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Every setting: one line each, or docs/settings.md's Markdown with --markdown."""
+    if args.markdown:
+        from .settings_doc import markdown
+
+        sys.stdout.write(markdown())
+    else:
+        print("\n".join(describe(name) for name in FIELDS))
+    return EXIT_OK
+
+
 # --- wiring -------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -386,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="0.0.0.0", help="address to listen on")
     srv.add_argument("--nginx", metavar="PATH", help="the nginx binary (default: PATH, /usr/sbin)")
     srv.set_defaults(func=cmd_serve)
+
+    st = sub.add_parser("settings", help="list every setting (--markdown: docs/settings.md)")
+    st.add_argument("--markdown", action="store_true",
+                    help="print the settings reference as Markdown (docs/settings.md)")
+    st.set_defaults(func=cmd_settings)
 
     lessons = sub.add_parser("lessons", help="lesson tools")
     lsub = lessons.add_subparsers(dest="action", required=True, parser_class=_Parser)

@@ -12,11 +12,13 @@ import csv
 import functools
 import io
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from scipy.cluster.vq import kmeans2, vq
 
 # Largest |x| or |y| in an upload: float32 keeps ~7 digits, so beyond 1e6 a spread of
 # 0.1 is lost (and 1e300 would overflow float32 to infinity).
@@ -215,21 +217,14 @@ def _is_number(text: str) -> bool:
 
 
 def kmeans_modes(pts: np.ndarray, k: int, seed: int = 0, iters: int = 50):
-    """Plain k-means (k-means++ start): centres, isotropic stds and weights of k clusters."""
-    rng = np.random.default_rng(seed)
+    """k-means (k-means++ start, scipy's kmeans2): centres, isotropic stds and weights."""
     x = pts.astype(float)
-    centers = [x[rng.integers(len(x))]]
-    for _ in range(1, k):  # k-means++: far points are likelier next centres
-        d2 = ((x[:, None] - np.array(centers)[None]) ** 2).sum(-1).min(1)
-        centers.append(x[rng.choice(len(x), p=d2 / d2.sum())] if d2.sum() > 0 else x[0])
-    c = np.array(centers)
-    for _ in range(iters):
-        label = ((x[:, None] - c[None]) ** 2).sum(-1).argmin(1)
-        new = np.array([x[label == j].mean(0) if (label == j).any() else c[j] for j in range(k)])
-        if np.allclose(new, c):
-            break
-        c = new
-    label = ((x[:, None] - c[None]) ** 2).sum(-1).argmin(1)
+    # A cluster that empties keeps its old centre (scipy warns); fewer distinct points than
+    # k give repeated centres (scipy's k-means++ divides 0 by 0): both are fine here.
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", UserWarning)
+        c, _ = kmeans2(x, k, iter=iters, minit="++", rng=np.random.default_rng(seed))
+    label, _ = vq(x, c)  # kmeans2's labels are from before its last centre update
     stds = np.array([_cluster_std(x[label == j], c[j]) for j in range(k)])
     counts = np.bincount(label, minlength=k).astype(float)
     return c, stds, np.maximum(counts, 1) / np.maximum(counts, 1).sum()

@@ -34,6 +34,10 @@ PHASES = {"both": lambda trainer: trainer.step(), "d": lambda trainer: trainer.s
 # the machine trains (one session at "Normal" trains ~57 % of the time, the rest is
 # drawing and waiting for the browser's next tick: gansim/ui/fair.py).
 FRAMES = ("normal", "fewer")
+# Prose a teacher reads in class stays short: what to point at, what to ask, the common
+# misreadings, how long it takes. Recipes tried and seeds that held belong in
+# docs/lesson-screening.md, so lab notes do not creep back into the lesson files.
+MAX_CHARS = {"teacher_notes": 1200, "minutes": 300}
 # Keys a step's [[steps.expect]] may test: history columns plus derived ones.
 EXPECT_METRICS = set(KEYS) - {"step"} | {"g_grad_ratio"}
 
@@ -169,6 +173,8 @@ def _lesson(raw: dict, name: str) -> Lesson:
         cfg = Config.from_dict(_need(raw, "config", dict, name))
     except ValueError as err:
         raise LessonError(f"{name}: [config]: {err}") from None
+    for key, limit in MAX_CHARS.items():
+        _short(raw.get(key, ""), limit, f"{name}: '{key}'")
     raw_steps = _need(raw, "steps", list, name)
     if not raw_steps:
         raise LessonError(f"{name}: a lesson needs at least one [[steps]]")
@@ -192,6 +198,15 @@ def _lesson(raw: dict, name: str) -> Lesson:
         except ValueError as err:
             raise LessonError(f"{name}: steps[{i}].changes: {err}") from None
     return lesson
+
+
+def _short(text: Any, limit: int, where: str) -> None:
+    if not isinstance(text, str):
+        raise LessonError(f"{where} must be text, got {text!r}")
+    if len(text) > limit:
+        raise LessonError(f"{where} has {len(text)} characters; keep it to {limit} (what to "
+                          f"point at, what to ask, the misreadings) and move screening "
+                          f"records to docs/lesson-screening.md")
 
 
 def _step(raw: dict, where: str) -> Step:

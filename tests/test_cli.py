@@ -1,4 +1,5 @@
 """`python -m gansim run`: files, exit codes and one-line errors."""
+import io
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from gansim import Config
-from gansim.cli import main, parse_grid, UsageError
+from gansim.cli import UsageError, main, parse_grid, progress_bar
 from gansim.config import FIELD_NAMES
 from gansim.history import KEYS
 
@@ -141,3 +142,19 @@ def test_run_help_lists_every_setting_from_the_field_table(capsys):
     assert "  lr_d: number in (0, 1]; default 0.0001." in text
     assert "  seed: integer in [0, 2147483647]" in text
     assert all(f"  {name}: " in text for name in FIELD_NAMES)
+
+
+def test_the_progress_bar_is_sparse_in_a_log_and_silent_when_quiet():
+    log = io.StringIO()  # not a terminal: a log file gets a line every 2 s, not one a step
+    bar = progress_bar(100, "run", stream=log)
+    for _ in range(100):
+        bar.set_postfix_str("modes 3", refresh=False)
+        bar.update(1)
+    bar.close()
+    assert log.getvalue().count("\r") == 2 and "100/100" in log.getvalue()
+    assert "modes 3" in log.getvalue()
+    quiet = io.StringIO()
+    bar = progress_bar(100, "run", quiet=True, stream=quiet)
+    bar.update(100)
+    bar.close()
+    assert quiet.getvalue() == ""

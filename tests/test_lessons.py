@@ -76,6 +76,8 @@ def write(tmp_path, text, name="07_broken.toml"):
 
 
 def test_the_good_example_loads(tmp_path):
+    at_limit = 'goal = "A test lesson."\nteacher_notes = "' + "x" * 1200 + '"'
+    assert load_lesson(write(tmp_path, GOOD.replace('goal = "A test lesson."', at_limit)))
     lesson = load_lesson(write(tmp_path, GOOD))
     assert lesson.steps[0].question.answer == 1
     assert lesson.steps[0].expect[0] == Expectation("g_grad", ">=", 0.0, 2)
@@ -111,6 +113,12 @@ BROKEN = [
      ["07_broken.toml", "steps[0]", "'expect'", "G steps"]),
     ("unknown control", 'controls = ["lr_d"]', 'controls = ["lr_dd"]',
      ["07_broken.toml", "controls", "'lr_dd'"]),
+    # Lab notes creep back: the limits are 1,200 and 300 characters.
+    ("long teacher notes", 'goal = "A test lesson."',
+     'goal = "A test lesson."\nteacher_notes = "' + "x" * 1201 + '"',
+     ["07_broken.toml", "'teacher_notes'", "1201 characters", "1200", "lesson-screening.md"]),
+    ("long minutes", 'goal = "A test lesson."', 'goal = "A test lesson."\nminutes = "' + "x" * 301 + '"',
+     ["07_broken.toml", "'minutes'", "301 characters", "300"]),
 ]
 
 
