@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from .. import sweep
-from ..cli import UsageError, parse_grid
+from ..grid import UsageError, parse_grid
 from ..config import Config
 from .compare_view import value_text
 
