@@ -11,7 +11,8 @@ from .config import split_setting
 
 
 class UsageError(ValueError):
-    """Bad input from the command line (or the app's grid box); its message is printed as one line (exit 2)."""
+    """Bad input from the command line (or the app's grid box); its message is printed
+    as one line (exit 2)."""
 
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:

@@ -215,6 +215,7 @@ def test_the_costly_settings_named_are_the_ones_the_cost_function_reads():
     assert set(dearer) == set(NO_EXTRA_COST)
     cheap = Config(unroll=5).replace(**{k: v for k, v in NO_EXTRA_COST.items() if k != "unroll"})
     for field, value in dearer.items():
-        assert relative_step_cost(cheap.replace(**{field: value})) > relative_step_cost(cheap), field
+        dear = cheap.replace(**{field: value})
+        assert relative_step_cost(dear) > relative_step_cost(cheap), field
     assert fair.costly_settings(Config(batch=4096, unroll=20)) == \
         "batch=4096, unroll=20, unroll_first_order=False"
