@@ -104,3 +104,18 @@ def test_every_key_the_page_holds_is_declared(page_keys):
     assert {"playing", "cfg_lr_d", "pane0_lr_d", "pane1_extra", "view"} <= page_keys
     assert sorted(k for k in page_keys if not pattern.fullmatch(k)) == []
     assert not pattern.fullmatch("an_undeclared_key")
+
+
+def test_the_one_pause_stops_the_run_and_the_panes_from_every_caller():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.button(key="play").click().run()
+    assert at.session_state["playing"]
+    at.radio(key="view").set_value("Compare").run()  # a view switch pauses
+    assert not at.session_state["playing"] and not at.session_state["train_left"]
+    at.button(key="cmp_play").click().run()
+    assert at.session_state["cmp_playing"]
+    at.radio(key="view").set_value("Single run").run()
+    assert not at.session_state["cmp_playing"]
+    at.button(key="play").click().run()
+    at.button_group(key="arena_mode").set_value("Scrub back").run()  # a paused arena mode
+    assert not at.exception and not at.session_state["playing"]
