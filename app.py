@@ -5,7 +5,8 @@ import streamlit as st
 import torch
 
 from gansim.ui import (arena_modes, compare_view, controls, layout, lesson_panel, live, sidebar,
-                       slowmo_view, state, sweep_panel)
+                       slowmo_view, state, sweep_panel, transport)
+from gansim.ui.keys import PLAYING, SPEED, VIEW, button
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
 # from intra-op threads (they only add contention).
@@ -30,27 +31,30 @@ guided tour.
 def top_bar() -> None:
     """Play/Pause, Reset, the three step modes and the speed."""
     cols = st.columns([1, 1, 1, 1, 1, 2.5])
-    if st.session_state.playing:
-        cols[0].button("Pause", icon=":material/pause:", on_click=state.pause, key="pause",
-                       type="primary",
+    if PLAYING.get():
+        cols[0].button("Pause", icon=":material/pause:", on_click=transport.pause,
+                       key=button("pause"), type="primary",
                        help="Stop training; the page keeps the current state.")
     else:
-        cols[0].button("Play", icon=":material/play_arrow:", on_click=state.play, key="play",
-                       type="primary",
+        cols[0].button("Play", icon=":material/play_arrow:", on_click=transport.play,
+                       key=button("play"), type="primary",
                        help="Train continuously and redraw several times a second.")
-    cols[1].button("Reset", icon=":material/restart_alt:", on_click=state.reset, key="reset",
+    cols[1].button("Reset", icon=":material/restart_alt:", on_click=transport.reset,
+                   key=button("reset"),
                    help="Start again from fresh networks with the current settings.")
-    cols[2].button("Step D", on_click=lambda: state.run().step_d(), key="step_d",
+    cols[2].button("Step D", on_click=transport.step, args=("d",), key=button("step_d"),
                    help="One discriminator update alone: watch the landscape move.")
-    cols[3].button("Step G", on_click=lambda: state.run().step_g(), key="step_g",
+    cols[3].button("Step G", on_click=transport.step, args=("g",), key=button("step_g"),
                    help="One generator update alone: watch the samples follow the arrows.")
-    cols[4].button("Step both", on_click=lambda: state.run().step_both(), key="step_both",
+    cols[4].button("Step both", on_click=transport.step, args=("both",),
+                   key=button("step_both"),
                    help="D's updates then one G update: one full training step.")
-    cols[5].selectbox("Speed", list(state.SPEEDS), key="speed", label_visibility="collapsed",
+    cols[5].selectbox("Speed", list(transport.SPEEDS), key=SPEED.name,
+                      label_visibility="collapsed",
                       help="How much training happens between two frames.")
 
 
-SINGLE = "Single run"
+SINGLE = VIEW.default
 VIEWS = (SINGLE, compare_view.VIEW, sweep_panel.VIEW)
 
 
@@ -65,11 +69,9 @@ SIDEBAR_NOTES = {
 def view_switch() -> tuple[str, str | None]:
     """Single run, Compare (panes in lockstep) or Sweep; for a single run, also the arena's
     view and "Compare from here". One row, so the arena keeps the projector's height."""
-    if "view" not in st.session_state:
-        st.session_state.view = SINGLE
     cols = st.columns([1.3, 1.7, 1])
-    view = cols[0].radio("View", VIEWS, key="view", horizontal=True, on_change=_pause_all,
-                         label_visibility="collapsed",
+    view = cols[0].radio("View", VIEWS, key=VIEW.name, horizontal=True,
+                         on_change=transport.pause, label_visibility="collapsed",
                          help="Compare: runs side by side in lockstep. Sweep: a small grid "
                               "× seeds with error bars.")
     if view != SINGLE:
@@ -77,21 +79,21 @@ def view_switch() -> tuple[str, str | None]:
     with cols[1]:
         mode = arena_modes.switch()
     cols[2].button("Compare from here", icon=":material/splitscreen:",
-                   key="compare_from_here", on_click=compare_view.start,
+                   key=button("compare_from_here"), on_click=compare_view.start,
                    help="Pane A = this run, pane B = a copy to change; both continue "
                         "from the current step and weights and see the same batches.")
     return view, mode
 
 
-def _pause_all() -> None:
-    st.session_state.update(playing=False, train_left=0, cmp_playing=False)
-
-
 def settings_sidebar() -> None:
     """Lesson picker, the settings groups, display toggles, data upload, exports, rewind."""
-    lesson_panel.picker(state.run())
+    st.sidebar.title("gansim")  # in the sidebar: the main column's height is for the arena
+    note = SIDEBAR_NOTES.get(VIEW.get())
+    if note:
+        st.sidebar.info(note)
+    lesson_panel.picker(transport.run())
     allowed = lesson_panel.allowed_controls()
-    controls.seed_widgets(state.run().cfg, force=False)  # refill fields hidden earlier
+    controls.seed_widgets(transport.run().cfg, force=False)  # refill fields hidden earlier
     with st.sidebar:
         st.caption("↺ marks settings whose change starts a new run; the others apply live.")
         for name in controls.GROUPS:
@@ -110,48 +112,80 @@ def settings_sidebar() -> None:
             sidebar.exports()
 
 
-def main() -> None:
+def single_page(mode: str) -> None:
+    """The single run: toolbar, then the arena (live, slow motion or a paused mode)
+    beside the lesson, the slow-motion diagram or the reading guide."""
+    top_bar()
+    arena_col, side_col = st.columns([3, 2], gap="large")
+    slow = slowmo_view.active()
+    with arena_col:
+        arena(mode, slow)
+    with side_col:
+        side_column(mode, slow)
+
+
+def arena(mode: str, slow: bool) -> None:
+    if slow:
+        slowmo_view.panel()
+    elif arena_modes.is_live(mode):
+        # The timer that asks for frames is set here, so a change of `playing` made
+        # inside the fragment needs a full rerun (transport.train_frame says when).
+        st.fragment(live.frame, run_every=transport.TICK_S if PLAYING.get() else None)()
+    else:
+        arena_modes.body(mode)
+
+
+def side_column(mode: str, slow: bool) -> None:
+    lesson = lesson_panel.current()
+    slowmo_view.control()
+    if slow:
+        slowmo_view.diagram_panel()
+    if lesson is not None:
+        lesson_panel.panel(transport.run(), lesson)
+    else:
+        st.markdown(arena_modes.guide(mode) or GUIDE)
+
+
+PAGES = {  # view → what draws it (the arena mode matters only to the single run)
+    SINGLE: single_page,
+    compare_view.VIEW: lambda mode: compare_view.page(),
+    sweep_panel.VIEW: lambda mode: sweep_panel.page(transport.run().cfg),
+}
+
+
+# --- the page's outline: each phase needs the one before it ---------------------------
+
+def open_page() -> None:
+    """The page and its state: every key's default, and on a first visit the Run from the
+    link (or this tab's kept run). Requests made where the page could not act on them
+    (a re-seed of the widgets, a lesson's speed) are honoured here, before any widget
+    they touch is drawn: Streamlit forbids setting a widget's value after it."""
     st.set_page_config(page_title="gansim: a GAN you can watch", layout="wide")
     layout.apply()
     state.init()
     lesson_panel.compile_ahead()  # once per process; nothing when steps are cached or eager
     state.reseed_if_asked()
-    lesson_panel.apply_speed()  # before the toolbar's speed control
-    st.sidebar.title("gansim")  # in the sidebar: the main column's height is for the arena
-    note = SIDEBAR_NOTES.get(st.session_state.get("view", SINGLE))
-    if note:
-        st.sidebar.info(note)
+    lesson_panel.apply_speed()
+
+
+def take_settings() -> None:
+    """The sidebar is drawn, then the run takes what its widgets say (live when allowed)."""
     settings_sidebar()
     state.apply_widgets()
+
+
+def publish() -> None:
+    """The link and the messages describe the settings the run has now."""
     state.sync_url()
     state.show_messages()
+
+
+def main() -> None:
+    open_page()
+    take_settings()
+    publish()
     view, mode = view_switch()
-    if view == compare_view.VIEW:
-        compare_view.page()
-        return
-    if view == sweep_panel.VIEW:
-        sweep_panel.page(state.run().cfg)
-        return
-    top_bar()
-    lesson = lesson_panel.current()
-    slow = slowmo_view.active()
-    arena_col, side_col = st.columns([3, 2], gap="large")
-    playing = st.session_state.playing
-    with arena_col:
-        if slow:
-            slowmo_view.panel()
-        elif arena_modes.is_live(mode):
-            st.fragment(live.frame, run_every=state.TICK_S if playing else None)()
-        else:
-            arena_modes.body(mode)
-    with side_col:
-        slowmo_view.control()
-        if slow:
-            slowmo_view.diagram_panel()
-        if lesson is not None:
-            lesson_panel.panel(state.run(), lesson)
-        else:
-            st.markdown(arena_modes.guide(mode) or GUIDE)
+    PAGES[view](mode)
 
 
 main()

@@ -2,13 +2,13 @@
 
     python bench/bench_lessons.py [--lesson ID] [--seed 0] [--max-seconds 90]
 
-A lesson run is played as the app plays it at "Normal" speed (gansim/ui/state.py), or
+A lesson run is played as the app plays it at "Normal" speed (gansim/ui/transport.py), or
 with fewer frames when the lesson's step asks for them (frames = "fewer"): the
 step's settings go through the Run as the lesson panel sends them, then frame after
 frame the Run trains for the frame's budget in its fair turn, takes a snapshot, follows
 the diagnosis, builds the arena's and the time charts' specs (the time charts at most
 every STORY_EVERY_S, as live.py does) and serialises them as st.vega_lite_chart would.
-A frame never takes less than the browser's tick (state.TICK_S). After each frame every
+A frame never takes less than the browser's tick (transport.TICK_S). After each frame every
 claim of the run is evaluated on the history, and the live seconds until it first
 holds are recorded ("-": not within the run). Claims judge the run's end in the lesson
 check, so the last column says whether each still holds when the run ends.
@@ -38,7 +38,7 @@ from gansim import engine  # noqa: E402
 from gansim.config import restart_fields_changed  # noqa: E402
 from gansim.diagnosis import Tracker  # noqa: E402
 from gansim.lessons import Lesson, load_all  # noqa: E402
-from gansim.ui import charts, lesson_panel, live, state  # noqa: E402
+from gansim.ui import charts, keys, lesson_panel, live, transport  # noqa: E402
 from gansim.ui.session import Run  # noqa: E402
 
 REFERENCE_RATE = 200.0  # textbook steps/s of the machine the budget is stated on
@@ -74,7 +74,7 @@ def play_run(run: Run, step, max_seconds: float) -> dict:
     """Play one lesson run frame by frame; seconds until each claim first holds."""
     # The speed the lesson panel plays this run at: the default, or fewer frames when
     # the step asks for them.
-    max_steps, frame_s = state.SPEEDS[lesson_panel.speed_for(step, state.DEFAULT_SPEED)]
+    max_steps, frame_s = transport.SPEEDS[lesson_panel.speed_for(step, keys.SPEED.default)]
     tracker, story_at = Tracker(), [0.0]
     first = {i: None for i in range(len(step.expect))}
     left, start = step.train, time.perf_counter()
@@ -83,7 +83,7 @@ def play_run(run: Run, step, max_seconds: float) -> dict:
         left -= run.train_for(frame_s, left if max_steps is None else min(max_steps, left),
                               step.phase)
         draw(run, tracker, story_at)
-        idle = state.TICK_S - (time.perf_counter() - frame_start)
+        idle = transport.TICK_S - (time.perf_counter() - frame_start)
         if idle > 0:
             time.sleep(idle)  # the browser asks for the next frame only on its tick
         now = time.perf_counter() - start

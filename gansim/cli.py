@@ -20,12 +20,9 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from .config import FIELDS, Config, describe, split_setting
+from .grid import UsageError, parse_grid
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-class UsageError(ValueError):
-    """Bad input from the command line; its message is printed as one line (exit 2)."""
 
 
 # --- configuration from files and --set ------------------------------------------
@@ -186,38 +183,6 @@ def _pct(value) -> str:
 
 
 # --- sweep --------------------------------------------------------------------------
-
-def parse_grid(items: Sequence[str]) -> dict[str, list[str]]:
-    """["loss=a,b", "gp=0,10"] → {"loss": ["a", "b"], "gp": ["0", "10"]}."""
-    grid: dict[str, list[str]] = {}
-    for item in items:
-        pair = split_setting(item)
-        if pair is None:
-            raise UsageError(f"--grid expects key=v1,v2,..., got {item!r}")
-        key, text = pair
-        if key in grid:
-            raise UsageError(f"--grid {key} is given twice; list all its values once: "
-                             f"--grid {key}=a,b,c")
-        values = _split_values(text)
-        if not values or any(v == "" for v in values):
-            raise UsageError(f"--grid {key} needs comma-separated values, got {text!r}")
-        grid[key] = values
-    return grid
-
-
-def _split_values(text: str) -> list[str]:
-    """Split on commas outside brackets, so list values like [[0,0],[2,2]] survive."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += (ch in "[(") - (ch in "])")
-        if ch == "," and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur.strip())
-    return parts
-
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from . import sweep

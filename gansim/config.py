@@ -450,3 +450,20 @@ def relative_step_cost(cfg: Config) -> float:
     per_look_ahead = 0.8 if cfg.unroll_first_order else 1.4  # ~4 and ~7 plain steps at k = 5
     cost = cfg.d_steps * d_update + 1.0 + per_look_ahead * cfg.unroll
     return cost * (3.0 if cfg.minibatch else 1.0) * cfg.batch / 256
+
+
+# Every setting relative_step_cost reads, at the value where it adds nothing to the
+# default's cost: the one list of which settings make a step costly (the app names them).
+NO_EXTRA_COST = {"batch": DEFAULT.batch, "unroll": 0, "unroll_first_order": True,
+                 "minibatch": 0, "d_steps": DEFAULT.d_steps, "gp": 0.0, "r1": 0.0, "r2": 0.0}
+
+
+def cost_adders(cfg: Config) -> list[str]:
+    """The settings that make cfg's step costlier than the default's: moving one back to
+    its no-extra-cost value makes cfg cheaper, or it alone makes the cheap config dearer
+    (gp and r1 together share one doubled D update: each still counts)."""
+    cost, cheap = relative_step_cost(cfg), DEFAULT.replace(**NO_EXTRA_COST)
+    return [f for f, v in NO_EXTRA_COST.items()
+            if relative_step_cost(cfg.replace(**{f: v})) < cost
+            or relative_step_cost(cheap.replace(**{f: getattr(cfg, f)}))
+            > relative_step_cost(cheap)]

@@ -1,10 +1,13 @@
-"""Shared test hygiene."""
+"""Shared test hygiene, and the fixtures more than one test file uses (their plain
+helpers: tests/apphelpers.py, tests/browserhelpers.py; a test file never imports another)."""
 from __future__ import annotations
 
 import os
 import sys
 
 import pytest
+
+from browserhelpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, streamlit_server
 
 # Tests train eagerly: compiling a step costs 10-100 s on a shared 2-core machine, and the
 # eager step is the same function (tests/test_engine.py compiles one on purpose).
@@ -19,3 +22,24 @@ def _keep_main_module():
     main = sys.modules["__main__"]
     yield
     sys.modules["__main__"] = main
+
+
+# --- the browser tests' server and Chromium (one of each per test module) ---------------
+
+@pytest.fixture(scope="module")
+def server():
+    require_chromium()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with streamlit_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,35 +15,12 @@ from gansim.config import DEFAULT, Config
 from gansim.trainer import Diverged, Trainer
 from gansim.ui import charts, export, urlstate
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE_LESSONS = Path(__file__).parent / "fixtures" / "lessons"
-TIMEOUT = 60
+from apphelpers import FIXTURE_LESSONS, app, query, run_of, step_shown
 
 
 @pytest.fixture(autouse=True)
 def fixture_lessons(monkeypatch):
     monkeypatch.setenv("GANSIM_LESSONS", str(FIXTURE_LESSONS))
-
-
-def app(**params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params.update(params)
-    return at.run()
-
-
-def run_of(at: AppTest):
-    return at.session_state["run"]
-
-
-def step_shown(at: AppTest) -> int:
-    return int(at.metric[0].value.replace(",", ""))
-
-
-def query(at: AppTest) -> dict[str, str]:
-    """The address bar's settings as plain strings (AppTest may hold lists); the tab's
-    run token (gansim/ui/runstore.py) is not a setting and is left out."""
-    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()
-            if k != "run"}
 
 
 def charts_of(at: AppTest) -> list:

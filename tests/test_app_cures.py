@@ -14,7 +14,7 @@ import pytest
 from gansim.config import DEFAULT, RESTART_FIELDS
 from gansim.diagnosis import Diagnosis
 from gansim.ui import session
-from test_app import app, query, run_of
+from apphelpers import app, query, run_of
 
 # (cure, the widget kind and key that shows it, the value the widget must then hold)
 CURES = {

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gansim.ui import lesson_panel, state
-from test_app import app, run_of
-from test_app_lesson_miss import CLAIMS, finish
+from gansim.ui import keys, lesson_panel, transport
+from apphelpers import CLAIMS, app, finish, run_of
 
 FEWER = lesson_panel.FRAME_SPEEDS["fewer"]
 CHOSEN = "Slow: 5 steps a frame"  # the class's own choice, different from both
@@ -28,8 +27,8 @@ def run_step(at):
 
 
 def test_every_frame_speed_a_lesson_names_is_a_speed_of_the_app():
-    assert set(lesson_panel.FRAME_SPEEDS.values()) <= set(state.SPEEDS)
-    assert FEWER != state.DEFAULT_SPEED
+    assert set(lesson_panel.FRAME_SPEEDS.values()) <= set(transport.SPEEDS)
+    assert FEWER != keys.SPEED.default
 
 
 def test_a_costly_run_plays_with_fewer_frames_and_the_class_choice_comes_back():

@@ -9,30 +9,20 @@ short real runs by the same `Expectation.holds` the lesson check uses.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from gansim.config import DEFAULT
 from gansim.ui import lesson_panel
-from test_app import app, query, run_of
 
-CLAIMS = Path(__file__).parent / "fixtures" / "lessons_claims"
+from apphelpers import CLAIMS, app, finish, query, run_of
+
 MISS = "did not show every point"
 
 
 @pytest.fixture(autouse=True)
 def claim_lessons(monkeypatch):
     monkeypatch.setenv("GANSIM_LESSONS", str(CLAIMS))
-
-
-def finish(at):
-    """Rerun until the step's run (and any replayed steps before it) has ended."""
-    for _ in range(40):
-        if not at.session_state["train_left"] and not at.session_state["lesson_queue"]:
-            return at
-        at.run()
-    raise AssertionError("the step's run did not end")
 
 
 def warnings(at) -> str:

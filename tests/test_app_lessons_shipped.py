@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from gansim.lessons import load_all
-from test_app import app, run_of
+from apphelpers import app, run_of
 
 REMEDY_LESSONS = [lesson for lesson in load_all() if int(lesson.path[:2]) >= 11]
 FRAMES = 3  # a few frames of training prove the run plays; the lesson check judges it

@@ -2,7 +2,7 @@
 and settings; a link with a stranger's or a malformed token starts fresh."""
 from __future__ import annotations
 
-from test_app import app, query, run_of, step_shown
+from apphelpers import app, query, run_of, step_shown
 
 
 def token_of(at) -> str:

@@ -53,7 +53,7 @@ def test_a_replayed_run_records_when_each_claim_first_holds(tmp_path):
     assert index == 1 and step.label == "run" and r["trained"] == 20 and r["error"] is None
     # A gradient norm is never negative: the first claim holds from the first frame that
     # logged one, the second never; at least one browser tick has passed by then.
-    assert bench_lessons.state.TICK_S <= r["first"][0] <= r["seconds"]
+    assert bench_lessons.transport.TICK_S <= r["first"][0] <= r["seconds"]
     assert r["first"][1] is None
     assert r["at_end"] == [True, False]
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from test_browser import ARTIFACTS, METRIC, browser, server, step_of, wait_for  # noqa: F401
+from browserhelpers import ARTIFACTS, METRIC, step_of, wait_for
 
 pytestmark = pytest.mark.browser
 SIZES = {"1366": (1366, 768), "1920": (1920, 1080)}
@@ -62,7 +62,7 @@ def no_errors(page, proc) -> None:
     assert proc.poll() is None, "the server died"
 
 
-def test_draw_three_modes_train_and_scrub_back(server, browser):  # noqa: F811
+def test_draw_three_modes_train_and_scrub_back(server, browser):
     url, proc = server
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()

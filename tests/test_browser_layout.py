@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from test_browser import ARTIFACTS, COUNT_FRAMES, browser, server, wait_loaded  # noqa: F401
+from browserhelpers import ARTIFACTS, COUNT_FRAMES, wait_loaded
 
 pytestmark = pytest.mark.browser
 

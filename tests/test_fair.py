@@ -198,3 +198,24 @@ def test_a_full_rerun_never_queues_behind_a_held_turn():
     assert time.perf_counter() - t0 < 0.1
     release.set()
     holder.join(5)
+
+
+def test_the_costly_settings_named_are_the_ones_the_cost_function_reads():
+    """One cost table (gansim/config.py): fair.py names what relative_step_cost charges."""
+    from gansim.config import NO_EXTRA_COST, cost_adders, relative_step_cost
+    assert cost_adders(Config()) == []
+    assert cost_adders(Config(batch=64, d_steps=1)) == []  # cheaper than the default
+    assert cost_adders(Config(batch=1024, unroll=5, gp=10.0, r1=1.0)) == [
+        "batch", "unroll", "unroll_first_order", "gp", "r1"]
+    assert cost_adders(Config(unroll=5, unroll_first_order=True, minibatch=5, d_steps=3)) == [
+        "unroll", "minibatch", "d_steps"]
+    # Each listed setting moves the cost: a name the function does not read would fail.
+    dearer = {"batch": 1024, "unroll": 10, "unroll_first_order": False, "minibatch": 5,
+              "d_steps": 3, "gp": 10.0, "r1": 1.0, "r2": 1.0}
+    assert set(dearer) == set(NO_EXTRA_COST)
+    cheap = Config(unroll=5).replace(**{k: v for k, v in NO_EXTRA_COST.items() if k != "unroll"})
+    for field, value in dearer.items():
+        dear = cheap.replace(**{field: value})
+        assert relative_step_cost(dear) > relative_step_cost(cheap), field
+    assert fair.costly_settings(Config(batch=4096, unroll=20)) == \
+        "batch=4096, unroll=20, unroll_first_order=False"

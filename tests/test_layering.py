@@ -28,3 +28,34 @@ def test_the_check_catches_an_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import streamlit as st\nfrom altair import Chart\n")
     assert imported_roots(bad) & UI_MODULES == UI_MODULES
+
+
+# --- the UI never imports the CLI (issue 20): shared pieces live below both ------------
+
+def imports_cli(path: Path) -> bool:
+    """Whether a module under gansim/ui imports gansim.cli, absolutely or relatively."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            if any(a.name == "gansim.cli" or a.name.startswith("gansim.cli.") for a in node.names):
+                return True
+        elif isinstance(node, ast.ImportFrom):
+            # Relative imports resolved from gansim/ui/<file>: `..` is gansim, `.` gansim.ui.
+            package = ["gansim", "ui"][:max(0, 3 - node.level)] if node.level else []
+            target = ".".join(package + ([node.module] if node.module else []))
+            full = {target} | {f"{target}.{a.name}" for a in node.names}
+            if any(t == "gansim.cli" or t.startswith("gansim.cli.") for t in full):
+                return True
+    return False
+
+
+def test_ui_imports_no_cli(tmp_path):
+    ui = sorted((ENGINE / "ui").rglob("*.py"))
+    assert len(ui) >= 10
+    assert [p.name for p in ui if imports_cli(p)] == []
+    for text in ("from ..cli import parse_grid\n", "from .. import cli\n",
+                 "import gansim.cli\n", "from gansim.cli import UsageError\n"):
+        bad = tmp_path / "bad.py"
+        bad.write_text(text)
+        assert imports_cli(bad), text
+    (tmp_path / "good.py").write_text("from ..grid import parse_grid\nfrom . import clip\n")
+    assert not imports_cli(tmp_path / "good.py")

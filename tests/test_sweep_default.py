@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from gansim import sweep
-from gansim.cli import parse_grid
+from gansim.grid import parse_grid
 from gansim.config import DEFAULT
 from gansim.ui import sweep_panel
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 import streamlit as st
 
 from ..trainer import CHECKPOINT_EVERY
-from . import draw_view, generator_view, state, timeline_view
+from . import draw_view, generator_view, timeline_view, transport
+from .keys import ARENA_MODE, ARENA_SHOWN, PLAYING
 
-TRAIN, GENERATOR, DRAW, SCRUB = "Live", generator_view.MODE, "Draw data", "Scrub back"
+TRAIN, GENERATOR, DRAW, SCRUB = ARENA_MODE.default, generator_view.MODE, "Draw data", "Scrub back"
 MODES = {  # label → help line; the order is the switch's
     TRAIN: "The game as it trains: D's verdict behind real and fake points.",
     GENERATOR: "Where G puts its samples, and (with a 2-D latent) how it warps a grid of noise.",
     DRAW: "Draw your own real data: drag boxes on an empty plane (pauses training).",
     SCRUB: "Replay earlier saved frames of this run and branch from one (pauses training).",
 }
-KEY = "arena_mode"
 GUIDES = {  # the side column's reading guide for each view other than the live arena
     GENERATOR: """
 **How to read the generator view**
@@ -53,25 +53,24 @@ GUIDES = {  # the side column's reading guide for each view other than the live 
 
 def switch() -> str:
     """The arena's mode picker; Play (or a drawing's Train) returns it to the live view."""
-    if st.session_state.get(KEY) not in MODES or (
-            st.session_state.get("playing") and st.session_state[KEY] in PAUSED_BODIES):
-        st.session_state[KEY] = TRAIN
+    if ARENA_MODE.get() not in MODES or (PLAYING.get() and ARENA_MODE.get() in PAUSED_BODIES):
+        ARENA_MODE.set(TRAIN)
     help_text = " ".join(f"**{k}**: {v}" for k, v in MODES.items())
-    mode = st.segmented_control("Arena", list(MODES), key=KEY, on_change=_changed,
+    mode = st.segmented_control("Arena", list(MODES), key=ARENA_MODE.name, on_change=_changed,
                                 label_visibility="collapsed", help=help_text) or TRAIN
-    st.session_state.arena_shown = mode
+    ARENA_SHOWN.set(mode)
     return mode
 
 
 def _changed() -> None:
-    mode = st.session_state.get(KEY)
+    mode = ARENA_MODE.get()
     if mode is None:  # clicking the chosen view again unselects it: keep showing it
-        st.session_state[KEY] = st.session_state.get("arena_shown", TRAIN)
+        ARENA_MODE.set(ARENA_SHOWN.get())
         return
     if mode in PAUSED_BODIES:
-        state.pause()
+        transport.pause()
     if mode == DRAW:
-        draw_view.start(state.run())
+        draw_view.start(transport.run())
 
 
 def guide(mode: str) -> str | None:
@@ -80,7 +79,7 @@ def guide(mode: str) -> str | None:
 
 
 def leave() -> None:
-    st.session_state[KEY] = TRAIN
+    ARENA_MODE.set(TRAIN)
 
 
 def is_live(mode: str) -> bool:
@@ -90,7 +89,7 @@ def is_live(mode: str) -> bool:
 
 def body(mode: str) -> None:
     """The arena column for a paused mode."""
-    PAUSED_BODIES[mode](state.run())
+    PAUSED_BODIES[mode](transport.run())
 
 
 PAUSED_BODIES = {  # the modes that pause training, and what they draw instead

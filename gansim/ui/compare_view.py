@@ -18,7 +18,9 @@ import streamlit as st
 
 from ..compare import MAX_PANES, MIN_PANES
 from ..config import Config, coerce, split_setting
-from . import charts, controls, state
+from . import charts, controls, keys, transport
+from .keys import (CMP_PLAYING, COMPARE, PANE_EXTRA, PANE_OPEN, PANE_SETTING, SHOW_ARROWS,
+                   SHOW_CIRCLES, SHOW_MANIFOLD, VIEW as VIEW_KEY, button)
 from .session import Comparison
 
 VIEW = "Compare"
@@ -32,15 +34,15 @@ EXTRA_HELP = ("Any other setting, one key=value per line (e.g. mbstd=true, r1=1,
 
 
 def comparison() -> Comparison | None:
-    return st.session_state.get("compare")
+    return COMPARE.get()
 
 
 def _prefix(i: int) -> str:
-    return f"pane{i}_"
+    return PANE_SETTING.name(i, "")
 
 
 def _extra_key(i: int) -> str:
-    return f"pane{i}_extra"
+    return PANE_EXTRA.name(i)
 
 
 # --- starting, adding, removing (callbacks: they run before the widgets are drawn) -----
@@ -48,16 +50,15 @@ def _extra_key(i: int) -> str:
 def start() -> None:
     """"Compare from here": pane A is the current run's settings, pane B a copy."""
     _new()
-    st.session_state.view = VIEW
+    VIEW_KEY.set(VIEW)
 
 
 def _new() -> None:
-    run = state.run()
+    run = transport.run()
     with run.lock:  # the panes branch from the run as it is now: weights, moments, step
         start = run.trainer.state()
-    st.session_state.compare = Comparison(run.cfg, [run.cfg, run.cfg], run.lock, run.dataset,
-                                          start=start)
-    st.session_state.update(playing=False, train_left=0, cmp_playing=False)
+    COMPARE.set(Comparison(run.cfg, [run.cfg, run.cfg], run.lock, run.dataset, start=start))
+    transport.pause()
     _seed_all(force=True)
 
 
@@ -66,8 +67,8 @@ def _seed_all(force: bool) -> None:
     comp = comparison()
     for i, cfg in enumerate(comp.configs):
         controls.seed_widgets(cfg, force=force, prefix=_prefix(i), fields=PANE_FIELDS)
-        if force or _extra_key(i) not in st.session_state:
-            st.session_state[_extra_key(i)] = extras_text(cfg, comp.base)
+        if force or not keys.has(_extra_key(i)):
+            keys.write(_extra_key(i), extras_text(cfg, comp.base))
 
 
 def _add_pane() -> None:
@@ -85,15 +86,7 @@ def _remove_pane() -> None:
         comp.restart(configs[:-1])
         gone = len(configs) - 1
         for k in [controls.key(f, _prefix(gone)) for f in PANE_FIELDS] + [_extra_key(gone)]:
-            st.session_state.pop(k, None)
-
-
-def _play() -> None:
-    st.session_state.cmp_playing = True
-
-
-def _pause() -> None:
-    st.session_state.cmp_playing = False
+            keys.drop(k)
 
 
 def _step() -> None:
@@ -141,8 +134,8 @@ def parse_extras(text: str) -> dict[str, Any]:
 
 
 def _read_pane(i: int, base: Config) -> Config:
-    values = {f: coerce(f, st.session_state[controls.key(f, _prefix(i))]) for f in PANE_FIELDS}
-    return base.replace(**values, **parse_extras(st.session_state.get(_extra_key(i), "")))
+    values = {f: coerce(f, keys.read(controls.key(f, _prefix(i)))) for f in PANE_FIELDS}
+    return base.replace(**values, **parse_extras(keys.read(_extra_key(i), "")))
 
 
 def _apply(comp: Comparison) -> tuple[list[str | None], tuple[str, str] | None]:
@@ -193,37 +186,38 @@ def page() -> None:
             st.markdown(_pane_title(i, diffs))
             # Keyed and tracked: the panel stays open while its settings are edited (each
             # edit reruns the page and used to remount it closed).
-            with st.expander("Settings", key=f"pane{i}_settings_open", on_change="rerun"):
+            with st.expander("Settings", key=PANE_OPEN.name(i), on_change="rerun"):
                 for field in PANE_FIELDS:
                     controls.draw(field, _prefix(i))
                 st.text_area("Other settings", key=_extra_key(i), help=EXTRA_HELP,
                              placeholder="mbstd=true\nr1=1", height=90)
             if errors[i]:
                 st.error(errors[i])
-    playing = st.session_state.get("cmp_playing", False)
-    st.fragment(frame, run_every=state.TICK_S if playing else None)()
+    st.fragment(frame, run_every=transport.TICK_S if CMP_PLAYING.get() else None)()
 
 
 def _top_bar(comp: Comparison) -> None:
     n = len(comp.configs)
     cols = st.columns([1, 1, 1, 1.2, 1.3, 2.2])
-    if st.session_state.get("cmp_playing"):
-        cols[0].button("Pause", icon=":material/pause:", key="cmp_pause", on_click=_pause,
+    if CMP_PLAYING.get():
+        cols[0].button("Pause", icon=":material/pause:", key=button("cmp_pause"),
+                       on_click=transport.pause,
                        type="primary", help="Stop training every pane.")
     else:
-        cols[0].button("Play", icon=":material/play_arrow:", key="cmp_play", on_click=_play,
+        cols[0].button("Play", icon=":material/play_arrow:", key=button("cmp_play"),
+                       on_click=transport.play_comparison,
                        type="primary", help="Train every pane, step for step together.")
-    cols[1].button("Step", key="cmp_step", on_click=_step,
+    cols[1].button("Step", key=button("cmp_step"), on_click=_step,
                    help="One full training step on every pane.")
-    cols[2].button("Reset", icon=":material/restart_alt:", key="cmp_reset", on_click=_reset,
+    cols[2].button("Reset", icon=":material/restart_alt:", key=button("cmp_reset"), on_click=_reset,
                    help="Every pane back to where the comparison branched from the run (step 0 "
                         "when a pane's settings need fresh networks).")
-    cols[3].button("Add pane", icon=":material/add:", key="cmp_add", on_click=_add_pane,
+    cols[3].button("Add pane", icon=":material/add:", key=button("cmp_add"), on_click=_add_pane,
                    disabled=n >= MAX_PANES,
                    help=f"A copy of the last pane (at most {MAX_PANES}); restarts all panes.")
-    cols[4].button(f"Remove pane {NAMES[n - 1]}", key="cmp_remove", on_click=_remove_pane,
+    cols[4].button(f"Remove pane {NAMES[n - 1]}", key=button("cmp_remove"), on_click=_remove_pane,
                    disabled=n <= MIN_PANES, help="Drop the last pane; restarts the others.")
-    cols[5].button("New comparison from the sidebar", key="cmp_new", on_click=_new,
+    cols[5].button("New comparison from the sidebar", key=button("cmp_new"), on_click=_new,
                    help="Pane A and pane B become the sidebar's current settings again.")
 
 
@@ -248,16 +242,16 @@ def frame() -> None:
     comp = comparison()
     if comp is None:
         return
-    if st.session_state.get("cmp_playing"):
+    if CMP_PLAYING.get():
         comp.train_for(TRAIN_S)
         if comp.all_diverged():  # nothing left to train; the timer lives in the page
-            st.session_state.cmp_playing = False
+            transport.stop()
             st.rerun(scope="app")
     snaps = comp.snapshots()
     _, rows, diverged = comp.read()
     px = ARENA_PX[len(snaps)]
-    toggles = {k: st.session_state.get(f"show_{k}", k != "manifold")
-               for k in ("arrows", "manifold", "circles")}
+    toggles = {"arrows": SHOW_ARROWS.get(), "manifold": SHOW_MANIFOLD.get(),
+               "circles": SHOW_CIRCLES.get()}
     for i, (col, snap) in enumerate(zip(st.columns(len(snaps), gap="medium"), snaps)):
         with col:
             st.markdown(_counters(i, snap))

@@ -1,6 +1,6 @@
 """Sidebar widgets ↔ Config fields, one row of a table per field (no hand-written blocks).
 
-Each widget's value lives in ``st.session_state["cfg_<field>"]``; the app seeds those
+Each widget's value lives under its key (keys.CFG: ``cfg_<field>``); the app seeds those
 keys from a Config (URL, cure, rewind) and reads them back into a Config. Widgets are
 never given ``value=``: session state is the single source of truth.
 """
@@ -14,8 +14,9 @@ from typing import Any, Callable
 import streamlit as st
 
 from ..config import FIELD_NAMES, FIELD_TYPES, FIELDS, RESTART_FIELDS, Config, coerce
+from . import keys
 
-KEY_PREFIX = "cfg_"
+KEY_PREFIX = keys.CFG.name("")  # compare panes use keys.PANE_SETTING's prefixes
 # Learning rates on a log ladder: a student moves by factors, not by 0.0001 steps.
 LR_LADDER = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2,
              3e-2, 1e-1)
@@ -143,8 +144,8 @@ def seed_widgets(cfg: Config, force: bool = True, prefix: str = KEY_PREFIX,
                  fields=FIELD_NAMES) -> None:
     """Put cfg's values into the widgets' session state (call before they are drawn)."""
     for field in fields:
-        if force or key(field, prefix) not in st.session_state:
-            st.session_state[key(field, prefix)] = to_widget(field, getattr(cfg, field))
+        if force or not keys.has(key(field, prefix)):
+            keys.write(key(field, prefix), to_widget(field, getattr(cfg, field)))
 
 
 def read_config(base: Config) -> tuple[Config, str | None]:
@@ -152,7 +153,7 @@ def read_config(base: Config) -> tuple[Config, str | None]:
     values = {}
     try:
         for field in FIELD_NAMES:
-            raw = st.session_state.get(key(field), to_widget(field, getattr(base, field)))
+            raw = keys.read(key(field), to_widget(field, getattr(base, field)))
             values[field] = coerce(field, raw)
         return Config(**values), None
     except ValueError as err:
@@ -212,7 +213,7 @@ def _toggle(w: Widget, p: str = KEY_PREFIX) -> Any:
 
 
 def _lr(w: Widget, p: str = KEY_PREFIX) -> Any:
-    current = st.session_state.get(key(w.field, p))
+    current = keys.read(key(w.field, p))
     # A value from a shared link may sit between the rungs: add it rather than lose it.
     ladder = sorted(set(LR_LADDER) | ({float(current)} if current else set()))
     return st.select_slider(_label(w, p), options=ladder, help=_help(w, p),

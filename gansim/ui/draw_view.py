@@ -17,7 +17,8 @@ import streamlit as st
 from .. import drawing
 from ..data import mixture
 from ..metrics import HQ_STDS
-from . import charts, state
+from . import charts, keys, transport
+from .keys import DRAW_CHART, DRAW_ERROR, DRAW_KEY, DRAW_MODES, button
 
 BOX, PICK = "box", "pick"  # the chart's selection parameters
 PREVIEW = 600  # points drawn from the drawn mixture, so the class sees the data it makes
@@ -27,36 +28,35 @@ PX = charts.ARENA_PX
 def start(run) -> None:
     """Open the drawing on the run's current modes (empty for uploads or big presets)."""
     dataset = run.dataset if run.cfg.data == "points" else run.trainer.dataset
-    st.session_state.draw_modes = drawing.modes_of(dataset)
-    st.session_state.draw_error = None
+    DRAW_MODES.set(drawing.modes_of(dataset))
+    DRAW_ERROR.set(None)
     n = getattr(dataset, "n_modes", 0)
     if n > drawing.MAX_DRAWN:
-        st.session_state.draw_error = (f"The current data has {n} modes, more than a drawing "
-                                       f"holds ({drawing.MAX_DRAWN}), so the plane starts "
-                                       f"empty.")
-    st.session_state.draw_key = st.session_state.get("draw_key", 0) + 1
+        DRAW_ERROR.set(f"The current data has {n} modes, more than a drawing holds "
+                       f"({drawing.MAX_DRAWN}), so the plane starts empty.")
+    DRAW_KEY.set(DRAW_KEY.get() + 1)
 
 
 def body(run) -> None:
     """The plane, the drawn modes, and the buttons that clear them or train on them."""
-    if "draw_modes" not in st.session_state:
+    if not DRAW_MODES.is_set():
         start(run)
-    modes = st.session_state.draw_modes
+    modes = DRAW_MODES.get()
     st.markdown("**Draw your data.** Drag a box on the plane to add a Gaussian mode there "
                 "(the box is its 3σ square: a bigger box, a wider mode). Click a mode's "
                 "centre to remove it.")
-    key = f"draw_chart_{st.session_state.draw_key}"
+    key = DRAW_CHART.name(DRAW_KEY.get())
     st.altair_chart(chart(modes), on_select=functools.partial(_selected, key), key=key,
                     theme=None, width="content", selection_mode=[BOX, PICK])
-    if st.session_state.get("draw_error"):
-        st.error(st.session_state.draw_error)
+    if DRAW_ERROR.get():
+        st.error(DRAW_ERROR.get())
     elif not modes:
         st.info("No modes yet: drag a box on the plane to add one, then train on them.")
     cols = st.columns([2, 1, 2])
     cols[0].button("Train on these modes", type="primary", icon=":material/play_arrow:",
-                   key="draw_train", on_click=_train, disabled=not modes,
+                   key=button("draw_train"), on_click=_train, disabled=not modes,
                    help="Start a new run on the drawn mixture (data = custom) and play.")
-    cols[1].button("Clear all", key="draw_clear", on_click=_clear, disabled=not modes)
+    cols[1].button("Clear all", key=button("draw_clear"), on_click=_clear, disabled=not modes)
     cols[2].caption(f"{len(modes)} mode{'s' * (len(modes) != 1)} drawn "
                     f"(at most {drawing.MAX_DRAWN}).")
 
@@ -126,10 +126,10 @@ def _preview(modes) -> alt.Data:
 
 def _selected(key: str) -> None:
     """A click on a centre removes that mode; otherwise a dragged box adds one."""
-    event = st.session_state.get(key)
+    event = keys.read(key)
     selection = (event or {}).get("selection", {})
     picked = [p.get("id") for p in selection.get(PICK) or [] if p.get("id") is not None]
-    modes = st.session_state.draw_modes
+    modes = DRAW_MODES.get()
     try:
         if picked:
             modes = drawing.remove_mode(modes, int(picked[0]))
@@ -139,27 +139,27 @@ def _selected(key: str) -> None:
                 return
             modes = drawing.add_mode(modes, mode)
     except ValueError as err:
-        st.session_state.draw_error = f"That box was not added: {err}."
+        DRAW_ERROR.set(f"That box was not added: {err}.")
     else:
-        st.session_state.draw_error = None
-        st.session_state.draw_modes = modes
-    st.session_state.draw_key += 1  # a fresh chart: the handled selection is gone
+        DRAW_ERROR.set(None)
+        DRAW_MODES.set(modes)
+    DRAW_KEY.set(DRAW_KEY.get() + 1)  # a fresh chart: the handled selection is gone
 
 
 def _clear() -> None:
-    st.session_state.draw_modes = ()
-    st.session_state.draw_error = None
-    st.session_state.draw_key += 1
+    DRAW_MODES.set(())
+    DRAW_ERROR.set(None)
+    DRAW_KEY.set(DRAW_KEY.get() + 1)
 
 
 def _train() -> None:
     """The drawing becomes the run's data (a new run), and training starts."""
-    run = state.run()
+    run = transport.run()
     try:
-        cfg = run.cfg.replace(**drawing.config_fields(st.session_state.draw_modes))
+        cfg = run.cfg.replace(**drawing.config_fields(DRAW_MODES.get()))
     except ValueError as err:
-        st.session_state.draw_error = f"Cannot train on this drawing: {err}."
+        DRAW_ERROR.set(f"Cannot train on this drawing: {err}.")
         return
-    state.change_config(cfg)
-    st.session_state.draw_error = None
-    state.play()  # playing takes the arena switch back to the live view (arena_modes)
+    transport.change_config(cfg)
+    DRAW_ERROR.set(None)
+    transport.play()  # playing takes the arena switch back to the live view (arena_modes)

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from contextlib import contextmanager
 
-from ..config import DEFAULT, Config, relative_step_cost
+from ..config import DEFAULT, Config, cost_adders, relative_step_cost
 
 ROUND_S = 0.3  # one turn for every playing session: a frame's wait (never a click's)
 MIN_TURN_S = 0.02  # below this a frame would be mostly drawing, hardly training
@@ -162,18 +162,8 @@ def learn_unit_s(unit_s: float, took: float, cfg: Config, kind: str) -> float:
     return 0.95 * unit_s + 0.05 * took / _units(cfg)[kind]
 
 
-COSTLY = {  # setting → when it adds to the cost (named in the messages)
-    "batch": lambda c: c.batch > DEFAULT.batch,
-    "unroll": lambda c: c.unroll > 0,
-    "unroll_first_order": lambda c: c.unroll > 0 and not c.unroll_first_order,
-    "minibatch": lambda c: c.minibatch > 0,
-    "d_steps": lambda c: c.d_steps > DEFAULT.d_steps,
-    "gp": lambda c: bool(c.gp), "r1": lambda c: bool(c.r1), "r2": lambda c: bool(c.r2),
-}
-
-
 def costly_settings(cfg: Config) -> str:
-    names = [f"{k}={getattr(cfg, k)}" for k, heavy in COSTLY.items() if heavy(cfg)]
+    names = [f"{k}={getattr(cfg, k)}" for k in cost_adders(cfg)]
     return ", ".join(names) or "the current settings"
 
 

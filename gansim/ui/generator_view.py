@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import snapshot
-from . import charts, state
+from . import charts, transport
+from .keys import button
 
 LATENT_2D = 2
 MODE = "Generator view"  # its label in the arena switch (gansim.ui.arena_modes)
@@ -24,7 +25,7 @@ def draw(run, snap) -> None:
     st.caption(legend(snap, dens))
     z_dim = run.cfg.z_dim
     if z_dim > LATENT_2D and st.button(
-            "Use a 2-D latent", icon=":material/grid_4x4:", key="latent_2d",
+            "Use a 2-D latent", icon=":material/grid_4x4:", key=button("latent_2d"),
             on_click=use_2d_latent,
             help="z_dim = 2: G's input is a point in a plane, so its grid can be drawn. "
                  "Starts a new run."):
@@ -61,4 +62,4 @@ def manifold_note(snap, shown: bool) -> str:
 
 
 def use_2d_latent() -> None:
-    state.change_config(state.run().cfg.replace(z_dim=LATENT_2D))
+    transport.change_config(transport.run().cfg.replace(z_dim=LATENT_2D))

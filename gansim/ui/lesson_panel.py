@@ -1,10 +1,8 @@
 """The lesson panel: pick a lesson, read a step, predict, run it, look, go on.
 
 Lessons are data (lessons/*.toml, loaded by gansim.lessons); this file only draws them.
-State lives in st.session_state: lesson_id, lesson_step, explore_free (controls
-unlocked), train_left (steps a Run still has to train; the live fragment spends it),
-ran_<lesson>_<step> (which run and at which step that step's run ends) and lesson_queue
-(steps still to replay when a run starts again on another seed).
+Its state is in gansim/ui/keys.py (the lesson and step, unlocked controls, each step's
+own run, the replay queue); a step's run of N steps is transport.run_steps.
 """
 from __future__ import annotations
 
@@ -17,10 +15,13 @@ import streamlit as st
 from .. import engine
 from ..config import DEFAULT, restart_fields_changed
 from ..lessons import LESSON_DIR, Lesson, LessonError, load_all
-from . import controls
+from . import controls, keys, transport
+from .keys import (ANSWER, EXPLORE_FREE, LESSON_ID, LESSON_PICKER, LESSON_QUEUE, LESSON_RAN,
+                   LESSON_STEP, NOTICE, QUEUE_UNTIL, RESEED, SPEED, SPEED_BEFORE_LESSON,
+                   SPEED_WANTED, TRAIN_LEFT, button)
 
-FREE_PLAY = ""  # the picker's "no lesson" entry
-# A step with frames = "fewer" (lessons.FRAMES) plays at this speed (a state.SPEEDS label).
+FREE_PLAY = LESSON_ID.default  # the picker's "no lesson" entry
+# A step with frames = "fewer" (lessons.FRAMES) plays at this speed (a transport.SPEEDS label).
 FRAME_SPEEDS = {"fewer": "Fast (fewer frames)"}
 _PHASE_WORDS = {"both": "steps", "d": "D updates", "g": "G updates"}
 
@@ -52,18 +53,18 @@ def compile_ahead() -> None:
 
 def current() -> Lesson | None:
     """The lesson being followed, if any."""
-    wanted = st.session_state.get("lesson_id", FREE_PLAY)
+    wanted = LESSON_ID.get()
     return next((lesson for lesson in lessons()[0] if lesson.id == wanted), None)
 
 
 def step_index(lesson: Lesson) -> int:
-    return min(max(int(st.session_state.get("lesson_step", 0)), 0), len(lesson.steps) - 1)
+    return min(max(int(LESSON_STEP.get()), 0), len(lesson.steps) - 1)
 
 
 def allowed_controls() -> frozenset | None:
     """The fields the sidebar shows: a lesson's controls unless the class explores freely."""
     lesson = current()
-    if lesson is None or st.session_state.get("explore_free") or not lesson.controls:
+    if lesson is None or EXPLORE_FREE.get() or not lesson.controls:
         return None
     return frozenset(lesson.controls)
 
@@ -72,15 +73,16 @@ def allowed_controls() -> frozenset | None:
 
 def start(run, lesson_id: str, step: int = 0) -> None:
     """Open a lesson at a step: its config, a fresh run, controls locked."""
-    st.session_state.lesson_id = lesson_id
-    st.session_state.explore_free = False
-    st.session_state.train_left = 0
+    LESSON_ID.set(lesson_id)
+    EXPLORE_FREE.set(False)
+    transport.drop_steps_left()
     _restore_speed()
-    st.session_state.lesson_queue = []
+    LESSON_QUEUE.set([])
     lesson = current()
     if lesson is None:
         return
-    st.session_state.lesson_step = step = min(max(step, 0), len(lesson.steps) - 1)
+    step = min(max(step, 0), len(lesson.steps) - 1)
+    LESSON_STEP.set(step)
     # Compile every run's step ahead (child processes), while the class reads the goal.
     engine.prepare([lesson.config_at(i) for i, s in enumerate(lesson.steps) if s.train])
     run.reset(lesson.config_at(step))
@@ -88,16 +90,15 @@ def start(run, lesson_id: str, step: int = 0) -> None:
 
 
 def _picked(run) -> None:
-    start(run, st.session_state.lesson_picker)
+    start(run, LESSON_PICKER.get())
 
 
 def _move(delta: int) -> None:
     lesson = current()
     if lesson is not None:
-        st.session_state.lesson_step = min(max(step_index(lesson) + delta, 0),
-                                           len(lesson.steps) - 1)
-        st.session_state.train_left = 0
-        st.session_state.lesson_queue = []
+        LESSON_STEP.set(min(max(step_index(lesson) + delta, 0), len(lesson.steps) - 1))
+        transport.drop_steps_left()
+        LESSON_QUEUE.set([])
 
 
 def run_step(run, lesson: Lesson, index: int) -> None:
@@ -112,9 +113,9 @@ def run_step(run, lesson: Lesson, index: int) -> None:
     else:
         run.apply(cfg)
     controls.seed_widgets(run.cfg)
-    st.session_state.lesson_queue = []
+    LESSON_QUEUE.set([])
     _train_step(step)
-    st.session_state[f"ran_{lesson.id}_{index}"] = (id(run.trainer), _end_step(run, [step]))
+    keys.write(LESSON_RAN.name(lesson.id, index), (id(run.trainer), _end_step(run, [step])))
 
 
 def speed_for(step, current: str) -> str:
@@ -129,29 +130,27 @@ def _set_speed(step) -> None:
     if step.frames not in FRAME_SPEEDS:
         _restore_speed()
         return
-    if "speed_before_lesson" not in st.session_state:
-        st.session_state.speed_before_lesson = st.session_state.get("speed")
-    st.session_state.speed_wanted = FRAME_SPEEDS[step.frames]
+    if not SPEED_BEFORE_LESSON.is_set():
+        SPEED_BEFORE_LESSON.set(SPEED.get())
+    SPEED_WANTED.set(FRAME_SPEEDS[step.frames])
 
 
 def _restore_speed() -> None:
-    if "speed_before_lesson" in st.session_state:
-        st.session_state.speed_wanted = st.session_state.pop("speed_before_lesson")
+    if SPEED_BEFORE_LESSON.is_set():
+        SPEED_WANTED.set(SPEED_BEFORE_LESSON.pop())
 
 
 def apply_speed() -> None:
     """Set the speed a lesson run asked for, before the speed control is drawn: a queued
     step (the replay on another seed) asks from inside the page, after the control,
     where Streamlit forbids changing it, and the page reruns at once."""
-    if "speed_wanted" in st.session_state:
-        st.session_state.speed = st.session_state.pop("speed_wanted")
+    if SPEED_WANTED.is_set():
+        SPEED.set(SPEED_WANTED.pop())
 
 
 def _train_step(step) -> None:
     _set_speed(step)
-    st.session_state.train_left = step.train
-    st.session_state.train_phase = getattr(step, "phase", "both")  # D alone, G alone, or both
-    st.session_state.playing = step.train > 0
+    transport.run_steps(step.train, getattr(step, "phase", "both"))  # D alone, G alone, or both
 
 
 def _end_step(run, steps) -> int:
@@ -175,12 +174,12 @@ def again(run, lesson: Lesson, index: int) -> None:
     first = chain_start(lesson, index)
     run.reset(lesson.config_at(first).replace(seed=seed))
     controls.seed_widgets(run.cfg)
-    st.session_state.reseed = True  # the sidebar and the link take the new seed too
-    st.session_state.notice = ("info", f"Running this step again on seed {seed}.")
+    RESEED.set(True)  # the sidebar and the link take the new seed too
+    NOTICE.set(("info", f"Running this step again on seed {seed}."))
     chain = list(range(first, index + 1))
-    st.session_state[f"ran_{lesson.id}_{index}"] = (
-        id(run.trainer), _end_step(run, [lesson.steps[i] for i in chain]))
-    st.session_state.lesson_queue = chain
+    keys.write(LESSON_RAN.name(lesson.id, index),
+              (id(run.trainer), _end_step(run, [lesson.steps[i] for i in chain])))
+    LESSON_QUEUE.set(chain)
     _next_in_queue(run, lesson)
 
 
@@ -191,11 +190,11 @@ def next_seed(seed: int) -> int:
 
 def _next_in_queue(run, lesson: Lesson) -> None:
     """Apply and start the next queued step (steps with nothing to train just apply)."""
-    queue = st.session_state.lesson_queue
+    queue = LESSON_QUEUE.get()
     while queue:
-        i = queue.pop(0)
+        i = queue.pop(0)  # in place: the stored queue loses the step now started
         run.apply(lesson.config_at(i).replace(seed=run.cfg.seed))
-        st.session_state.queue_until = _end_step(run, [lesson.steps[i]])
+        QUEUE_UNTIL.set(_end_step(run, [lesson.steps[i]]))
         if lesson.steps[i].train:
             _train_step(lesson.steps[i])
             return
@@ -204,13 +203,13 @@ def _next_in_queue(run, lesson: Lesson) -> None:
 def _advance_queue(run, lesson: Lesson) -> None:
     """After a queued step's training ends, start the next one; an interrupted replay
     (Pause, a divergence) drops the rest."""
-    if not st.session_state.get("lesson_queue") or st.session_state.get("train_left"):
+    if not LESSON_QUEUE.get() or TRAIN_LEFT.get():
         return
-    if run.error or run.step != st.session_state.get("queue_until"):
-        st.session_state.lesson_queue = []
+    if run.error or run.step != QUEUE_UNTIL.get():
+        LESSON_QUEUE.set([])
         return
     _next_in_queue(run, lesson)
-    st.session_state.reseed = True  # the sidebar is drawn already: re-seed it next run
+    RESEED.set(True)  # the sidebar is drawn already: re-seed it next run
     st.rerun()  # the live view's timer is set from `playing` above the panel
 
 
@@ -223,18 +222,19 @@ def picker(run) -> None:
         st.sidebar.error(f"The lessons could not be loaded: {error}")
     ids = [FREE_PLAY] + [lesson.id for lesson in found]
     titles = {lesson.id: lesson.title for lesson in found}
-    if st.session_state.get("lesson_picker") not in ids:
-        st.session_state.lesson_picker = FREE_PLAY
-    st.sidebar.selectbox("Lesson", ids, key="lesson_picker", on_change=_picked, args=(run,),
+    if LESSON_PICKER.get() not in ids:
+        LESSON_PICKER.set(FREE_PLAY)
+    st.sidebar.selectbox("Lesson", ids, key=LESSON_PICKER.name, on_change=_picked, args=(run,),
                          format_func=lambda i: titles.get(i, "Free play (no lesson)"),
                          help="A guided walk through one idea: predict, run, look.")
     if current() is not None and allowed_controls() is not None:
-        st.sidebar.button("Explore freely from here", on_click=_unlock, key="lesson_explore",
+        st.sidebar.button("Explore freely from here", on_click=_unlock,
+                          key=button("lesson_explore"),
                           help="Show every control; the lesson stays open beside the arena.")
 
 
 def _unlock() -> None:
-    st.session_state.explore_free = True
+    EXPLORE_FREE.set(True)
 
 
 def panel(run, lesson: Lesson) -> None:
@@ -248,20 +248,20 @@ def panel(run, lesson: Lesson) -> None:
     if step.train or step.changes or step.reset:
         label = f"Run ({step.train} {_PHASE_WORDS.get(getattr(step, 'phase', 'both'), 'steps')})" \
             if step.train else "Apply this step"
-        st.button(label, type="primary", key="lesson_run", disabled=not answered,
+        st.button(label, type="primary", key=button("lesson_run"), disabled=not answered,
                   on_click=run_step, args=(run, lesson, index),
                   help="Answer the question first: predicting is half the lesson."
                   if not answered else "Apply this step's settings and train.")
     _advance_queue(run, lesson)
-    left = st.session_state.get("train_left", 0)
-    if left or st.session_state.get("lesson_queue"):
+    left = TRAIN_LEFT.get()
+    if left or LESSON_QUEUE.get():
         st.caption(training_caption(step, left))
-    elif st.session_state.get(f"ran_{lesson.id}_{index}") and step.expect:
+    elif keys.read(LESSON_RAN.name(lesson.id, index)) and step.expect:
         _expectations(run, lesson, index)
     back, nxt = st.columns(2)
-    back.button("◀ Back", key="lesson_back", on_click=_move, args=(-1,),
+    back.button("◀ Back", key=button("lesson_back"), on_click=_move, args=(-1,),
                 disabled=index == 0, help="The previous step of the lesson.")
-    nxt.button("Next ▶", key="lesson_next", on_click=_move, args=(1,),
+    nxt.button("Next ▶", key=button("lesson_next"), on_click=_move, args=(1,),
                disabled=index == len(lesson.steps) - 1, help="The next step of the lesson.")
     if lesson.teacher_notes:
         with st.expander("Teacher notes"):
@@ -281,7 +281,7 @@ def _question(lesson: Lesson, index: int) -> bool:
     if q is None:
         return True
     choice = st.radio(q.prompt, range(len(q.choices)), index=None,
-                      format_func=lambda i: q.choices[i], key=f"answer_{lesson.id}_{index}",
+                      format_func=lambda i: q.choices[i], key=ANSWER.name(lesson.id, index),
                       help="Pick what you expect before you press Run.")
     if choice is None:
         return False
@@ -293,7 +293,7 @@ def _expectations(run, lesson: Lesson, index: int) -> None:
     """What the run was meant to show, measured on this run once it has ended; a point
     that did not show is said plainly, with a one-click run on another seed."""
     step = lesson.steps[index]
-    trainer_id, end = st.session_state[f"ran_{lesson.id}_{index}"]
+    trainer_id, end = keys.read(LESSON_RAN.name(lesson.id, index))
     if trainer_id != id(run.trainer) or run.step != end:
         st.caption(f"These points are judged at the end of this step's own run (step "
                    f"{end:,}); this run is at step {run.step:,}. Press Run to check them.")
@@ -319,6 +319,6 @@ def _missed(run, lesson: Lesson, index: int, missed: list[str]) -> None:
                "these points show on nearly every seed, so try another one.")
     first = chain_start(lesson, index)
     where = "" if first == index else f" (from step {first + 1}, where this run begins)"
-    st.button("Run again with another seed", key="lesson_again", type="primary",
+    st.button("Run again with another seed", key=button("lesson_again"), type="primary",
               on_click=again, args=(run, lesson, index),
               help=f"Start this run again on seed {next_seed(seed)}{where} and play it.")

@@ -13,7 +13,9 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import (
     get_run_yield_check, get_script_run_ctx)
 
 from ..diagnosis import Tracker
-from . import charts, fair, generator_view, state
+from . import charts, fair, generator_view, transport
+from .keys import (ARENA_MODE, DIAGNOSIS, PLAYING, SHOW_ARROWS, SHOW_CIRCLES, SHOW_MANIFOLD,
+                   STORY_CACHE, button)
 
 STORY_EVERY_S = 0.5
 BANNER = {"healthy": st.success, "warming_up": st.info, "diverged": st.error}
@@ -26,10 +28,10 @@ def frame() -> None:
     session holds or awaits a turn, and otherwise just draws, so the click shows at once."""
     ctx = get_script_run_ctx(suppress_warning=True)
     timer = bool(ctx and ctx.fragment_ids_this_run)  # a fragment-only rerun: the timer's
-    if not st.session_state.get("playing"):
+    if not PLAYING.get():
         _frame(train=False)
     else:
-        with fair.TURNSTILE.turn(id(state.run()), yield_check=get_run_yield_check(),
+        with fair.TURNSTILE.turn(id(transport.run()), yield_check=get_run_yield_check(),
                                  wait=timer) as mine:
             _frame(train=mine)
     if not timer:
@@ -38,9 +40,9 @@ def frame() -> None:
 
 def _frame(train: bool) -> None:
     """Train a chunk (when asked), then draw counters, diagnosis, arena and story."""
-    run = state.run()
-    if train:
-        _train(run)
+    run = transport.run()
+    if train and transport.train_frame(run):
+        st.rerun(scope="app")  # training stopped: the frame timer lives in the page
     snap = run.snapshot()
     _counters(run, snap)
     # A fixed container keeps the charts at the same place in the page tree whether or
@@ -51,15 +53,15 @@ def _frame(train: bool) -> None:
             st.error(run.error)
         _banner(snap)
     with st.container(key="arena_box"):  # layout.py sizes the arena by this key
-        if st.session_state.get("arena_mode") == generator_view.MODE:
+        if ARENA_MODE.get() == generator_view.MODE:
             generator_view.draw(run, snap)
         else:
-            st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
-                                            manifold=st.session_state.get("show_manifold", False),
-                                            circles=st.session_state.get("show_circles", True)),
+            st.vega_lite_chart(charts.arena(snap, arrows=SHOW_ARROWS.get(),
+                                            manifold=SHOW_MANIFOLD.get(),
+                                            circles=SHOW_CIRCLES.get()),
                                theme=None, width="content", key="arena")
             st.caption(_legend(snap) + generator_view.manifold_note(
-                snap, st.session_state.get("show_manifold", False)))
+                snap, SHOW_MANIFOLD.get()))
     st.vega_lite_chart(_story(snap), theme=None, width="content", key="story")
 
 
@@ -70,27 +72,13 @@ def _story(snap) -> dict:
     the history moves slowly next to the arena, so this buys frames for the arena.
     """
     now = time.monotonic()
-    cached = st.session_state.get("story_cache")
+    cached = STORY_CACHE.get()
     fresh = cached and cached[0] == snap.step or (
-        cached and st.session_state.get("playing") and now - cached[1] < STORY_EVERY_S)
+        cached and PLAYING.get() and now - cached[1] < STORY_EVERY_S)
     if not fresh:
         cached = (snap.step, now, charts.story(snap))
-        st.session_state.story_cache = cached
+        STORY_CACHE.set(cached)
     return cached[2]
-
-
-def _train(run) -> None:
-    max_steps, seconds = state.chunk()
-    left = st.session_state.get("train_left", 0)
-    phase = st.session_state.get("train_phase", "both") if left else "both"
-    done = run.train_for(seconds, max_steps, phase)
-    if left:
-        st.session_state.train_left = max(0, left - done)
-    stop = run.error or (left and not st.session_state.train_left)
-    if stop:  # the timer lives in the page: a full rerun drops it
-        st.session_state.playing = False
-        st.session_state.train_left = 0
-        st.rerun(scope="app")
 
 
 def _counters(run, snap) -> None:
@@ -116,8 +104,7 @@ def _counters(run, snap) -> None:
 def _banner(snap) -> None:
     # The verdict held steady across frames while training (a new one must persist over
     # evaluations); a stopped run shows its own verdict at once.
-    diag = st.session_state.setdefault("diagnosis_tracker", Tracker()).follow(
-        snap, settled=not st.session_state.get("playing"))
+    diag = DIAGNOSIS.setdefault(Tracker()).follow(snap, settled=not PLAYING.get())
     show = BANNER.get(diag.kind, st.warning)
     text = f"**{diag.title}** — {diag.explanation}"
     if diag.cure:
@@ -126,15 +113,15 @@ def _banner(snap) -> None:
         show(text)
         return
     # The button beside the verdict, not under it: the arena keeps that height.
-    words, button = st.columns([3.2, 1], vertical_alignment="center")
+    words, cure_col = st.columns([3.2, 1], vertical_alignment="center")
     with words:
         show(text)
-    button.button("Apply cure", key="apply_cure", on_click=_cure, args=(diag.cure,),
-                  help="Apply the suggested change to the running GAN.")
+    cure_col.button("Apply cure", key=button("apply_cure"), on_click=_cure, args=(diag.cure,),
+                    help="Apply the suggested change to the running GAN.")
 
 
 def _cure(changes: dict) -> None:
-    state.apply_cure(changes)
+    transport.apply_cure(changes)
     # From the callback, not after the button: once cured, the next frame's diagnosis
     # may offer no button at all, and the sidebar and the link must still catch up.
     st.rerun(scope="app")
@@ -146,7 +133,7 @@ def _legend(snap) -> str:
              "critic score, symmetric around 0: purple = low (fake), green = high (real)")
     rings = (" Dashed grey rings: where each real mode's samples fall (3σ; drawn "
              "larger when the modes are too tight to see)."
-             if st.session_state.get("show_circles", True) and snap.centers is not None else "")
+             if SHOW_CIRCLES.get() and snap.centers is not None else "")
     return (f"Background: {scale}. Black dots: real samples. Coloured dots: G's samples, "
             f"each in the colour of its nearest real mode (faint: farther than 3σ from "
             f"it). Black lines on the fakes: where G's loss pushes them.{rings}")
@@ -154,11 +141,11 @@ def _legend(snap) -> str:
 
 def toggles() -> None:
     """Display options: they change only what is drawn, never the training."""
-    st.toggle("Gradient arrows", key="show_arrows",
+    st.toggle("Gradient arrows", key=SHOW_ARROWS.name,
               help="Show where the generator is being pushed at each fake point.")
-    st.toggle("Generator manifold", key="show_manifold",
+    st.toggle("Generator manifold", key=SHOW_MANIFOLD.name,
               help="Show how G bends a flat grid of noise into the plane (needs a "
                    "noise of at most 2 dimensions; see the Generator view).")
-    st.toggle("Real 3σ circles", key="show_circles",
+    st.toggle("Real 3σ circles", key=SHOW_CIRCLES.name,
               help="Outline where each real mode's samples fall (3 standard deviations).")
 

@@ -4,40 +4,41 @@ from __future__ import annotations
 import streamlit as st
 
 from ..data import MAX_KMEANS, MAX_POINTS, load_points_csv
-from . import controls, export, state
+from . import controls, export, transport
+from .keys import NOTICE, REWIND_TO, UPLOAD, UPLOAD_ERROR, UPLOAD_K, button
 
 
 def upload() -> None:
     """Upload x,y points as the real data (validated; errors say what to fix)."""
-    st.file_uploader("Upload points (CSV)", type=["csv"], key="upload",
+    st.file_uploader("Upload points (CSV)", type=["csv"], key=UPLOAD.name,
                      on_change=_uploaded,
                      help=f"A CSV of x,y rows (a header is fine), 10 to {MAX_POINTS:,} rows; "
                           f"it becomes the real data.")
     st.number_input("Modes to find in the upload", min_value=0, max_value=MAX_KMEANS,
-                    step=1, key="upload_k", value=0,
+                    step=1, key=UPLOAD_K.name,
                     help="k-means finds this many modes so coverage can be measured; "
                          "0 skips it.")
-    error = st.session_state.get("upload_error")
+    error = UPLOAD_ERROR.get()
     if error:
         st.error(error)
 
 
 def _uploaded() -> None:
-    file = st.session_state.get("upload")
-    st.session_state.upload_error = None
+    file = UPLOAD.get()
+    UPLOAD_ERROR.set(None)
     if file is None:
         return
     try:
-        points = load_points_csv(file.getvalue(), k=int(st.session_state.get("upload_k", 0)))
+        points = load_points_csv(file.getvalue(), k=int(UPLOAD_K.get()))
     except ValueError as err:
-        st.session_state.upload_error = f"{file.name}: {err}. Fix the file and upload it again."
+        UPLOAD_ERROR.set(f"{file.name}: {err}. Fix the file and upload it again.")
         return
-    state.change_config(state.run().cfg.replace(data="points"), dataset=points)
+    transport.change_config(transport.run().cfg.replace(data="points"), dataset=points)
 
 
 def exports() -> None:
     """Downloads; each file is made only when its button is pressed."""
-    run = state.run()
+    run = transport.run()
     st.download_button("Config (TOML)", data=lambda: export.config_toml(run.cfg),
                        file_name="gansim-config.toml", mime="application/toml",
                        help="Every setting, readable by python -m gansim --config.")
@@ -59,27 +60,27 @@ def _gif(run) -> bytes:
 
 def rewind() -> None:
     """Go back to a checkpoint and branch from it with different settings."""
-    steps = state.run().checkpoint_steps()
-    st.selectbox("Checkpoint", steps[::-1], key="rewind_to", format_func=lambda s: f"step {s:,}",
+    steps = transport.run().checkpoint_steps()
+    st.selectbox("Checkpoint", steps[::-1], key=REWIND_TO.name, format_func=lambda s: f"step {s:,}",
                  help="Checkpoints are kept every 250 steps (older ones thinned out).")
-    st.button("Go back to this step", on_click=_rewind, key="rewind_go",
+    st.button("Go back to this step", on_click=_rewind, key=button("rewind_go"),
               help="Restore the networks and history from then; change a setting to branch.")
 
 
 def _rewind() -> None:
-    target = st.session_state.get("rewind_to")
+    target = REWIND_TO.get()
     if target is not None:
         rewind_to(int(target))
 
 
 def rewind_to(step: int) -> None:
     """Back to the newest checkpoint at or before `step`, paused, with a notice."""
-    run = state.run()
+    run = transport.run()
     try:
         reached = run.rewind(step)
     except ValueError as err:
-        st.session_state.notice = ("error", str(err))
+        NOTICE.set(("error", str(err)))
         return
-    st.session_state.playing = False
+    transport.pause()
     controls.seed_widgets(run.cfg)  # the checkpoint carries the settings of that time
-    st.session_state.notice = ("info", f"Rewound to step {reached:,}.")
+    NOTICE.set(("info", f"Rewound to step {reached:,}."))

@@ -9,66 +9,67 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import diagram, slowmo, slowmo_arena, state
+from . import diagram, slowmo, slowmo_arena, transport
+from .keys import PLAYING, SLOWMO, SLOWMO_ITERATION, button
 
-KEY = "slowmo_iteration"
 ARENA_PX = 360  # smaller than the live arena: with its axes it must end above a 768-px fold
 PHASE_NAME = {"d": "D", "g": "G"}
 
 
 def active() -> bool:
     """Whether slow motion is on; Play turns it off (the two cannot share the arena)."""
-    if st.session_state.get("playing") and st.session_state.get("slowmo"):
-        st.session_state.slowmo = False
-    return bool(st.session_state.get("slowmo"))
+    if PLAYING.get() and SLOWMO.get():
+        SLOWMO.set(False)
+    return bool(SLOWMO.get())
 
 
 def control() -> None:
     """The "Slow motion" switch: pauses play and starts a fresh iteration."""
-    st.toggle("Slow motion", key="slowmo", on_change=_switched,
+    st.toggle("Slow motion", key=SLOWMO.name, on_change=_switched,
               help="Play one real training iteration as numbered sub-steps, with "
                    "Back and Next: the batch, D's scores, the losses, the updates.")
 
 
 def _switched() -> None:
-    state.pause()
-    st.session_state[KEY] = None
+    transport.pause()
+    SLOWMO_ITERATION.set(None)
 
 
 def _iteration() -> slowmo.Iteration:
-    run = state.run()
-    it = st.session_state.get(KEY)
+    run = transport.run()
+    it = SLOWMO_ITERATION.get()
     if it is None or it.stale(run):
-        it = st.session_state[KEY] = slowmo.Iteration(run)
+        it = slowmo.Iteration(run)
+        SLOWMO_ITERATION.set(it)
     return it
 
 
 def _back() -> None:
-    it = st.session_state.get(KEY)
+    it = SLOWMO_ITERATION.get()
     if it is not None and it.index > 0:
         it.index -= 1
 
 
 def _next() -> None:
-    it = st.session_state.get(KEY)
+    it = SLOWMO_ITERATION.get()
     if it is None:
         return
     if it.last:
-        st.session_state[KEY] = None  # the next iteration starts at its sub-step 1
+        SLOWMO_ITERATION.set(None)  # the next iteration starts at its sub-step 1
     else:
         it.index += 1
 
 
 def panel() -> None:
     """Back / Next, the sub-step's number, title and sentence, and its arena."""
-    run = state.run()
+    run = transport.run()
     it = _iteration()
     it.advance(run)
     step = it.current
     cols = st.columns([1.2, 1.2, 4], vertical_alignment="center")
-    cols[0].button("Back", key="slowmo_back", on_click=_back, disabled=it.index == 0,
+    cols[0].button("Back", key=button("slowmo_back"), on_click=_back, disabled=it.index == 0,
                    help="Show the previous sub-step again.", width="stretch")
-    cols[1].button("Next", key="slowmo_next", on_click=_next, type="primary",
+    cols[1].button("Next", key=button("slowmo_next"), on_click=_next, type="primary",
                    help="The next sub-step (after the last: a new iteration).", width="stretch")
     trace = it.trace()
     cols[2].markdown(f"**{it.index + 1} / {len(it.steps)} · {PHASE_NAME[step.phase]} · "
@@ -83,7 +84,7 @@ def panel() -> None:
 
 def diagram_panel() -> None:
     """The sub-step's sentence, then the model diagram: the parts in use in orange."""
-    run = state.run()
+    run = transport.run()
     it = _iteration()
     if it.trace() is not None and it.trace().grid_after is not None:
         st.info(it.sentence())

@@ -15,9 +15,11 @@ from pathlib import Path
 import streamlit as st
 
 from .. import sweep
-from ..cli import UsageError, parse_grid
+from ..grid import UsageError, parse_grid
 from ..config import Config
 from .compare_view import value_text
+from .keys import (SWEEP_ERROR, SWEEP_GRID, SWEEP_GRID_KEPT, SWEEP_RESULT, SWEEP_SEEDS,
+                   SWEEP_STEPS, SWEEP_WORKER, button)
 
 VIEW = "Sweep"
 MAX_SETTINGS, MAX_SEEDS, MAX_STEPS = 8, 3, 3000  # ≤ 24 short runs: a minute or two here
@@ -69,19 +71,17 @@ def page(base: Config) -> None:
                f"page. Each run is judged on the mean of its last evaluations; cells are "
                f"mean ± standard error over seeds.")
     # Widget state is dropped while another view shows: keep the grid in a plain key.
-    st.session_state.sweep_grid = st.session_state.get("sweep_grid_kept", DEFAULT_GRID)
+    SWEEP_GRID.set(SWEEP_GRID_KEPT.get())
     grid_col, num_col = st.columns([3, 1])
-    grid_col.text_area("Grid", key="sweep_grid", help=GRID_HELP, height=110,
+    grid_col.text_area("Grid", key=SWEEP_GRID.name, help=GRID_HELP, height=110,
                        on_change=_keep_grid)
-    seeds = num_col.number_input("Seeds", min_value=1, value=DEFAULT_SEEDS, step=1,
-                                 key="sweep_seeds",
+    seeds = num_col.number_input("Seeds", min_value=1, step=1, key=SWEEP_SEEDS.name,
                                  help=f"Seeds 0..N-1 per setting (at most {MAX_SEEDS} here).")
-    steps = num_col.number_input("Steps", min_value=1, value=DEFAULT_STEPS, step=100,
-                                 key="sweep_steps",
+    steps = num_col.number_input("Steps", min_value=1, step=100, key=SWEEP_STEPS.name,
                                  help=f"G steps per run (at most {MAX_STEPS:,} here).")
-    grid_text = st.session_state.sweep_grid
+    grid_text = SWEEP_GRID.get()
     command = cli_command(base, grid_text, int(seeds), int(steps))
-    if st.button("Run sweep", key="sweep_run", type="primary", icon=":material/play_arrow:",
+    if st.button("Run sweep", key=button("sweep_run"), type="primary", icon=":material/play_arrow:",
                  disabled=_busy(), help="Runs in the background: other clicks do not stop it."):
         _start(base, grid_text, int(seeds), int(steps))
     st.fragment(_progress, run_every=0.5 if _busy() else None)()
@@ -90,22 +90,17 @@ def page(base: Config) -> None:
     _results()
 
 
-# D's learning rate, default against ten times it: at the default 2,000 steps on the ring
-# the faster D spreads G over all 8 modes against ~1.6 (modes holding mass, seeds 0-5,
-# issue 11's engine; checked by tests/test_sweep_default.py). At 1,000 steps the new
-# engine's runs held 2.7 against 1.2, one seed carrying most of it, so the default
-# doubled. The old loss × gp grid showed only zeros and ∞: no run had landed within 3σ
-# of a mode yet.
-DEFAULT_GRID = "lr_d=0.0001,0.001"
-DEFAULT_SEEDS, DEFAULT_STEPS = 2, 2000
+# The sweep's first grid, seeds and steps are their keys' defaults (why these: keys.py).
+DEFAULT_GRID, DEFAULT_SEEDS, DEFAULT_STEPS = (SWEEP_GRID_KEPT.default, SWEEP_SEEDS.default,
+                                              SWEEP_STEPS.default)
 
 
 def _keep_grid() -> None:
-    st.session_state.sweep_grid_kept = st.session_state.sweep_grid
+    SWEEP_GRID_KEPT.set(SWEEP_GRID.get())
 
 
 def _busy() -> bool:
-    worker = st.session_state.get("sweep_worker")
+    worker = SWEEP_WORKER.get()
     return worker is not None and worker.running
 
 
@@ -146,13 +141,14 @@ def _start(base: Config, grid_text: str, seeds: int, steps: int) -> None:
     except ValueError as err:
         st.error(str(err))  # the engine's own words: they name the setting and the fix
         return
-    st.session_state.update(sweep_worker=Worker(jobs, steps), sweep_result=None,
-                            sweep_error=None)
+    SWEEP_WORKER.set(Worker(jobs, steps))
+    SWEEP_RESULT.set(None)
+    SWEEP_ERROR.set(None)
 
 
 def _progress() -> None:
     """The running sweep's progress; when it ends, its table (a full rerun shows it)."""
-    worker = st.session_state.get("sweep_worker")
+    worker = SWEEP_WORKER.get()
     if worker is None:
         return
     if worker.running:
@@ -160,21 +156,21 @@ def _progress() -> None:
                     text=f"{worker.done} of {worker.total} runs{worker.last} (it runs in the "
                          f"background: you can click elsewhere and come back)")
         return
-    st.session_state.sweep_worker = None
-    st.session_state.sweep_error = worker.error
-    st.session_state.sweep_result = worker.result
+    SWEEP_WORKER.set(None)
+    SWEEP_ERROR.set(worker.error)
+    SWEEP_RESULT.set(worker.result)
     st.rerun(scope="app")
 
 
 def _results() -> None:
-    error = st.session_state.get("sweep_error")
+    error = SWEEP_ERROR.get()
     if error:
         st.error(error)
-    df = st.session_state.get("sweep_result")
+    df = SWEEP_RESULT.get()
     if df is None:
         return
     st.markdown(sweep.summary_table(sweep.summarize(df)))
     st.vega_lite_chart(sweep.chart_spec(df), theme=None, key="sweep_chart")
     st.download_button("Runs (CSV)", data=df.to_csv(index=False).encode(),
-                       file_name="gansim-sweep-runs.csv", mime="text/csv", key="sweep_csv",
+                       file_name="gansim-sweep-runs.csv", mime="text/csv", key=button("sweep_csv"),
                        help="One row per run: the setting, the seed and every metric.")

@@ -12,6 +12,7 @@ import streamlit as st
 from .. import timeline
 from ..trainer import CHECKPOINT_EVERY
 from . import charts, sidebar
+from .keys import SCRUB_STEP, SHOW_ARROWS, SHOW_CIRCLES, SHOW_MANIFOLD, button
 
 
 def body(run, leave) -> None:
@@ -25,9 +26,9 @@ def body(run, leave) -> None:
     if len(steps) < 2:
         st.info(f"Nothing to scrub yet: a frame is saved every {CHECKPOINT_EVERY} G steps "
                 f"and this run is at step {now:,}. Train a while, then come back.")
-    if st.session_state.get("scrub_step") not in steps:
-        st.session_state.scrub_step = steps[-1]  # open on the newest frame
-    step = st.select_slider("Saved frame (G step)", steps, key="scrub_step",
+    if SCRUB_STEP.get() not in steps:
+        SCRUB_STEP.set(steps[-1])  # open on the newest frame
+    step = st.select_slider("Saved frame (G step)", steps, key=SCRUB_STEP.name,
                             format_func=lambda s: f"{s:,}",
                             help=f"Frames are saved every {CHECKPOINT_EVERY} G steps; "
                                  "older ones are thinned out. Looking back does not train.")
@@ -36,11 +37,10 @@ def body(run, leave) -> None:
     st.caption(f"Replaying step **{snap.step:,}** of {now:,}. Training is paused; the run "
                f"itself stays at step {now:,} until you branch or play.")
     with st.container(key="arena_box"):  # the live arena's height budget (layout.py)
-        st.vega_lite_chart(charts.arena(snap, arrows=st.session_state.get("show_arrows", True),
-                                        manifold=st.session_state.get("show_manifold", False),
-                                        circles=st.session_state.get("show_circles", True)),
+        st.vega_lite_chart(charts.arena(snap, arrows=SHOW_ARROWS.get(),
+                                        manifold=SHOW_MANIFOLD.get(), circles=SHOW_CIRCLES.get()),
                            theme=None, width="content", key="arena_past")
-    st.button("Branch from here", icon=":material/call_split:", key="scrub_branch",
+    st.button("Branch from here", icon=":material/call_split:", key=button("scrub_branch"),
               on_click=_branch, args=(snap.step, leave), disabled=snap.step == now,
               help="Go back to this frame for real (later steps are dropped); change a "
                    "setting, then play to try another path.")

@@ -1,0 +1,193 @@
+"""Every key the page keeps in st.session_state, declared once: its default and meaning.
+
+One student's page is one session; what it remembers between two script runs lives
+under these keys and nowhere else (nothing per-student goes in st.cache_resource).
+The rest of the UI reads and writes them through the names below, never through
+string keys of its own, and this is the only module that touches st.session_state
+(tests/test_ui_state.py checks both). The transitions that move `playing` and
+`train_left` (play, pause, stop, step, reset, a lesson run) are gansim/ui/transport.py.
+
+Three kinds: plain state (the page's own memory), widget keys (Streamlit owns the value
+while the widget is drawn; a default here is the widget's first value) and buttons
+(Streamlit forbids setting them: declared so that their names have one home too).
+A family is a key made of parts, e.g. one per lesson step or per compare pane.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+UNSET = object()  # no default: the key is absent until set, and its absence means something
+STATE, WIDGET, BUTTON = "state", "widget", "button"
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    default: Any
+    meaning: str
+    kind: str = STATE
+
+    def get(self) -> Any:
+        """The value now, or (a copy of) the declared default; None for a key without one."""
+        if has(self.name) or self.default is UNSET:
+            return read(self.name)
+        return copy.copy(self.default)
+
+    def set(self, value: Any) -> None:
+        write(self.name, value)
+
+    def pop(self) -> Any:
+        """Take the value out (the key goes back to absent, or to its default at init)."""
+        return st.session_state.pop(self.name, None if self.default is UNSET else self.default)
+
+    def is_set(self) -> bool:
+        return has(self.name)
+
+    def setdefault(self, value: Any) -> Any:
+        return st.session_state.setdefault(self.name, value)
+
+
+@dataclass(frozen=True)
+class Family:
+    pattern: str  # str.format pattern: the parts go in the braces
+    meaning: str
+    kind: str = STATE
+
+    def name(self, *parts: Any) -> str:
+        return self.pattern.format(*parts)
+
+
+def read(name: str, default: Any = None) -> Any:
+    return st.session_state.get(name, default)
+
+
+def write(name: str, value: Any) -> None:
+    st.session_state[name] = value
+
+
+def has(name: str) -> bool:
+    return name in st.session_state
+
+
+def drop(name: str) -> None:
+    st.session_state.pop(name, None)
+
+
+# --- the single run ----------------------------------------------------------------
+RUN = Key("run", UNSET, "the session's Run (gansim/ui/session.py), built by state.init")
+RUN_TOKEN = Key("run_token", UNSET, "this tab's token for its kept run; the link carries it "
+                                    "so a reload takes the run back (runstore.py)")
+PLAYING = Key("playing", False, "whether the single run trains between frames")
+TRAIN_LEFT = Key("train_left", 0, "steps a lesson run still has to train (0: play freely)")
+TRAIN_PHASE = Key("train_phase", "both", "what a lesson run trains: 'both', 'd' or 'g'")
+SPEED = Key("speed", "Normal", "the speed control's label (transport.SPEEDS)", WIDGET)
+RESEED = Key("reseed", False, "re-seed the sidebar's widgets from the run at the next full "
+                              "run (a change made where the sidebar is already drawn)")
+NOTICE = Key("notice", None, "(kind, text) to show once: 'error' in the page, else a toast")
+URL_WARNINGS = Key("url_warnings", [], "what the link asked for and could not have")
+STORY_CACHE = Key("story_cache", None, "(step, time, spec) of the last time charts sent")
+DIAGNOSIS = Key("diagnosis_tracker", UNSET, "the banner's Tracker: holds a verdict steady")
+SHOW_ARROWS = Key("show_arrows", True, "display toggle: gradient arrows on G's samples", WIDGET)
+SHOW_MANIFOLD = Key("show_manifold", False, "display toggle: G's warped noise grid", WIDGET)
+SHOW_CIRCLES = Key("show_circles", True, "display toggle: each real mode's 3σ ring", WIDGET)
+VIEW = Key("view", "Single run", "which page: the single run, Compare or Sweep", WIDGET)
+CFG = Family("cfg_{}", "a setting's sidebar widget, by Config field (controls.py)", WIDGET)
+
+# --- lessons -----------------------------------------------------------------------
+LESSON_ID = Key("lesson_id", "", "the lesson being followed ('': free play)")
+LESSON_STEP = Key("lesson_step", 0, "the lesson's step on screen (0-based)")
+EXPLORE_FREE = Key("explore_free", False, "every control shown although a lesson is open")
+LESSON_QUEUE = Key("lesson_queue", [], "steps still to replay when a run starts again on "
+                                       "another seed")
+QUEUE_UNTIL = Key("queue_until", None, "the G step at which the queued step's run ends")
+SPEED_BEFORE_LESSON = Key("speed_before_lesson", UNSET, "the class's own speed while a costly "
+                                                        "lesson run plays with fewer frames")
+SPEED_WANTED = Key("speed_wanted", UNSET, "a speed to set before the speed control is drawn")
+LESSON_PICKER = Key("lesson_picker", "", "the sidebar's lesson select ('': free play)", WIDGET)
+LESSON_RAN = Family("ran_{}_{}", "(trainer id, end step) of a lesson step's own run, by "
+                                 "lesson id and step index")
+ANSWER = Family("answer_{}_{}", "a step's prediction question, by lesson id and step", WIDGET)
+
+# --- arena modes: scrub, draw, generator, slow motion ------------------------------------
+ARENA_MODE = Key("arena_mode", "Live", "the arena switch (arena_modes.MODES)", WIDGET)
+ARENA_SHOWN = Key("arena_shown", "Live", "the arena mode drawn last (a click on the chosen "
+                                         "mode unselects it: this one stays)")
+SCRUB_STEP = Key("scrub_step", UNSET, "the saved frame shown when scrubbing back", WIDGET)
+DRAW_MODES = Key("draw_modes", UNSET, "the drawn modes (absent: open on the run's own)")
+DRAW_ERROR = Key("draw_error", None, "why the last box or drawing was refused")
+DRAW_KEY = Key("draw_key", 0, "the drawing chart's generation: a new one drops a handled "
+                              "selection")
+DRAW_CHART = Family("draw_chart_{}", "the drawing chart's selection, by generation", WIDGET)
+SLOWMO = Key("slowmo", False, "the Slow motion switch", WIDGET)
+SLOWMO_ITERATION = Key("slowmo_iteration", None, "the narrated iteration (slowmo.Iteration)")
+
+# --- sidebar: upload, rewind ----------------------------------------------------------
+UPLOAD = Key("upload", UNSET, "the uploaded CSV (Streamlit forbids setting it)", WIDGET)
+UPLOAD_K = Key("upload_k", 0, "modes k-means looks for in an upload", WIDGET)
+UPLOAD_ERROR = Key("upload_error", None, "what is wrong with the last upload")
+REWIND_TO = Key("rewind_to", UNSET, "the checkpoint picked for a rewind", WIDGET)
+
+# --- compare --------------------------------------------------------------------------
+COMPARE = Key("compare", None, "the Comparison (session.py), once started")
+CMP_PLAYING = Key("cmp_playing", False, "whether the compare panes train between frames")
+PANE_SETTING = Family("pane{}_{}", "a compare pane's setting widget, by pane and field", WIDGET)
+PANE_EXTRA = Family("pane{}_extra", "a compare pane's key=value box, by pane", WIDGET)
+PANE_OPEN = Family("pane{}_settings_open", "whether a pane's Settings is open", WIDGET)
+
+# --- sweep ----------------------------------------------------------------------------
+# D's learning rate, default against ten times it: at the default 2,000 steps on the ring
+# the faster D spreads G over all 8 modes against ~1.6 (modes holding mass, seeds 0-5,
+# issue 11's engine; checked by tests/test_sweep_default.py). At 1,000 steps the new
+# engine's runs held 2.7 against 1.2, one seed carrying most of it, so the default
+# doubled. The old loss × gp grid showed only zeros and ∞: no run had landed within 3σ
+# of a mode yet.
+SWEEP_GRID_KEPT = Key("sweep_grid_kept", "lr_d=0.0001,0.001", "the grid text, kept while "
+                      "another view shows (widget state is dropped then)")
+SWEEP_GRID = Key("sweep_grid", UNSET, "the grid box (filled from SWEEP_GRID_KEPT)", WIDGET)
+SWEEP_SEEDS = Key("sweep_seeds", 2, "seeds per setting in the sweep", WIDGET)
+SWEEP_STEPS = Key("sweep_steps", 2000, "G steps per sweep run", WIDGET)
+SWEEP_WORKER = Key("sweep_worker", None, "the running sweep's Worker thread")
+SWEEP_RESULT = Key("sweep_result", None, "the last sweep's table of runs")
+SWEEP_ERROR = Key("sweep_error", None, "why the last sweep stopped")
+
+# --- buttons (Streamlit keeps a click here for one run; it cannot be set) ----------------
+_BUTTONS = {
+    "play": "Play the single run", "pause": "Pause the single run", "reset": "Reset the run",
+    "step_d": "one D update", "step_g": "one G update", "step_both": "one full step",
+    "compare_from_here": "branch a comparison from the run",
+    "apply_cure": "apply the banner's cure", "rewind_go": "go back to the checkpoint",
+    "lesson_explore": "show every control", "lesson_run": "run the lesson step",
+    "lesson_back": "previous lesson step", "lesson_next": "next lesson step",
+    "lesson_again": "the step's run again on another seed",
+    "draw_train": "train on the drawing", "draw_clear": "clear the drawing",
+    "latent_2d": "use a 2-D latent", "scrub_branch": "branch from the scrubbed frame",
+    "slowmo_back": "previous sub-step", "slowmo_next": "next sub-step",
+    "cmp_play": "play the panes", "cmp_pause": "pause the panes", "cmp_step": "step the panes",
+    "cmp_reset": "reset the panes", "cmp_add": "add a pane", "cmp_remove": "remove a pane",
+    "cmp_new": "new comparison from the sidebar",
+    "sweep_run": "run the sweep", "sweep_csv": "download the sweep's runs",
+}
+BUTTONS = {name: Key(name, UNSET, meaning, BUTTON) for name, meaning in _BUTTONS.items()}
+
+
+def button(name: str) -> str:
+    """A button's key, by its declared name (KeyError names a button nobody declared)."""
+    return BUTTONS[name].name
+
+
+def declared() -> list[Key | Family]:
+    """Every key and family of this module, in declaration order."""
+    return [v for v in globals().values() if isinstance(v, (Key, Family))] + list(BUTTONS.values())
+
+
+def init() -> None:
+    """Each run, before anything reads them: every key with a default that is missing
+    gets it (a copy: no two sessions share a list). Widget keys included, so a widget
+    that another view hid comes back at its default."""
+    for key in declared():
+        if isinstance(key, Key) and key.default is not UNSET and not has(key.name):
+            write(key.name, copy.copy(key.default))

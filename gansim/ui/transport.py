@@ -1,0 +1,141 @@
+"""The page's transitions: play, pause, stop, step, reset, a lesson run, a config change.
+
+The only module that writes `playing`, `train_left` and `cmp_playing` (the keys in
+gansim/ui/keys.py; tests/test_ui_state.py fails on a write anywhere else), so "what
+stops training" has one answer. Buttons call these as callbacks; a config change
+re-seeds the widgets, so it must run in a callback or before the sidebar is drawn.
+"""
+from __future__ import annotations
+
+from ..config import Config
+from . import controls, fair
+from .keys import (CMP_PLAYING, NOTICE, PLAYING, RESEED, RUN, SPEED, TRAIN_LEFT,
+                   TRAIN_PHASE)
+from .session import Run
+
+SPEEDS = {  # label → (max G steps per frame, seconds of training per frame)
+    "One step a frame": (1, 1.0),  # not "slow motion": that is the narrated iteration
+    "Slow: 5 steps a frame": (5, 1.0),
+    "Normal": (None, 0.065),  # measured best: 8.8 frames/s and more steps/s than 0.05 or 0.08
+    "Fast (fewer frames)": (None, 0.25),
+}
+assert SPEED.default in SPEEDS, "the speed control's default must be one of SPEEDS"
+TICK_S = 0.1  # the browser asks for a new frame this often while playing
+STEPS = {"d": Run.step_d, "g": Run.step_g, "both": Run.step_both}  # the Step buttons
+
+
+def run() -> Run:
+    return RUN.get()
+
+
+def play() -> None:
+    PLAYING.set(True)
+
+
+def pause() -> None:
+    """The one Pause, for every caller (the Pause buttons of the run and of the compare
+    panes, a view or arena switch, slow motion, a rewind, a new comparison): nothing
+    trains, and a lesson run's remaining steps are dropped."""
+    fair.note("pause")
+    stop()
+
+
+def stop() -> None:
+    """Training stops by itself (a lesson run done, a divergence): a pause nobody clicked."""
+    PLAYING.set(False)
+    TRAIN_LEFT.set(0)
+    CMP_PLAYING.set(False)
+
+
+def step(phase: str) -> None:
+    """One D update, one G update, or one full step ("d", "g", "both")."""
+    STEPS[phase](run())
+
+
+def reset() -> None:
+    fair.note("reset")
+    run().reset()
+    TRAIN_LEFT.set(0)
+
+
+def play_comparison() -> None:
+    CMP_PLAYING.set(True)
+
+
+# --- lesson runs: N steps, then stop ------------------------------------------------
+
+def run_steps(n: int, phase: str = "both") -> None:
+    """A lesson step's run: train n updates of `phase` ("both", "d", "g"), then stop."""
+    TRAIN_LEFT.set(n)
+    TRAIN_PHASE.set(phase)
+    PLAYING.set(n > 0)
+
+
+def drop_steps_left() -> None:
+    """A lesson moved on: its run's remaining steps are dropped (play, if on, goes on)."""
+    TRAIN_LEFT.set(0)
+
+
+def chunk() -> tuple[int | None, float]:
+    """How much to train in one frame: (max steps, seconds), from the speed and a lesson run."""
+    max_steps, seconds = SPEEDS.get(SPEED.get(), SPEEDS[SPEED.default])
+    left = TRAIN_LEFT.get()
+    if left:
+        max_steps = left if max_steps is None else min(max_steps, left)
+    return max_steps, seconds
+
+
+def train_frame(the_run: Run) -> bool:
+    """Train one frame's chunk; True when training stopped (a lesson run's last step, or
+    a divergence): the caller reruns the page, since the frame timer lives there."""
+    max_steps, seconds = chunk()
+    left = TRAIN_LEFT.get()
+    phase = TRAIN_PHASE.get() if left else "both"
+    done = the_run.train_for(seconds, max_steps, phase)
+    if left:
+        TRAIN_LEFT.set(max(0, left - done))
+    if the_run.error or (left and not TRAIN_LEFT.get()):
+        stop()
+        return True
+    return False
+
+
+# --- settings from anywhere (a cure, an upload, a drawing, a lesson link) ---------------
+
+def change_config(cfg: Config, dataset=None) -> None:
+    """Move the run to cfg (live or by reset), say which, and re-seed the widgets.
+
+    The widgets are seeded now and again at the start of the next full run
+    (`state.reseed_if_asked`): a change made inside the live fragment (a cure while
+    playing) does not redraw the sidebar, and the browser's next request still carries
+    the old widget values, which `state.apply_widgets` would otherwise take as the
+    student undoing it.
+    """
+    r = run()
+    try:
+        if dataset is not None:
+            r.reset(cfg, dataset=dataset)
+            blocked = ["data"]
+        else:
+            blocked = r.apply(cfg)
+    except ValueError as err:
+        NOTICE.set(("error", f"{err}. The run keeps its previous settings."))
+    else:
+        if blocked:
+            NOTICE.set(("info", f"Changing {', '.join(blocked)} started a new "
+                                f"run (these settings need fresh networks)."))
+    controls.seed_widgets(r.cfg)
+    RESEED.set(True)
+
+
+def apply_cure(changes: dict) -> None:
+    """A diagnosis's cure: the run, the sidebar widgets and the link all take it."""
+    try:
+        cfg = run().cfg.replace(**changes)
+    except ValueError as err:
+        NOTICE.set(("error", f"The suggested cure does not fit: {err}"))
+        return
+    change_config(cfg)
+    if not NOTICE.get():
+        NOTICE.set(("info", "Cure applied live: "
+                    + ", ".join(f"{k} = {v}" for k, v in changes.items())))

@@ -1,0 +1,44 @@
+"""Helpers shared by the AppTest files (plain functions: a test file never imports another)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_LESSONS = Path(__file__).parent / "fixtures" / "lessons"
+TIMEOUT = 60
+
+
+def app(**params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(params)
+    return at.run()
+
+
+def run_of(at: AppTest):
+    return at.session_state["run"]
+
+
+def step_shown(at: AppTest) -> int:
+    return int(at.metric[0].value.replace(",", ""))
+
+
+def query(at: AppTest) -> dict[str, str]:
+    """The address bar's settings as plain strings (AppTest may hold lists); the tab's
+    run token (gansim/ui/runstore.py) is not a setting and is left out."""
+    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()
+            if k != "run"}
+
+
+# One claim no run can show and one every run shows (tests/test_app_lesson_miss.py).
+CLAIMS = Path(__file__).parent / "fixtures" / "lessons_claims"
+
+
+def finish(at):
+    """Rerun until the step's run (and any replayed steps before it) has ended."""
+    for _ in range(40):
+        if not at.session_state["train_left"] and not at.session_state["lesson_queue"]:
+            return at
+        at.run()
+    raise AssertionError("the step's run did not end")
