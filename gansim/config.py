@@ -242,6 +242,9 @@ class Field:
     check: Callable[[str, Any], None]
     help: str
     restarts: bool = False
+    # A penalty on D's input gradient: a double backward, about doubling a D update's
+    # cost (relative_step_cost, cost_drivers read it).
+    slope_penalty: bool = False
 
 
 LR = Range(0.0, 1.0, lo_open=True)
@@ -268,11 +271,14 @@ FIELDS: dict[str, Field] = {
         "The game G and D play: what D is rewarded for and what G tries to fool."),
     "gp": Field(
         Range(0, 1000),
-        "Keeps D's slope near 1 between real and fake points (WGAN-GP uses 10)."),
+        "Keeps D's slope near 1 between real and fake points (WGAN-GP uses 10).",
+        slope_penalty=True),
     "r1": Field(
         Range(0, 1000),
-        "Penalises D's slope on real points so D cannot get too sharp."),
-    "r2": Field(Range(0, 1000), "The same slope penalty, measured on generated points."),
+        "Penalises D's slope on real points so D cannot get too sharp.",
+        slope_penalty=True),
+    "r2": Field(Range(0, 1000), "The same slope penalty, measured on generated points.",
+                slope_penalty=True),
     "clip": Field(
         Range(0, 10),
         "Clips D's weights to ±this value after each step (original WGAN); 0 "
@@ -442,11 +448,30 @@ def restart_fields_changed(old: Config, new: Config) -> list[str]:
     return sorted(f for f in RESTART_FIELDS if getattr(old, f) != getattr(new, f))
 
 
+SLOPE_PENALTIES = tuple(name for name, f in FIELDS.items() if f.slope_penalty)
+# Setting → when it makes a step costlier than the default's: what relative_step_cost's
+# terms depend on, so a cost message can name the settings behind it (cost_drivers).
+ADDS_COST: dict[str, Callable[[Config], bool]] = {
+    "batch": lambda c: c.batch > DEFAULT.batch,
+    "unroll": lambda c: c.unroll > 0,
+    "unroll_first_order": lambda c: c.unroll > 0 and not c.unroll_first_order,
+    "minibatch": lambda c: c.minibatch > 0,
+    "d_steps": lambda c: c.d_steps > DEFAULT.d_steps,
+    **{name: (lambda c, name=name: bool(getattr(c, name))) for name in SLOPE_PENALTIES},
+}
+
+
+def cost_drivers(cfg: Config) -> list[str]:
+    """The settings of cfg that make its step costlier than the default's, in ADDS_COST's
+    order (the app names them beside a cost warning)."""
+    return [name for name, adds in ADDS_COST.items() if adds(cfg)]
+
+
 def relative_step_cost(cfg: Config) -> float:
     """A rough cost of one G step in plain-step units, only for ordering work so that
     the costliest runs start first (measured ratios: a penalty doubles a D update,
     true unrolling costs ~8 plain steps, minibatch discrimination ~3)."""
-    d_update = 2.0 if (cfg.gp or cfg.r1 or cfg.r2) else 1.0
+    d_update = 2.0 if any(getattr(cfg, name) for name in SLOPE_PENALTIES) else 1.0
     per_look_ahead = 0.8 if cfg.unroll_first_order else 1.4  # ~4 and ~7 plain steps at k = 5
     cost = cfg.d_steps * d_update + 1.0 + per_look_ahead * cfg.unroll
     return cost * (3.0 if cfg.minibatch else 1.0) * cfg.batch / 256

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from gansim.config import (DEFAULT, FIELD_NAMES, FIELD_TYPES, FIELDS, LIVE_FIELDS,
-                           RESTART_FIELDS, Choice, Config, Range, coerce, restart_fields_changed,
-                           split_setting)
+                           RESTART_FIELDS, Choice, Config, Range, coerce, cost_drivers,
+                           relative_step_cost, restart_fields_changed, split_setting)
 
 
 def test_default_is_valid_and_frozen():
@@ -133,3 +133,13 @@ def test_split_setting_reads_key_value_and_refuses_the_rest():
     assert split_setting("a=b=c") == ("a", "b=c")
     assert split_setting("gp") is None
     assert split_setting(" =10") is None
+
+
+def test_cost_drivers_name_what_makes_a_step_costlier_than_the_default():
+    assert cost_drivers(DEFAULT) == []
+    heavy = Config(r2=1.0, unroll=2, d_steps=3)
+    assert cost_drivers(heavy) == ["unroll", "unroll_first_order", "d_steps", "r2"]
+    assert cost_drivers(heavy.replace(unroll_first_order=True)) == ["unroll", "d_steps", "r2"]
+    # Each slope penalty doubles a D update: 3 D updates of 2 units, 1 for G, 2 × 1.4 unrolled.
+    assert relative_step_cost(heavy) == pytest.approx(3 * 2.0 + 1.0 + 2 * 1.4)
+    assert relative_step_cost(heavy.replace(r2=0.0)) == pytest.approx(3 * 1.0 + 1.0 + 2 * 1.4)
