@@ -17,7 +17,7 @@ step for every update; docs/engine.md says where issue 11 stands.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -28,10 +28,10 @@ from .nets import Nets
 from .optim import OPTIMISERS, apply_update
 from .penalties import D_PENALTIES
 from .spectral import normalised, power_iteration
-from .stack import Params, col, finite_runs, grad_norms, keep_where, broadcast_runs
+from .stack import Params, broadcast_runs, col, finite_runs, grad_norms, keep_where
 from .stacking import StepKey
 
-State = dict
+State = dict[str, Any]
 
 
 def autograd_grad_and_value(fn: Callable, has_aux: bool = True) -> Callable:
@@ -88,7 +88,8 @@ class Step:
         out_r, out_f = nets.d(dp, real, b.get("drop_real")), nets.d(dp, fake, b.get("drop_fake"))
         per_run = d_objective(self.loss, out_r, out_f, col(h["label_smoothing"]),
                               b.get("label_flip")) + penalties
-        return per_run.sum(), (per_run.detach(), out_r.detach(), out_f.detach())  # runs share no weight
+        # The sum's gradient is each run's own: runs share no weight.
+        return per_run.sum(), (per_run.detach(), out_r.detach(), out_f.detach())
 
     def _scores(self, out_r: Tensor, out_f: Tensor) -> tuple[Tensor, Tensor]:
         """D's average verdicts: score_d (right on both sides), score_g (fakes called real);
@@ -121,9 +122,10 @@ class Step:
         norm = grad_norms(grads)
         ok = alive & torch.isfinite(per_run + norm)
         new_d, new_ds = apply_update(self.opt, d, grads, ds, hd, t_d + 1)
-        if key.clip:
+        if key.clip:  # weight clipping (Arjovsky et al. 2017): every D weight in [−c, c]
             c = hd["clip"]
-            new_d = {k: torch.clamp(v, -broadcast_runs(c, v), broadcast_runs(c, v)) for k, v in new_d.items()}
+            new_d = {k: torch.clamp(v, -broadcast_runs(c, v), broadcast_runs(c, v))
+                     for k, v in new_d.items()}
         ok = ok & finite_runs(new_d)  # an update that overflowed is not written either
         d, ds = keep_where(ok, new_d, d), keep_where(ok, new_ds, ds)
         sn = keep_where(ok, sn_new, sn) if key.spectral_norm else sn

@@ -6,9 +6,9 @@ axis and every update is gansim.step's pure step (compiled for step(), eager for
 single-phase steps and slow motion), so a single run, a seed sweep, a compare pane and
 the lesson check all train by the same function.
 
-Every random draw comes from a run's own keyed streams (seeding.batch_key) and generator, so the
-same Config and seed give the same run whatever else the process is doing, and seed s
-of a stack is the single run with seed s up to float summation order. Evaluation and
+Every random draw comes from a run's own keyed streams (seeding.batch_key) and generator,
+so the same Config and seed give the same run whatever else the process is doing, and
+seed s of a stack is the single run with seed s up to float summation order. Evaluation and
 display draw from separate generators, so looking at a run never changes it.
 """
 from __future__ import annotations
@@ -110,7 +110,7 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
         self._reset_window()
         self._checkpoint()
 
-    # --- the engine's step ----------------------------------------------------------------
+    # --- the step -------------------------------------------------------------------------
     def _use(self, cfg: Config) -> None:
         """Settings in force: the loss, the step functions for cfg's StepKey, the tensors."""
         self.cfg, self.loss = cfg, LOSSES[cfg.loss]
@@ -118,8 +118,9 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
         if self.key not in self._steps:
             self._steps[self.key] = Step(self.key, self.nets)
         self._step = self._steps[self.key]
+        wanted = compile_wanted(self.compile)
         self._compiled: FallBack | None = (compiled_step(self.key, cfg, self.device)
-                          if compile_wanted(self.compile) else None)
+                                           if wanted else None)
         self._schedule()
 
     @property

@@ -145,3 +145,15 @@ def test_label_smoothing_and_flip_set_the_d_objectives_targets(smooth, flipped, 
     b = {"label_flip": flip} if flipped else {}
     value = float(step._d_loss(d, real, fake, b, hyper(cfg, 1, CPU)["d"], {})[0])
     assert value == pytest.approx(expected, rel=1e-6)
+
+
+def test_every_slope_penalty_of_the_config_has_its_term_and_stacking_row():
+    """A new penalty is declared in config.FIELDS (slope_penalty=True: the cost estimate
+    reads it), STACKING (KEY on/off, TENSOR read by D) and D_PENALTIES: none may be missed."""
+    from gansim.config import SLOPE_PENALTIES
+    from gansim.stacking import KEY, STACKING, TENSOR
+
+    assert set(D_PENALTIES) == set(SLOPE_PENALTIES)
+    for name in D_PENALTIES:
+        row = STACKING[name]
+        assert KEY in row.how and TENSOR in row.how and row.on_off and row.reads == "d", name
