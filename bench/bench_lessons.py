@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import bench_engine  # noqa: E402  (its textbook loop is the yardstick)
-from gansim import engine  # noqa: E402
+from gansim import ahead  # noqa: E402
 from gansim.config import restart_fields_changed  # noqa: E402
 from gansim.diagnosis import Tracker  # noqa: E402
 from gansim.lessons import Lesson, load_all  # noqa: E402
@@ -102,7 +102,7 @@ def play_lesson(lesson: Lesson, seed: int, max_seconds: float):
     """Each run as the lesson panel starts it; yields (index, step, result) per run."""
     run = None
     # As the lesson panel does when a lesson opens: its runs' steps compile ahead.
-    engine.prepare([lesson.config_at(i) for i, s in enumerate(lesson.steps) if s.train])
+    ahead.prepare([lesson.config_at(i) for i, s in enumerate(lesson.steps) if s.train])
     for i, step in enumerate(lesson.steps):
         cfg = lesson.config_at(i).replace(seed=seed)
         if run is None:

@@ -242,6 +242,9 @@ class Field:
     check: Callable[[str, Any], None]
     help: str
     restarts: bool = False
+    # A penalty on D's input gradient: a double backward, about doubling a D update's
+    # cost (relative_step_cost, cost_drivers read it).
+    slope_penalty: bool = False
 
 
 LR = Range(0.0, 1.0, lo_open=True)
@@ -268,11 +271,14 @@ FIELDS: dict[str, Field] = {
         "The game G and D play: what D is rewarded for and what G tries to fool."),
     "gp": Field(
         Range(0, 1000),
-        "Keeps D's slope near 1 between real and fake points (WGAN-GP uses 10)."),
+        "Keeps D's slope near 1 between real and fake points (WGAN-GP uses 10).",
+        slope_penalty=True),
     "r1": Field(
         Range(0, 1000),
-        "Penalises D's slope on real points so D cannot get too sharp."),
-    "r2": Field(Range(0, 1000), "The same slope penalty, measured on generated points."),
+        "Penalises D's slope on real points so D cannot get too sharp.",
+        slope_penalty=True),
+    "r2": Field(Range(0, 1000), "The same slope penalty, measured on generated points.",
+                slope_penalty=True),
     "clip": Field(
         Range(0, 10),
         "Clips D's weights to ±this value after each step (original WGAN); 0 "
@@ -442,11 +448,12 @@ def restart_fields_changed(old: Config, new: Config) -> list[str]:
     return sorted(f for f in RESTART_FIELDS if getattr(old, f) != getattr(new, f))
 
 
+SLOPE_PENALTIES = tuple(name for name, f in FIELDS.items() if f.slope_penalty)
 def relative_step_cost(cfg: Config) -> float:
     """A rough cost of one G step in plain-step units, only for ordering work so that
     the costliest runs start first (measured ratios: a penalty doubles a D update,
     true unrolling costs ~8 plain steps, minibatch discrimination ~3)."""
-    d_update = 2.0 if (cfg.gp or cfg.r1 or cfg.r2) else 1.0
+    d_update = 2.0 if any(getattr(cfg, name) for name in SLOPE_PENALTIES) else 1.0
     per_look_ahead = 0.8 if cfg.unroll_first_order else 1.4  # ~4 and ~7 plain steps at k = 5
     cost = cfg.d_steps * d_update + 1.0 + per_look_ahead * cfg.unroll
     return cost * (3.0 if cfg.minibatch else 1.0) * cfg.batch / 256
@@ -455,7 +462,8 @@ def relative_step_cost(cfg: Config) -> float:
 # Every setting relative_step_cost reads, at the value where it adds nothing to the
 # default's cost: the one list of which settings make a step costly (the app names them).
 NO_EXTRA_COST = {"batch": DEFAULT.batch, "unroll": 0, "unroll_first_order": True,
-                 "minibatch": 0, "d_steps": DEFAULT.d_steps, "gp": 0.0, "r1": 0.0, "r2": 0.0}
+                 "minibatch": 0, "d_steps": DEFAULT.d_steps,
+                 **{name: 0.0 for name in SLOPE_PENALTIES}}
 
 
 def cost_adders(cfg: Config) -> list[str]:

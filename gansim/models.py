@@ -1,10 +1,11 @@
 """The two players: an MLP generator and an MLP discriminator with batch-aware add-ons.
 
-D's add-ons (minibatch discrimination, minibatch std, packing, spectral norm, dropout)
-are switches on one class rather than subclasses, so any combination builds.
+D's add-ons (minibatch discrimination, minibatch std, packing, dropout) are switches on
+one class rather than subclasses, so any combination builds. Spectral norm is the
+step's (spectral.py): it normalises the raw weights it passes in.
 
 Both networks take points as (..., n, features): a run's batch is (n, 2); a seed batch
-(gansim.engine) adds a leading axis of runs, with its Linear layers swapped for
+(nets.Nets) adds a leading axis of runs, with its Linear layers swapped for
 StackedLinear ones holding one weight matrix per run.
 """
 from __future__ import annotations
@@ -13,7 +14,6 @@ import copy
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from .config import Config
 
@@ -35,18 +35,15 @@ def minibatch_group(n: int) -> int:
 
 
 class SeededDropout(nn.Module):
-    """Dropout whose masks come from a run's own torch.Generator, not torch's global
-    stream: the same seed gives the same run, whatever else the process draws.
-
-    `generator` is set by the owner (Trainer) after building; without one (a network
-    used on its own) the global stream is used, as nn.Dropout would.
-    """
+    """Dropout whose keep masks are inputs: the step draws them from each run's own
+    generator (draws.Draws) and sets `mask` for one call, so the same seed gives the same
+    run whatever else the process draws. Without a mask (a network used on its own) it
+    draws from torch's global stream, as nn.Dropout would."""
 
     def __init__(self, p: float):
         super().__init__()
         self.p = p
-        self.generator: torch.Generator | None = None
-        # Set for one call by gansim.engine, whose pure step takes its masks as inputs.
+        # Set for one call by nets.Nets, whose pure step takes its masks as inputs.
         self.mask: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
@@ -54,16 +51,16 @@ class SeededDropout(nn.Module):
             return x
         if self.mask is not None:
             return x * self.mask / (1.0 - self.p)
-        keep = torch.rand(x.shape, generator=self.generator).to(x.device) >= self.p
+        keep = torch.rand(x.shape).to(x.device) >= self.p
         return x * keep / (1.0 - self.p)
 
 
-def mlp(sizes: list[int], activation: str, dropout: float = 0.0, sn: bool = False) -> nn.Sequential:
+def mlp(sizes: list[int], activation: str, dropout: float = 0.0) -> nn.Sequential:
     """Linear layers of the given sizes, each followed by the activation (and dropout)."""
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         linear = nn.Linear(n_in, n_out)
-        layers += [spectral_norm(linear) if sn else linear, ACTIVATION_LAYERS[activation]()]
+        layers += [linear, ACTIVATION_LAYERS[activation]()]
         if dropout:
             layers.append(SeededDropout(dropout))
     return nn.Sequential(*layers)
@@ -126,18 +123,17 @@ class Discriminator(nn.Module):
     def __init__(self, cfg: Config):
         super().__init__()
         self.pack = cfg.pack
-        sn, act, drop, h = cfg.spectral_norm, cfg.activation, cfg.dropout, cfg.d_hidden
+        act, drop, h = cfg.activation, cfg.dropout, cfg.d_hidden
         n_in = 2 * cfg.pack
         # Batch features join before the last hidden layer, so D can still combine them
         # non-linearly with what it knows about each sample.
-        self.body = mlp([n_in] + [h] * (cfg.d_depth - 1), act, drop, sn)
+        self.body = mlp([n_in] + [h] * (cfg.d_depth - 1), act, drop)
         width = h if cfg.d_depth > 1 else n_in
         self.mbd = MinibatchDiscrimination(width, cfg.minibatch, cfg.minibatch_dim) if cfg.minibatch else None
         self.mbstd = cfg.mbstd
         extra = cfg.minibatch + int(cfg.mbstd)
-        self.last = mlp([width + extra, h], act, drop, sn)
-        head = nn.Linear(h, 1)
-        self.head = spectral_norm(head) if sn else head
+        self.last = mlp([width + extra, h], act, drop)
+        self.head = nn.Linear(h, 1)
 
     def features(self, x: Tensor, ref: Tensor | None = None) -> Tensor:
         """Penultimate features, one row per (packed) sample; ref: batch to compare with."""
@@ -156,12 +152,6 @@ class Discriminator(nn.Module):
 
     def forward(self, x: Tensor, ref: Tensor | None = None) -> Tensor:
         return self.head(self.features(x, ref)).squeeze(-1)
-
-    def seed_dropout(self, generator: torch.Generator) -> None:
-        """Draw every dropout mask of this D from `generator`."""
-        for module in self.modules():
-            if isinstance(module, SeededDropout):
-                module.generator = generator
 
     @property
     def batch_aware(self) -> bool:

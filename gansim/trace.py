@@ -3,9 +3,9 @@
 Pass a StepTrace to `Trainer.step_d(trace=...)` or `step_g(trace=...)` and the step
 fills it as it runs: the batch it drew, D's outputs, the loss, the gradient norm, the
 learning rate, and D's landscape (or G's fakes) before and after the update. The update
-is the engine's own eager one (gansim.engine.Step.d / .g), the same function an untraced
+is the engine's own eager one (gansim.step.Step.d / .g), the same function an untraced
 step runs, so a traced step leaves the run exactly where an untraced one would; G's
-arrows come from engine.Step.probe, a pure function of the same inputs.
+arrows come from step.Step.probe, a pure function of the same inputs.
 
 Everything the trace computes on its own (landscapes, G's fakes after the update) runs
 with both networks in eval mode, without gradients and with the global RNG forked, so
@@ -64,7 +64,7 @@ class StepTrace:
 
     def g_batch(self, trainer: Any, z: Tensor, fake_in: Tensor, out: Tensor, grad: Tensor) -> None:
         """G's latent batch, its fakes as D saw them, D's verdict on them and ∂(G's
-        loss)/∂x at each fake (engine.Step.probe), before the update."""
+        loss)/∂x at each fake (step.Step.probe), before the update."""
         self._z = z
         self.fake = _np(fake_in)
         self.score_fake = _scores(trainer, out)

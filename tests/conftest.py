@@ -10,7 +10,7 @@ import pytest
 from browserhelpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, streamlit_server
 
 # Tests train eagerly: compiling a step costs 10-100 s on a shared 2-core machine, and the
-# eager step is the same function (tests/test_engine.py compiles one on purpose).
+# eager step is the same function (tests/test_compile.py compiles one on purpose).
 os.environ.setdefault("GANSIM_COMPILE", "0")
 
 

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from gansim.config import (DEFAULT, FIELD_NAMES, FIELD_TYPES, FIELDS, Choice, Config, Range,
-                           coerce, restart_fields_changed, split_setting)
+                           coerce, restart_fields_changed,
+                           split_setting)
 
 
 # (field, bad value, words the message must contain)
@@ -123,3 +124,5 @@ def test_split_setting_reads_key_value_and_refuses_the_rest():
     assert split_setting("a=b=c") == ("a", "b=c")
     assert split_setting("gp") is None
     assert split_setting(" =10") is None
+
+

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from gansim.config import Config
+from gansim.seeding import batch_key
 from gansim.trace import StepTrace
-from gansim.trainer import Trainer, batch_key
+from gansim.trainer import Trainer
 
 SMALL = dict(g_hidden=32, d_hidden=32, batch=64)
 # Configs whose steps draw from every stream a trace could disturb: the tricks' own
@@ -92,7 +93,7 @@ def test_d_trace_holds_the_batch_and_loss_the_step_used():
     assert trace.score_real.shape == (cfg.batch,) and trace.score_fake.shape == (cfg.batch,)
     assert np.all((trace.score_real > 0) & (trace.score_real < 1))
     assert trace.lr == pytest.approx(cfg.lr_d)
-    # The gradient norm is the update's own (engine.Step.d's stats).
+    # The gradient norm is the update's own (step.Step.d's stats).
     assert math.isfinite(trace.grad_norm) and trace.grad_norm > 0
     # The landscape really moved: the update changed D.
     assert trace.grid_before.shape == trace.grid_after.shape

@@ -135,17 +135,21 @@ def test_real_divergence_from_a_huge_learning_rate_is_stopped():
     assert t.snapshot().diagnosis.kind == "diverged"
 
 
+EVERY = 10  # checkpoints every 10 G steps instead of 250: the same code, short runs
+
+
 def test_rewind_replays_the_same_trajectory():
-    t = Trainer(Config(**SMALL), log_every=5, eval_every=10)
-    t.train(300)
-    at_300 = t.sample(50)
-    assert t.rewind(260) == 250
-    assert t.g_step == 250 and t.history.rows["step"][-1] <= 250
-    t.train(50)
-    again = Trainer(Config(**SMALL), log_every=5, eval_every=10)
-    again.train(300)
+    t = Trainer(Config(**SMALL), log_every=5, eval_every=10, checkpoint_every=EVERY)
+    t.train(30)
+    at_30 = t.G(t.z_fixed).detach().clone()
+    assert t.rewind(26) == 20
+    assert t.g_step == 20 and t.history.rows["step"][-1] <= 20
+    assert not np.array_equal(t.G(t.z_fixed).detach(), at_30)  # it did go back
+    t.train(10)
+    again = Trainer(Config(**SMALL), log_every=5, eval_every=10, checkpoint_every=EVERY)
+    again.train(30)
     assert np.array_equal(again.G(again.z_fixed).detach(), t.G(t.z_fixed).detach())
-    assert at_300.shape == (50, 2)
+    assert np.array_equal(at_30, t.G(t.z_fixed).detach())
 
 
 def test_cuda_request_without_gpu_is_a_clear_error():
@@ -224,21 +228,21 @@ def test_looking_at_samples_does_not_change_later_metrics():
 
 
 def test_recovery_from_poisoned_weights_says_which_step_and_keeps_settings():
-    t = Trainer(Config(**SMALL), log_every=5, eval_every=10)
-    t.train(260)  # checkpoints at 0 and 250
+    t = Trainer(Config(**SMALL), log_every=5, eval_every=10, checkpoint_every=EVERY)
+    t.train(26)  # checkpoints at 0, 10 and 20
     ckpt_d = {k: v[0] for k, v in copy.deepcopy(t.checkpoints[-1][1]["d"]).items()}
-    assert t.checkpoints[-1][0] == 250
+    assert t.checkpoints[-1][0] == 20
     t.update(lr_d=2e-4, gp=1.0)
-    t.train(5)
+    t.train(3)  # to step 29: the newest checkpoint is still step 20's
     with torch.no_grad():
         next(t.D.parameters())[0, 0] = math.inf  # the weights themselves blew up
-    with pytest.raises(Diverged, match="restored to those of step 250"):
+    with pytest.raises(Diverged, match="restored to those of step 20"):
         t.step()
     # The message and the state agree: step 250's weights, today's settings.
     assert t.cfg.lr_d == 2e-4 and t.cfg.gp == 1.0
     assert t.lr("d") == pytest.approx(2e-4)
     assert all(torch.equal(v, ckpt_d[k]) for k, v in t.D.state_dict().items())
-    assert t.rewind(t.g_step) == 250 and not t.diverged
+    assert t.rewind(t.g_step) == 20 and not t.diverged
 
 
 def test_a_finite_blow_up_keeps_the_weights_of_the_step_before():

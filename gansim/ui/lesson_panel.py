@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import engine
+from .. import ahead
 from ..config import DEFAULT, restart_fields_changed
 from ..lessons import LESSON_DIR, Lesson, LessonError, load_all
 from . import controls, keys, transport
@@ -46,7 +46,7 @@ def compile_ahead() -> None:
     """Every lesson's steps (and the default settings'), in lesson order, into the disk
     cache in the background: once per machine, the first time the app starts."""
     shipped, _ = lessons()
-    engine.compile_ahead(itertools.chain([DEFAULT], (
+    ahead.compile_ahead(itertools.chain([DEFAULT], (
         lesson.config_at(i) for lesson in shipped
         for i, step in enumerate(lesson.steps) if step.train)))
 
@@ -84,7 +84,7 @@ def start(run, lesson_id: str, step: int = 0) -> None:
     step = min(max(step, 0), len(lesson.steps) - 1)
     LESSON_STEP.set(step)
     # Compile every run's step ahead (child processes), while the class reads the goal.
-    engine.prepare([lesson.config_at(i) for i, s in enumerate(lesson.steps) if s.train])
+    ahead.prepare([lesson.config_at(i) for i, s in enumerate(lesson.steps) if s.train])
     run.reset(lesson.config_at(step))
     controls.seed_widgets(run.cfg)
 

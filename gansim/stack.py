@@ -1,0 +1,53 @@
+"""Helpers on stacked runs' tensors: every weight, moment and per-run value carries a
+leading axis of S runs (nets.Nets), and these act on that axis."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+Params = dict[str, Tensor]
+
+
+def broadcast_runs(x: Tensor, like: Tensor) -> Tensor:
+    """(S,) → (S, 1, ..., 1) so it broadcasts against a stacked parameter."""
+    return x.reshape(x.shape + (1,) * (like.dim() - 1))
+
+
+def col(x: Tensor) -> Tensor:
+    """(S,) → (S, 1): a per-run value against per-sample terms."""
+    return x[:, None]
+
+
+def clone_tree(x: Any) -> Any:
+    """A copy of nested dicts, lists and tuples with every tensor cloned."""
+    return torch.utils._pytree.tree_map(lambda v: v.clone() if isinstance(v, Tensor) else v, x)
+
+
+def write(dst: dict[str, Tensor], src: dict[str, Tensor]) -> None:
+    """Copy src's tensors into dst's in place: the single-run views share dst's memory."""
+    torch._foreach_copy_([dst[k] for k in src], [src[k] for k in src])
+
+
+def grad_norms(grads: Params) -> Tensor:
+    """Each run's total gradient L2 norm, (S,)."""
+    return torch.stack([g.flatten(1).pow(2).sum(1) for g in grads.values()]).sum(0).sqrt()
+
+
+def finite_runs(params: Params) -> Tensor:
+    """(S,) True where every weight of that run is finite."""
+    return torch.stack([torch.isfinite(v).flatten(1).all(1) for v in params.values()]).all(0)
+
+
+def keep_where(ok: Tensor, new: Any, old: Any) -> Any:
+    """new where a run's step was finite (ok (S,)), old elsewhere, over nested dicts."""
+    if not torch.compiler.is_compiling() and bool(ok.all()):
+        return new  # the usual case: exactly what the selection gives, without its ops
+    return _select(ok, new, old)
+
+
+def _select(ok: Tensor, new: Any, old: Any) -> Any:
+    if isinstance(new, dict):
+        return {k: _select(ok, v, old[k]) for k, v in new.items()}
+    return torch.where(broadcast_runs(ok, new), new, old)
