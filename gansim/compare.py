@@ -53,11 +53,6 @@ class Lockstep:
                 t.update(**{k: getattr(cfg, k) for k in changes})
         return ls
 
-    @classmethod
-    def from_changes(cls, base: Config, changes: list[dict[str, Any]], **kw: Any) -> "Lockstep":
-        """Pane i is `base` with changes[i] applied (an empty dict is the base itself)."""
-        return cls([base.replace(**c) for c in changes], **kw)
-
     @staticmethod
     def can_branch(start: dict | None, configs: list[Config]) -> bool:
         """True when every pane can continue `start`'s networks."""

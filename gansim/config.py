@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .checks import Choice, Field, Range, flag, points, positives
 
 LOSS_NAMES = ("minimax", "nonsaturating", "wasserstein", "hinge", "least_squares")
 DATA_NAMES = ("ring8", "grid25", "two_gaussians", "ring8_imbalanced", "custom", "points")
@@ -169,84 +170,6 @@ def _parse_bool(text: str) -> bool:
     raise ValueError
 
 
-# --- validation -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Range:
-    """A number check: the field must lie in [lo, hi] (or (lo, hi] when lo_open).
-
-    The sidebar reads lo and hi for its widget limits, so a range is written once."""
-
-    lo: float
-    hi: float
-    integer: bool = False
-    lo_open: bool = False
-
-    def __call__(self, name: str, value: Any) -> None:
-        kinds = (int,) if self.integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            kind = "an integer" if self.integer else "a number"
-            raise ValueError(f"{name} must be {kind}, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
-        lo, hi = self.lo, self.hi
-        low_bad = value <= lo if self.lo_open else value < lo
-        if low_bad or value > hi:
-            left = "(" if self.lo_open else "["
-            raise ValueError(f"{name} must be in {left}{lo:g}, {hi:g}], got {value!r}")
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A choice check: the field must be one of `options` (the sidebar offers these)."""
-
-    options: tuple[str, ...]
-
-    def __call__(self, name: str, value: Any) -> None:
-        if value not in self.options:
-            raise ValueError(f"{name} must be one of {', '.join(self.options)}; got {value!r}")
-
-
-def _flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-
-
-def _points(name: str, value: Any) -> None:
-    if not isinstance(value, tuple):
-        raise ValueError(f"{name} must be a list, got {value!r}")
-    for item in value:
-        ok = isinstance(item, tuple) and len(item) == 2 and all(
-            isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c)
-            for c in item)
-        if not ok:
-            raise ValueError(f"{name} must be a list of [x, y] pairs of finite numbers, "
-                             f"got item {item!r}")
-    if len(value) > 100:
-        raise ValueError(f"{name} may hold at most 100 centres, got {len(value)}")
-
-
-def _positives(name: str, value: Any) -> None:
-    if not isinstance(value, tuple) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            and v > 0 for v in value):
-        raise ValueError(f"{name} must be a list of positive numbers, got {value!r}")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One setting, declared once: its check (a Range or Choice carries the limits the
-    sidebar offers), the sentence that explains it to a student, and whether changing
-    it needs a new Trainer (networks' shape, data or random streams) or applies live."""
-
-    check: Callable[[str, Any], None]
-    help: str
-    restarts: bool = False
-    # A penalty on D's input gradient: a double backward, about doubling a D update's
-    # cost (relative_step_cost, cost_drivers read it).
-    slope_penalty: bool = False
-
-
 LR = Range(0.0, 1.0, lo_open=True)
 FIELDS: dict[str, Field] = {
     "data": Field(
@@ -254,16 +177,16 @@ FIELDS: dict[str, Field] = {
         "The real distribution G must learn to imitate.",
         restarts=True),
     "custom_centers": Field(
-        _points,
+        points,
         "Mode centres as JSON, e.g. [[0, 0], [2, 1]] (used when the dataset is "
         "Custom mixture).",
         restarts=True),
     "custom_stds": Field(
-        _positives,
+        positives,
         "One standard deviation for all centres, or one per centre, e.g. [0.05].",
         restarts=True),
     "custom_weights": Field(
-        _positives,
+        positives,
         "How likely each centre is, e.g. [1, 3]; empty means equal.",
         restarts=True),
     "loss": Field(
@@ -303,7 +226,7 @@ FIELDS: dict[str, Field] = {
         "Randomly silences D's neurons so it cannot memorise.",
         restarts=True),
     "spectral_norm": Field(
-        _flag,
+        flag,
         "Limits how steep each of D's layers can be.",
         restarts=True),
     "feature_matching": Field(
@@ -318,7 +241,7 @@ FIELDS: dict[str, Field] = {
         "G looks this many D updates ahead, so it cannot exploit D's current "
         "blind spot."),
     "unroll_first_order": Field(
-        _flag,
+        flag,
         "Look ahead without differentiating through D's updates: faster, weaker."),
     "minibatch": Field(
         Range(0, 64, integer=True),
@@ -330,7 +253,7 @@ FIELDS: dict[str, Field] = {
         "Size of each minibatch-discrimination feature.",
         restarts=True),
     "mbstd": Field(
-        _flag,
+        flag,
         "D also sees how spread out the batch is, which exposes a collapsed G.",
         restarts=True),
     "pack": Field(
@@ -449,29 +372,3 @@ def restart_fields_changed(old: Config, new: Config) -> list[str]:
 
 
 SLOPE_PENALTIES = tuple(name for name, f in FIELDS.items() if f.slope_penalty)
-def relative_step_cost(cfg: Config) -> float:
-    """A rough cost of one G step in plain-step units, only for ordering work so that
-    the costliest runs start first (measured ratios: a penalty doubles a D update,
-    true unrolling costs ~8 plain steps, minibatch discrimination ~3)."""
-    d_update = 2.0 if any(getattr(cfg, name) for name in SLOPE_PENALTIES) else 1.0
-    per_look_ahead = 0.8 if cfg.unroll_first_order else 1.4  # ~4 and ~7 plain steps at k = 5
-    cost = cfg.d_steps * d_update + 1.0 + per_look_ahead * cfg.unroll
-    return cost * (3.0 if cfg.minibatch else 1.0) * cfg.batch / 256
-
-
-# Every setting relative_step_cost reads, at the value where it adds nothing to the
-# default's cost: the one list of which settings make a step costly (the app names them).
-NO_EXTRA_COST = {"batch": DEFAULT.batch, "unroll": 0, "unroll_first_order": True,
-                 "minibatch": 0, "d_steps": DEFAULT.d_steps,
-                 **{name: 0.0 for name in SLOPE_PENALTIES}}
-
-
-def cost_adders(cfg: Config) -> list[str]:
-    """The settings that make cfg's step costlier than the default's: moving one back to
-    its no-extra-cost value makes cfg cheaper, or it alone makes the cheap config dearer
-    (gp and r1 together share one doubled D update: each still counts)."""
-    cost, cheap = relative_step_cost(cfg), DEFAULT.replace(**NO_EXTRA_COST)
-    return [f for f, v in NO_EXTRA_COST.items()
-            if relative_step_cost(cfg.replace(**{f: v})) < cost
-            or relative_step_cost(cheap.replace(**{f: getattr(cfg, f)}))
-            > relative_step_cost(cheap)]

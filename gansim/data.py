@@ -67,14 +67,6 @@ class Mixture:
         comp = torch.multinomial(w, n, replacement=True, generator=gen)
         return (centers[comp] + stds[comp, None] * torch.randn(n, 2, generator=gen)).to(device)
 
-    def log_density(self, x: np.ndarray) -> np.ndarray:
-        """Exact log p(x) of the mixture at each row of x (n, 2)."""
-        d2 = ((x[:, None, :] - self.centers[None]) ** 2).sum(-1)  # (n, K)
-        var = self.stds[None] ** 2
-        log_comp = np.log(self.weights)[None] - np.log(2 * math.pi * var) - d2 / (2 * var)
-        top = log_comp.max(1, keepdims=True)
-        return (top + np.log(np.exp(log_comp - top).sum(1, keepdims=True)))[:, 0]
-
 
 @dataclass(frozen=True)
 class PointCloud:

@@ -7,7 +7,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from .config import relative_step_cost, restart_fields_changed
+from .config import restart_fields_changed
+from .cost import relative_step_cost
 from .lessons import Lesson, load_all
 
 # A teacher runs a lesson once, on an unknown CPU (float order, hence the trajectory, differs

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import FIELD_NAMES, Config, coerce, relative_step_cost
+from .config import FIELD_NAMES, Config, coerce
+from .cost import relative_step_cost
 
 # Each run is judged on the mean of its last K evaluations (every EVAL_EVERY steps, 2,500
 # samples each): one snapshot of a GAN that hops between modes is noisy.

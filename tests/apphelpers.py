@@ -1,6 +1,7 @@
 """Helpers shared by the AppTest files (plain functions: a test file never imports another)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -42,3 +43,9 @@ def finish(at):
             return at
         at.run()
     raise AssertionError("the step's run did not end")
+
+
+def spec_json(spec: dict) -> str:
+    """A Vega-Lite spec without its data: what must stay identical between frames for the
+    browser to update a view in place."""
+    return json.dumps({k: v for k, v in spec.items() if k != "datasets"}, sort_keys=True)

@@ -15,7 +15,7 @@ from gansim.config import DEFAULT, Config
 from gansim.trainer import Diverged, Trainer
 from gansim.ui import charts, export, urlstate
 
-from apphelpers import FIXTURE_LESSONS, app, query, run_of, step_shown
+from apphelpers import FIXTURE_LESSONS, app, query, run_of, spec_json, step_shown
 
 
 @pytest.fixture(autouse=True)
@@ -229,7 +229,7 @@ def snap():
 def test_arena_spec_does_not_depend_on_the_data_or_toggles(snap):
     on = charts.arena(snap, arrows=True, manifold=True, circles=True)
     off = charts.arena(snap, arrows=False, manifold=False, circles=False)
-    assert charts.spec_json(on) == charts.spec_json(off)
+    assert spec_json(on) == spec_json(off)
     assert off["datasets"]["arrows"].num_rows == 0 and on["datasets"]["arrows"].num_rows > 0
     assert on["usermeta"]["embedOptions"]["renderer"] == "canvas"
     assert on["datasets"]["landscape"]["url"][0].as_py().startswith("data:image/png;base64,")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from apphelpers import spec_json
 from streamlit.testing.v1 import AppTest
 
 from gansim import trainer as trainer_module
@@ -133,11 +134,11 @@ def test_scrub_back_replays_without_training_then_branches(frequent_checkpoints)
 def test_generator_spec_is_fixed_while_its_data_moves():
     # The browser updates a view in place only while the spec (without data) is unchanged.
     from gansim import Config, Trainer, snapshot
-    from gansim.ui import charts
+    from gansim.ui import generator_chart
 
     t = Trainer(Config(z_dim=2, g_hidden=32, d_hidden=32, batch=64))
-    first = charts.generator(t.snapshot(), snapshot.density(t))
+    first = generator_chart.generator(t.snapshot(), snapshot.density(t))
     t.train(5)
-    second = charts.generator(t.snapshot(), snapshot.density(t))
-    assert charts.spec_json(first) == charts.spec_json(second)
+    second = generator_chart.generator(t.snapshot(), snapshot.density(t))
+    assert spec_json(first) == spec_json(second)
     assert first["datasets"]["manifold"] != second["datasets"]["manifold"]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apphelpers import spec_json
 from streamlit.testing.v1 import AppTest
 
 from gansim.config import Config
@@ -217,7 +218,7 @@ def test_pane_arena_size_and_modes_curve():
     snap = t.snapshot()
     small = charts.arena(snap, px=215)
     assert small["width"] == small["height"] == 215
-    assert charts.spec_json(small) != charts.spec_json(charts.arena(snap))
+    assert spec_json(small) != spec_json(charts.arena(snap))
     curve = charts.modes_curve(snap, width=200)
     assert curve["datasets"]["modes"].num_rows == 2  # evaluations at steps 10 and 20
     assert curve["encoding"]["y"]["scale"]["domain"] == [0, 8]

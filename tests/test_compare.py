@@ -17,7 +17,7 @@ def test_identical_panes_stay_identical():
 
 
 def test_panes_start_from_the_same_weights_and_see_the_same_batches():
-    ls = Lockstep.from_changes(Config(**SMALL), [{}, {"lr_g": 1e-4, "d_steps": 3, "unroll": 1}])
+    ls = Lockstep([Config(**SMALL), Config(**SMALL, lr_g=1e-4, d_steps=3, unroll=1)])
     a, b = ls.trainers
     for pa, pb in zip(list(a.G.parameters()) + list(a.D.parameters()),
                       list(b.G.parameters()) + list(b.D.parameters())):
@@ -37,8 +37,7 @@ def test_panes_start_from_the_same_weights_and_see_the_same_batches():
 
 def test_a_diverging_pane_stops_alone():
     base = Config(**SMALL)
-    ls = Lockstep.from_changes(base, [{}, {"optimizer": "sgd", "lr_d": 1.0, "lr_g": 1.0,
-                                           "loss": "wasserstein"}])
+    ls = Lockstep([base, base.replace(optimizer="sgd", lr_d=1.0, lr_g=1.0, loss="wasserstein")])
     ls.train(300)
     assert ls.trainers[1].diverged and not ls.trainers[0].diverged
     assert ls.trainers[0].g_step == 300 and ls.summary()[1]["diverged"]

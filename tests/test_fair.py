@@ -201,8 +201,8 @@ def test_a_full_rerun_never_queues_behind_a_held_turn():
 
 
 def test_the_costly_settings_named_are_the_ones_the_cost_function_reads():
-    """One cost table (gansim/config.py): fair.py names what relative_step_cost charges."""
-    from gansim.config import NO_EXTRA_COST, cost_adders, relative_step_cost
+    """One cost table (gansim/cost.py): fair.py names what relative_step_cost charges."""
+    from gansim.cost import NO_EXTRA_COST, cost_adders, relative_step_cost
     assert cost_adders(Config()) == []
     assert cost_adders(Config(batch=64, d_steps=1)) == []  # cheaper than the default
     assert cost_adders(Config(batch=1024, unroll=5, gp=10.0, r1=1.0)) == [

@@ -9,8 +9,10 @@ UI_MODULES = {"streamlit", "altair"}
 # Bottom to top: a module may import only from the layers before its own. "gansim" is
 # the package itself (`from gansim import Config`), "ui" every module under gansim/ui/.
 LAYERS = [
+    {"checks"},
     {"config", "data", "history", "metrics", "seeding", "stack", "schedule", "serve"},
-    {"losses", "models", "diagnosis", "drawing", "lessons", "optim", "grid", "settings_doc"},
+    {"losses", "models", "diagnosis", "drawing", "lessons", "optim", "grid", "settings_doc",
+     "cost"},
     {"nets", "spectral", "stacking"},
     {"penalties", "draws"},
     {"step"},

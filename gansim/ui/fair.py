@@ -22,7 +22,8 @@ import time
 from collections import deque
 from contextlib import contextmanager
 
-from ..config import DEFAULT, Config, cost_adders, relative_step_cost
+from ..config import DEFAULT, Config
+from ..cost import cost_adders, relative_step_cost
 
 ROUND_S = 0.3  # one turn for every playing session: a frame's wait (never a click's)
 MIN_TURN_S = 0.02  # below this a frame would be mostly drawing, hardly training

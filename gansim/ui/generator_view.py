@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import snapshot
-from . import charts, transport
+from . import generator_chart, transport
 from .keys import button
 
 LATENT_2D = 2
@@ -20,7 +20,7 @@ def draw(run, snap) -> None:
     """The generator chart for this frame, with what it shows and what it cannot."""
     with run.lock:
         dens = snapshot.density(run.trainer)
-    st.vega_lite_chart(charts.generator(snap, dens), theme=None, width="content",
+    st.vega_lite_chart(generator_chart.generator(snap, dens), theme=None, width="content",
                        key="generator")
     st.caption(legend(snap, dens))
     z_dim = run.cfg.z_dim
