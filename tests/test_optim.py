@@ -28,7 +28,7 @@ def test_functional_optimisers_match_torch_optim(name):
         for i, (r, opt) in enumerate(zip(refs, opts)):
             r.grad = grads["w"][i].clone()
             opt.step()
-        params, state = apply_update(OPTIMISERS[name], params, grads, state, h,
+        params, state, _ = apply_update(OPTIMISERS[name], params, grads, state, h,
                                      torch.full((2,), float(t), dtype=torch.float64))
         for i, r in enumerate(refs):
             torch.testing.assert_close(params["w"][i], r.detach(), rtol=1e-10, atol=1e-12)
