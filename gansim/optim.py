@@ -8,11 +8,12 @@ Tieleman & Hinton 2012 for RMSprop); tests/test_optim.py checks them against tor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
+import torch
 from torch import Tensor
 
-from .stack import Params, broadcast_runs
+from .stack import Params
 
 State = dict[str, Any]
 
@@ -31,10 +32,11 @@ def safe_sqrt(x: Tensor) -> Tensor:
 
 
 # Each optimiser splits in two: `coeffs(h, t)` computes the per-run (S,) values every
-# parameter shares, once per update; `update(p, g, s, c)` applies them to one parameter
-# (c reshaped to broadcast against it). Hoisting the shared values is exact (the same
-# elementwise operations on the same numbers) and removes ~12 of Adam's ~28 small ops
-# per parameter: the eager step pays ~3 µs for each.
+# parameter shares, once per update; `update(p, g, s, c)` applies them elementwise
+# (c shaped (S, 1) against p). apply_update runs `update` once on all of a player's
+# parameters laid end to end per run (S, N) rather than once per tensor: the same
+# elementwise operations on the same numbers, so the same bits, in ~16 small ops per
+# update instead of ~16 per tensor (each ~3-8 µs eagerly on a 2-core AMD EPYC).
 
 def adam_coeffs(h: State, t: Tensor) -> State:
     b1, b2 = h["beta1"], h["beta2"]
@@ -88,12 +90,36 @@ OPTIMISER_HYPER = ("lr", "weight_decay", "beta1", "beta2", "eps", "alpha")
 
 
 def apply_update(opt: Optimiser, params: Params, grads: Params, state: dict[str, State],
-                 h: State, t: Tensor) -> tuple[Params, dict[str, State]]:
-    """One update of every parameter by `opt`; returns the new parameters and state."""
-    shared, by_dim = opt.coeffs(h, t), {}
-    new_p, new_s = {}, {}
-    for k, p in params.items():
-        if p.dim() not in by_dim:
-            by_dim[p.dim()] = {name: broadcast_runs(x, p) for name, x in shared.items()}
-        new_p[k], new_s[k] = opt.update(p, grads[k], state[k], by_dim[p.dim()])
-    return new_p, new_s
+                 h: State, t: Tensor, clip: Tensor | None = None
+                 ) -> tuple[Params, dict[str, State], Tensor]:
+    """One update of every parameter by `opt`, then (clip (S,), weight clipping: Arjovsky
+    et al. 2017) every weight clamped to [−clip, clip]. Returns the new parameters and
+    state (views into one new (S, N) buffer each) and, per run, whether every new
+    weight is finite (S,): an update that overflowed must not be written."""
+    c = {name: x[:, None] for name, x in opt.coeffs(h, t).items()}
+    new_p, new_s = opt.update(flat(params.values()), flat(grads[k] for k in params),
+                              {m: flat(state[k][m] for k in params) for m in opt.moments}, c)
+    if clip is not None:
+        new_p = torch.clamp(new_p, -clip[:, None], clip[:, None])
+    parts = {m: unflat(v, params) for m, v in new_s.items()}
+    return (unflat(new_p, params), {k: {m: parts[m][k] for m in new_s} for k in params},
+            finite_rows(new_p))
+
+
+def finite_rows(x: Tensor) -> Tensor:
+    """(S, N) → (S,): True where the row holds no NaN or ±inf. x·0 is 0 for a finite
+    value and NaN otherwise, so the row's sum is exact (no overflow) and NaN exactly
+    when one value is not finite: 3 small ops, ~5x cheaper than isfinite(x).all(1)."""
+    return torch.isfinite((x * 0).sum(1))
+
+
+def flat(tensors: Iterable[Tensor]) -> Tensor:
+    """Stacked tensors (S, ...) laid end to end per run: (S, N)."""
+    return torch.cat([v.flatten(1) for v in tensors], 1)
+
+
+def unflat(x: Tensor, like: Params) -> Params:
+    """flat's inverse: views of x (S, N) shaped like `like`'s tensors (no copy: each
+    piece's rows are contiguous, so (S, n) views as (S, out, in))."""
+    pieces = torch.split(x, [v[0].numel() for v in like.values()], 1)
+    return {k: piece.view(v.shape) for (k, v), piece in zip(like.items(), pieces)}

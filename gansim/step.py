@@ -28,7 +28,7 @@ from .nets import Nets
 from .optim import OPTIMISERS, apply_update
 from .penalties import D_PENALTIES
 from .spectral import normalised, power_iteration
-from .stack import Params, broadcast_runs, col, finite_runs, grad_norms, keep_where
+from .stack import Params, broadcast_runs, col, grad_norms, keep_where
 from .stacking import StepKey
 
 State = dict[str, Any]
@@ -121,12 +121,9 @@ class Step:
         grads, (_, (per_run, out_r, out_f)) = self._d_grad(d, real, fake, b, hd, sn_new)
         norm = grad_norms(grads)
         ok = alive & torch.isfinite(per_run + norm)
-        new_d, new_ds = apply_update(self.opt, d, grads, ds, hd, t_d + 1)
-        if key.clip:  # weight clipping (Arjovsky et al. 2017): every D weight in [−c, c]
-            c = hd["clip"]
-            new_d = {k: torch.clamp(v, -broadcast_runs(c, v), broadcast_runs(c, v))
-                     for k, v in new_d.items()}
-        ok = ok & finite_runs(new_d)  # an update that overflowed is not written either
+        new_d, new_ds, finite = apply_update(self.opt, d, grads, ds, hd, t_d + 1,
+                                             hd["clip"] if key.clip else None)
+        ok = ok & finite  # an update that overflowed is not written either
         d, ds = keep_where(ok, new_d, d), keep_where(ok, new_ds, ds)
         sn = keep_where(ok, sn_new, sn) if key.spectral_norm else sn
         score_d, score_g = self._scores(out_r, out_f)
@@ -151,7 +148,7 @@ class Step:
             grads = torch.func.grad(plain)(raw, m_real, m_fake)
             if key.unroll_first_order:
                 grads = {k: v.detach() for k, v in grads.items()}
-            raw, ds = apply_update(self.opt, raw, grads, ds, h, t_d + i + 1)
+            raw, ds, _ = apply_update(self.opt, raw, grads, ds, h, t_d + i + 1)
         return raw
 
     def _fakes(self, gp_: Params, b: dict, h) -> Tensor:
@@ -190,8 +187,8 @@ class Step:
         grads, (_, (per_run, _)) = self._g_grad(g, frozen_d, frozen_ds, t_d, sn, b, h)
         norm = grad_norms(grads)
         ok = alive & torch.isfinite(per_run + norm)
-        new_g, new_gs = apply_update(self.opt, g, grads, gs, h["g"], t_g + 1)
-        ok = ok & finite_runs(new_g)
+        new_g, new_gs, finite = apply_update(self.opt, g, grads, gs, h["g"], t_g + 1)
+        ok = ok & finite
         g, gs = keep_where(ok, new_g, g), keep_where(ok, new_gs, gs)
         return g, gs, torch.where(ok, t_g + 1, t_g), ok, torch.stack([per_run, norm], -1)
 

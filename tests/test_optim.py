@@ -1,4 +1,6 @@
 """The functional optimisers (gansim.optim) against torch.optim's."""
+import math
+
 import pytest
 import torch
 
@@ -28,7 +30,7 @@ def test_functional_optimisers_match_torch_optim(name):
         for i, (r, opt) in enumerate(zip(refs, opts)):
             r.grad = grads["w"][i].clone()
             opt.step()
-        params, state = apply_update(OPTIMISERS[name], params, grads, state, h,
+        params, state, _ = apply_update(OPTIMISERS[name], params, grads, state, h,
                                      torch.full((2,), float(t), dtype=torch.float64))
         for i, r in enumerate(refs):
             torch.testing.assert_close(params["w"][i], r.detach(), rtol=1e-10, atol=1e-12)
@@ -40,3 +42,66 @@ def test_safe_sqrt_has_zero_gradient_at_zero_and_matches_sqrt_elsewhere():
     y.sum().backward()
     assert y[1].item() == 2.0 and y[0].item() < 1e-14
     assert x.grad.tolist() == [0.0, 0.25]  # finite at 0: no inf·0 = NaN downstream
+
+
+def _per_tensor_update(opt, params, grads, state, h, t):
+    """The update one tensor at a time (each tensor with its own broadcast coefficients):
+    the form apply_update replaced, kept here as the answer it must give bit for bit."""
+    shared = opt.coeffs(h, t)
+    new_p, new_s = {}, {}
+    for k, p in params.items():
+        c = {n: x.reshape(x.shape + (1,) * (p.dim() - 1)) for n, x in shared.items()}
+        new_p[k], new_s[k] = opt.update(p, grads[k], state[k], c)
+    return new_p, new_s
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop"])
+def test_update_on_the_flat_buffer_equals_the_per_tensor_update_bit_for_bit(name):
+    """Laying a player's tensors end to end runs the same elementwise ops on the same
+    numbers: equal bits, float32, tensors of several ranks, three runs, three updates."""
+    torch.manual_seed(1)
+    opt = OPTIMISERS[name]
+    params = {"w": torch.randn(3, 7, 5), "b": torch.randn(3, 7), "h": torch.randn(3, 1, 7)}
+    state = {k: {m: torch.zeros_like(v) for m in opt.moments} for k, v in params.items()}
+    h = {"lr": torch.tensor([1e-3, 3e-3, 1e-2]), "weight_decay": torch.full((3,), 1e-2),
+         "beta1": torch.full((3,), 0.5), "beta2": torch.full((3,), 0.999),
+         "eps": torch.full((3,), 1e-8), "alpha": torch.full((3,), 0.99)}
+    ref_p, ref_s = params, state
+    for t in range(1, 4):
+        grads = {k: torch.randn_like(v) for k, v in params.items()}
+        steps = torch.full((3,), float(t))
+        params, state, finite = apply_update(opt, params, grads, state, h, steps)
+        ref_p, ref_s = _per_tensor_update(opt, ref_p, grads, ref_s, h, steps)
+        assert finite.tolist() == [True, True, True]
+        for k in params:
+            assert params[k].shape == ref_p[k].shape and torch.equal(params[k], ref_p[k])
+            for m in opt.moments:
+                assert torch.equal(state[k][m], ref_s[k][m])
+
+
+def test_apply_update_flags_exactly_the_runs_whose_new_weights_are_not_finite():
+    """A NaN or ±inf anywhere in a run's new weights clears its flag, finite huge weights
+    (whose plain sum overflows) do not, and clipping bounds every weight per run."""
+    opt = OPTIMISERS["sgd"]
+    params = {"w": torch.zeros(4, 2, 2), "b": torch.zeros(4, 2)}
+    grads = {"w": torch.zeros(4, 2, 2), "b": torch.zeros(4, 2)}
+    grads["w"][1, 0, 1] = math.nan
+    grads["b"][2, 1] = -math.inf
+    params["w"][3] = 3e38  # finite, but their sum is not
+    h = {"lr": torch.ones(4), "weight_decay": torch.zeros(4)}
+    new, _, finite = apply_update(opt, params, grads, {}, h, torch.ones(4))
+    assert finite.tolist() == [True, False, False, True]
+    clip = torch.tensor([1.0, 1.0, 1.0, 0.5])
+    new, _, finite = apply_update(opt, params, grads, {}, h, torch.ones(4), clip)
+    assert new["w"][3].max().item() == 0.5 and new["w"][0].abs().max().item() == 0.0
+    assert finite.tolist() == [True, False, True, True]  # -inf clipped to -1: finite again
+
+
+def test_flat_and_unflat_are_inverse_views():
+    from gansim.optim import flat, unflat
+    params = {"w": torch.randn(2, 3, 4), "b": torch.randn(2, 3)}
+    buffer = flat(params.values())
+    assert buffer.shape == (2, 15)
+    back = unflat(buffer, params)
+    assert all(torch.equal(back[k], params[k]) for k in params)
+    assert back["w"].data_ptr() == buffer.data_ptr()  # a view, not a copy
