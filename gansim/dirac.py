@@ -1,7 +1,7 @@
 """The Dirac-GAN: why GAN training circles, on a game with one parameter per player.
 
 Mescheder, Geiger & Nowozin, "Which Training Methods for GANs do actually Converge?"
-(ICML 2018), Section 2.2: the data is a point at 0, the generator a point at θ and the
+(ICML 2018), Section 2: the data is a point at 0, the generator a point at θ and the
 discriminator D_ψ(x) = ψ·x. The training game is then a vector field over the (θ, ψ)
 plane with its equilibrium at (0, 0), and every remedy is a change of that field.
 
@@ -13,131 +13,27 @@ claims exactly, without seeds.
 """
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Callable
 
 import numpy as np
 import torch
 
-from .config import LOSS_NAMES, Choice, Field, Range
+from .game_config import CLAIM_NAMES, QUERY_PREFIX, GameConfig  # noqa: F401 (the API)
 from .losses import LOSSES
 
-UPDATES = ("simultaneous", "alternating")
-QUERY_PREFIX = "dirac_"  # the page's URL carries the MLP Config too: keep the names apart
 ESCAPE = 1e3  # a trajectory stops here: it has left any plot, and floats would overflow
 NODES = 40  # Gauss-Hermite nodes for instance noise: exact to ~1e-12 for these losses
 CIRCLE_TOL = 1e-9  # |ρ − 1| below this is "on the unit circle" (rounding, not a trend)
 
 
-@dataclass(frozen=True)
-class GameConfig:
-    """One Dirac-GAN game: its loss, remedies, update rule, step sizes and start point."""
-
-    loss: str = "minimax"  # the paper's f(t) = −log(1 + e^−t) game, zero-sum as analysed
-    clip: float = 0.0  # WGAN weight clipping |ψ| ≤ c after each D step; 0 = off
-    r1: float = 0.0  # R1 γ: (γ/2)·‖∇ₓD‖² at the data = (γ/2)ψ²
-    r2: float = 0.0  # R2 γ: the same on the fakes; for a linear D also (γ/2)ψ²
-    gp: float = 0.0  # WGAN-GP λ: λ(‖∇ₓD‖ − g₀)² = λ(|ψ| − g₀)²
-    gp_target: float = 1.0  # WGAN-GP's target slope g₀
-    instance_noise: float = 0.0  # σ: D sees both points blurred by N(0, σ²), never annealed
-    consensus: float = 0.0  # consensus optimisation γ (Mescheder et al. 2017): −γ∇½‖v‖²
-    updates: str = "simultaneous"  # both read the same point, or D first then G
-    lr_g: float = 0.1
-    lr_d: float = 0.1
-    d_steps: int = 1
-    theta0: float = 1.0  # start point: the paper's figures start away from (0, 0)
-    psi0: float = 1.0
-    steps: int = 500
-
-    def __post_init__(self) -> None:
-        for name, spec in GAME_FIELDS.items():
-            spec.check(name, getattr(self, name))
-
-    def replace(self, **changes: Any) -> "GameConfig":
-        """A copy with some fields changed, validated like a new GameConfig."""
-        _known(changes)
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "GameConfig":
-        """Build from plain values (a lesson's table), text coerced to each field's type."""
-        _known(values)
-        return cls(**{k: _coerce(k, v) for k, v in values.items()})
-
-    @classmethod
-    def from_query(cls, params: Mapping[str, Any]) -> "GameConfig":
-        """Build from a page's URL: keys `dirac_<field>`; other keys belong to the page."""
-        ours = {k[len(QUERY_PREFIX):]: v[-1] if isinstance(v, list) else v
-                for k, v in params.items() if k.startswith(QUERY_PREFIX)}
-        try:
-            return cls.from_dict(ours)
-        except ValueError as err:
-            raise ValueError(f"URL setting {QUERY_PREFIX}{err}") from None
-
-    def to_query(self) -> dict[str, str]:
-        """The fields that differ from the defaults, as `dirac_<field>` → text."""
-        base = GameConfig()
-        return {QUERY_PREFIX + f.name: str(getattr(self, f.name))
-                for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(base, f.name)}
-
-
-LR = Range(0.0, 2.0, lo_open=True)
-GAME_FIELDS: dict[str, Field] = {
-    "loss": Field(Choice(LOSS_NAMES), "The game both players play; minimax is the paper's."),
-    "clip": Field(Range(0, 10), "Clips D's weight ψ to ±this after each D step (WGAN); 0 is off."),
-    "r1": Field(Range(0, 100), "R1: penalises D's slope at the real point, pulling ψ to 0."),
-    "r2": Field(Range(0, 100), "R2: penalises D's slope at the fake point (the same here)."),
-    "gp": Field(Range(0, 100), "WGAN-GP: pulls D's slope |ψ| toward the target slope."),
-    "gp_target": Field(Range(0, 10), "The slope WGAN-GP's penalty pulls |ψ| toward."),
-    "instance_noise": Field(Range(0, 10), "Blurs both points D sees with Gaussian noise of this σ."),
-    "consensus": Field(Range(0, 10), "Both players also shrink the field's length (consensus)."),
-    "updates": Field(Choice(UPDATES), "Both players step at once, or D steps first, then G."),
-    "lr_g": Field(LR, "How big a step G takes each update."),
-    "lr_d": Field(LR, "How big a step D takes each update."),
-    "d_steps": Field(Range(1, 20, integer=True), "D updates for every G update."),
-    "theta0": Field(Range(-5, 5), "Where G's point starts."),
-    "psi0": Field(Range(-5, 5), "Where D's slope starts."),
-    "steps": Field(Range(1, 10_000, integer=True), "How many G updates to simulate."),
-}
-GAME_TYPES = {f.name: type(f.default) for f in dataclasses.fields(GameConfig)}
-assert set(GAME_FIELDS) == set(GAME_TYPES), "every GameConfig field needs a GAME_FIELDS entry"
-
-
-def _known(values: Mapping[str, Any]) -> None:
-    unknown = sorted(set(values) - set(GAME_TYPES))
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], GAME_TYPES, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ValueError(f"unknown game setting '{unknown[0]}'{hint} "
-                         f"(valid: {', '.join(GAME_TYPES)})")
-
-
-def _coerce(name: str, value: Any) -> Any:
-    kind = GAME_TYPES[name]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str) or kind is str:
-        return value
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if kind is int:
-        if not number.is_integer():
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-        return int(number)
-    return number
-
-
 # --- the game's losses --------------------------------------------------------------
 
 # D's penalties as functions of ψ: ∇ₓD_ψ(x) = ψ at every x, so each is closed-form.
-# A remedy is one entry here (R1 and R2: Mescheder et al. 2018 eq. 9-10; WGAN-GP:
-# Gulrajani et al. 2017, as the paper's Dirac analysis writes it, Section 3.1).
+# A remedy is one entry here (R1 and R2: Mescheder et al. 2018, Section 4.1; WGAN-GP:
+# Gulrajani et al. 2017, as that paper's Dirac analysis writes it in Section 3).
 PENALTIES: dict[str, Callable[[GameConfig, torch.Tensor], torch.Tensor]] = {
     "r1": lambda cfg, psi: 0.5 * cfg.r1 * psi**2,
     "r2": lambda cfg, psi: 0.5 * cfg.r2 * psi**2,
@@ -160,7 +56,7 @@ def _hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def losses(cfg: GameConfig, theta: torch.Tensor, psi: torch.Tensor):
     """(G's loss, D's loss) at (θ, ψ), elementwise; instance noise as the expected loss
-    under noise (Mescheder et al. 2018, Section 3.2)."""
+    under noise (Mescheder et al. 2018, Section 3)."""
     loss = LOSSES[cfg.loss]
     eps, w = _noise(cfg.instance_noise)
     th, ps = theta[..., None], psi[..., None]
@@ -179,7 +75,7 @@ def _field(cfg: GameConfig, theta: torch.Tensor, psi: torch.Tensor):
     alternating update, G's gradient must not see ψ's dependence on θ."""
     v_t = -torch.func.grad(lambda t: losses(cfg, t, psi)[0])(theta)
     v_p = -torch.func.grad(lambda p: losses(cfg, theta, p)[1])(psi)
-    if cfg.consensus:  # Mescheder et al. 2017, eq. 8: both descend γ·½‖v‖² as well
+    if cfg.consensus:  # consensus optimisation (Mescheder et al. 2017): both descend γ·½‖v‖² as well
         def half_sq(t, p):
             a = -torch.func.grad(lambda s: losses(cfg, s, p)[0])(t)
             b = -torch.func.grad(lambda s: losses(cfg, t, s)[1])(p)
@@ -237,7 +133,7 @@ def update_jacobian(cfg: GameConfig, theta: float = 0.0, psi: float = 0.0) -> np
 
 def update_eigenvalues(cfg: GameConfig) -> np.ndarray:
     """Eigenvalues of the update map's Jacobian at (0, 0): all inside the unit circle
-    means the iteration converges near (0, 0) (Mescheder et al. 2018, Section 2.1)."""
+    means the iteration converges near (0, 0) (Mescheder et al. 2018, Section 2 and Appendix A)."""
     return np.linalg.eigvals(update_jacobian(cfg))
 
 
@@ -291,7 +187,7 @@ VERDICTS = {
 }
 KINK = ("No verdict from the eigenvalues: the gradient penalty's |ψ| has a kink at (0, 0), "
         "so the field has no Jacobian there, and the paper shows this game does not "
-        "converge locally (Mescheder et al. 2018, Section 3.1); watch the trajectory.")
+        "converge locally (Mescheder et al. 2018, Section 3); watch the trajectory.")
 
 
 def verdict(cfg: GameConfig) -> Verdict:
@@ -322,6 +218,10 @@ CLAIM_METRICS: dict[str, Callable[[GameConfig], float]] = {
     "final_distance": lambda cfg: float(_distances(cfg)[-1]),  # to (0, 0), after cfg.steps
     "distance_ratio": lambda cfg: float(_distances(cfg)[-1] / _distances(cfg)[0]),
 }
+
+
+assert set(CLAIM_METRICS) == set(CLAIM_NAMES), \
+    "game_config.CLAIM_NAMES and dirac.CLAIM_METRICS must list the same claims"
 
 
 def measure(cfg: GameConfig, metric: str) -> float:

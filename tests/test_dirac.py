@@ -19,20 +19,20 @@ def distances(cfg, start=None):
 
 @pytest.mark.parametrize("loss", ["minimax", "nonsaturating"])
 def test_plain_game_has_imaginary_eigenvalues(loss):
-    # Section 2.2, Lemma 2.2: J(0, 0) = [[0, −f′(0)], [f′(0), 0]] up to the sign of ψ.
+    # Section 2: J(0, 0) = [[0, −f′(0)], [f′(0), 0]] up to the sign of ψ.
     eig = np.sort_complex(dirac.eigenvalues(GameConfig(loss=loss)))
     assert eig == pytest.approx([-F1 * 1j, F1 * 1j], abs=1e-12)
 
 
 def test_wasserstein_eigenvalues_are_plus_minus_i():
-    # f(t) = t: f′(0) = 1 (Section 3.1, WGAN).
+    # f(t) = t: f′(0) = 1 (Section 3, WGAN).
     eig = np.sort_complex(dirac.eigenvalues(GameConfig(loss="wasserstein")))
     assert eig == pytest.approx([-1j, 1j], abs=1e-12)
 
 
 @pytest.mark.parametrize("gamma", [0.2, 0.5, 1.0, 1.5, 4.0])
 def test_r1_eigenvalues_match_the_closed_form(gamma):
-    # Section 3.3, Theorem 4.1's Dirac case: −γ/2 ± √(γ²/4 − f′(0)²).
+    # Section 3 (zero-centred gradient penalties) on the Dirac-GAN: −γ/2 ± √(γ²/4 − f′(0)²).
     root = np.sqrt(complex(gamma**2 / 4 - F1**2))
     want = np.sort_complex(np.array([-gamma / 2 - root, -gamma / 2 + root]))
     for cfg in (GameConfig(r1=gamma), GameConfig(r2=gamma)):  # R2 is the same for linear D
@@ -43,7 +43,7 @@ def test_r1_eigenvalues_match_the_closed_form(gamma):
 
 @pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0])
 def test_instance_noise_eigenvalues_match_the_closed_form(sigma):
-    # Section 3.2: f″(0)σ² ± √(f″(0)²σ⁴ − f′(0)²) with f″(0) = −¼ (Gauss-Hermite, exact).
+    # Section 3 (instance noise): f″(0)σ² ± √(f″(0)²σ⁴ − f′(0)²) with f″(0) = −¼ (Gauss-Hermite, exact).
     a = -sigma**2 / 4
     root = np.sqrt(complex(a**2 - F1**2))
     got = np.sort_complex(dirac.eigenvalues(GameConfig(instance_noise=sigma)))
@@ -51,7 +51,7 @@ def test_instance_noise_eigenvalues_match_the_closed_form(sigma):
 
 
 def test_consensus_adds_minus_gamma_times_jt_j():
-    # Mescheder et al. 2017, eq. 8: at a stationary point J − γJᵀJ = J − γf′(0)²I.
+    # Consensus optimisation (Mescheder et al. 2017): at a stationary point J − γJᵀJ = J − γf′(0)²I.
     eig = np.sort_complex(dirac.eigenvalues(GameConfig(consensus=2.0)))
     assert eig == pytest.approx([-2 * F1**2 - F1 * 1j, -2 * F1**2 + F1 * 1j], abs=1e-12)
 
@@ -77,7 +77,7 @@ def test_jacobian_matches_central_differences(cfg, point):
 
 @pytest.mark.parametrize("h", [0.01, 0.1, 0.5])
 def test_simultaneous_update_is_identity_plus_h_j(h):
-    # Section 2.2: eigenvalues 1 ± h f′(0) i, modulus √(1 + h²f′(0)²) > 1.
+    # Section 2: eigenvalues 1 ± h f′(0) i, modulus √(1 + h²f′(0)²) > 1.
     cfg = GameConfig(lr_g=h, lr_d=h)
     assert dirac.update_jacobian(cfg) == pytest.approx(np.eye(2) + h * dirac.jacobian(cfg))
     assert dirac.spectral_radius(cfg) == pytest.approx(math.sqrt(1 + (h * F1) ** 2))
@@ -85,7 +85,7 @@ def test_simultaneous_update_is_identity_plus_h_j(h):
 
 @pytest.mark.parametrize("h", [0.1, 1.0, 2.0])
 def test_alternating_update_lies_on_the_unit_circle_for_small_steps(h):
-    # Section 2.2: det = 1, trace 2 − h²f′(0)²: on the circle while h f′(0) ≤ 2.
+    # Section 2: det = 1, trace 2 − h²f′(0)²: on the circle while h f′(0) ≤ 2.
     cfg = GameConfig(updates="alternating", lr_g=h, lr_d=h)
     jac = dirac.update_jacobian(cfg)
     assert np.linalg.det(jac) == pytest.approx(1.0)
@@ -95,11 +95,12 @@ def test_alternating_update_lies_on_the_unit_circle_for_small_steps(h):
     assert np.linalg.det(simultaneous) == pytest.approx(1 + (h * F1) ** 2)  # not on it
 
 
-# --- trajectories (Figure 2 and Figure 3 of the paper) -----------------------------
+# --- trajectories (Section 2, and the paper's figure "Convergence
+# properties of different GAN training algorithms ... for the Dirac-GAN") -----------------------------
 
 @pytest.mark.parametrize("h", [0.01, 0.05, 0.1, 0.3, 1.0])
 def test_simultaneous_steps_spiral_out_for_every_learning_rate(h):
-    # Figure 2a: simultaneous gradient descent on the plain game spirals outwards ...
+    # Section 2: simultaneous gradient descent on the plain game spirals outwards ...
     cfg = GameConfig(lr_g=h, lr_d=h, steps=300)
     r = distances(cfg)
     assert np.all(np.diff(r) > 0)  # every step moves out
@@ -110,7 +111,7 @@ def test_simultaneous_steps_spiral_out_for_every_learning_rate(h):
 
 
 def test_non_saturating_spirals_out_near_the_equilibrium():
-    # Its Jacobian at (0, 0) is the minimax one (Section 2.2), so close in it spirals out.
+    # Its Jacobian at (0, 0) is the minimax one (Section 2), so close in it spirals out.
     cfg = GameConfig(loss="nonsaturating", steps=300)
     r = distances(cfg, start=(0.02, 0.0))
     assert r[-1] > 1.3 * r[0]
@@ -118,7 +119,7 @@ def test_non_saturating_spirals_out_near_the_equilibrium():
 
 @pytest.mark.parametrize("h", [0.1, 0.3])
 def test_alternating_steps_stay_on_a_closed_orbit(h):
-    # Figure 2b: alternating gradient descent circles: bounded, neither in nor out.
+    # Section 2: alternating gradient descent circles: bounded, neither in nor out.
     # Away from (0, 0) the orbit is not exactly closed: from (1, 1) at h = 0.3 the distance
     # wanders within 0.93–1.02 of its start over 6,000 steps (simultaneous: 2.3× in 300).
     r = distances(GameConfig(updates="alternating", lr_g=h, lr_d=h, steps=1000))
@@ -130,7 +131,7 @@ def test_alternating_steps_stay_on_a_closed_orbit(h):
                                  GameConfig(loss="nonsaturating", r1=1.0)],
                          ids=["r1", "r1-weak", "noise", "consensus", "ns-r1"])
 def test_remedies_converge_to_the_equilibrium(cfg):
-    # Figure 3 (instance noise, R1) and consensus optimisation: all reach (0, 0).
+    # The figure's instance noise, gradient penalty (R1) and consensus panels: all reach (0, 0).
     assert distances(cfg.replace(steps=400))[-1] < 1e-2
     assert dirac.verdict(cfg).kind == "converges"
 
@@ -140,7 +141,7 @@ def test_remedies_converge_to_the_equilibrium(cfg):
                                  GameConfig(loss="wasserstein", gp=1.0, updates="alternating")],
                          ids=["clip", "gp", "gp-alternating"])
 def test_wgan_clipping_and_gradient_penalty_do_not_settle(cfg):
-    # Figure 3: WGAN (clipping) and WGAN-GP are not locally convergent.
+    # The figure's WGAN and WGAN-GP panels (Section 3): not locally convergent.
     r = distances(cfg.replace(steps=500))
     assert r[-200:].min() > 0.3
 
