@@ -75,7 +75,7 @@ def _field(cfg: GameConfig, theta: torch.Tensor, psi: torch.Tensor):
     alternating update, G's gradient must not see ψ's dependence on θ."""
     v_t = -torch.func.grad(lambda t: losses(cfg, t, psi)[0])(theta)
     v_p = -torch.func.grad(lambda p: losses(cfg, theta, p)[1])(psi)
-    if cfg.consensus:  # consensus optimisation (Mescheder et al. 2017): both descend γ·½‖v‖² as well
+    if cfg.consensus:  # consensus optimisation (Mescheder et al. 2017): both also descend γ·½‖v‖²
         def half_sq(t, p):
             a = -torch.func.grad(lambda s: losses(cfg, s, p)[0])(t)
             b = -torch.func.grad(lambda s: losses(cfg, t, s)[1])(p)

@@ -77,7 +77,8 @@ GAME_FIELDS: dict[str, Field] = {
     "r2": Field(Range(0, 100), "R2: penalises D's slope at the fake point (the same here)."),
     "gp": Field(Range(0, 100), "WGAN-GP: pulls D's slope |ψ| toward the target slope."),
     "gp_target": Field(Range(0, 10), "The slope WGAN-GP's penalty pulls |ψ| toward."),
-    "instance_noise": Field(Range(0, 10), "Blurs both points D sees with Gaussian noise of this σ."),
+    "instance_noise": Field(Range(0, 10),
+                            "Blurs both points D sees with Gaussian noise of this σ."),
     "consensus": Field(Range(0, 10), "Both players also shrink the field's length (consensus)."),
     "updates": Field(Choice(UPDATES), "Both players step at once, or D steps first, then G."),
     "lr_g": Field(LR, "How big a step G takes each update."),
@@ -85,7 +86,7 @@ GAME_FIELDS: dict[str, Field] = {
     "d_steps": Field(Range(1, 20, integer=True), "D updates for every G update."),
     "theta0": Field(Range(-5, 5), "Where G's point starts."),
     "psi0": Field(Range(-5, 5), "Where D's slope starts."),
-    "steps": Field(Range(1, 10_000, integer=True), "How many G updates to simulate."),
+    "steps": Field(Range(1, 3000, integer=True), "How many G updates to simulate."),
 }
 GAME_TYPES = {f.name: type(f.default) for f in dataclasses.fields(GameConfig)}
 assert set(GAME_FIELDS) == set(GAME_TYPES), "every GameConfig field needs a GAME_FIELDS entry"

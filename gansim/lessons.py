@@ -260,7 +260,8 @@ def _game(raw: dict, where: str) -> tuple[GameConfig | None, tuple[GameClaim, ..
             raise LessonError(f"{where}.game: {err}") from None
     claims = raw.get("game_claims", [])
     if not isinstance(claims, list):
-        raise LessonError(f"{where}: 'game_claims' must be a list of tables ([[steps.game_claims]])")
+        raise LessonError(f"{where}: 'game_claims' must be a list of tables "
+                          f"([[steps.game_claims]])")
     if claims and game is None:
         raise LessonError(f"{where}: 'game_claims' needs a game: add a [steps.game] table "
                           f"(it may be empty for the default game)")

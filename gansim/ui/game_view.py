@@ -202,8 +202,9 @@ def plane(data: dict, shown: int) -> alt.LayerChart:
                                                             angle=alt.Angle("angle:Q",
                                                                             scale=None))
     path = data["path"][: shown + 1]
+    near = np.abs(path).max(axis=1) < 4 * reach  # an escaping tail: off the plane anyway
     line_rows = alt.Data(values=[{"t": float(a), "p": float(b), "step": i}
-                                 for i, (a, b) in enumerate(path) if max(abs(a), abs(b)) < 4 * reach])
+                                 for i, (a, b) in enumerate(path) if near[i]])
     line = alt.Chart(line_rows, name="path").mark_line(color=TRAJECTORY, clip=True).encode(
         x=x, y=y, order="step:Q")
     marks = alt.Data(values=[
