@@ -125,3 +125,13 @@ def test_query_params_round_trip():
     params = game_view.query_params(cfg)
     assert params == {"dirac_r1": "0.5", "dirac_updates": "alternating"}
     assert GameConfig.from_query(params) == cfg
+
+
+def test_the_slider_follows_the_paths_end_unless_moved():
+    at = open_page()
+    at.number_input(key="game_steps").set_value(200).run()
+    assert at.slider(key="game_step").value == 200  # was at the end: stays at the end
+    at.slider(key="game_step").set_value(30).run()
+    at.number_input(key="game_steps").set_value(250).run()
+    assert at.slider(key="game_step").value == 30  # moved by the class: stays put
+    assert not at.exception and not at.warning[1:]  # no widget-state warning beside the verdict

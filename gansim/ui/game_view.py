@@ -29,6 +29,7 @@ KEYS = {
     "game_start": "the start point chosen by a click on the plane, or None",
     "game_chart": "a counter in the plane's key: a fresh chart forgets a handled click",
     "game_step": "the step slider: how much of the trajectory is drawn",
+    "game_steps_shown": "the path's length when the slider last drew (to follow its end)",
 }
 PICK = "start"  # the plane's point selection
 PX = 420  # the plane's side in pixels; square, so the arrows' angles are true
@@ -106,8 +107,11 @@ assert all(type(f.check) in WIDGETS for f in GAME_FIELDS.values()), \
     "every GameConfig field's check needs a widget in game_view.WIDGETS"
 
 
+LABELS = {"theta0": "start θ", "psi0": "start ψ", "lr_g": "G's lr", "lr_d": "D's lr"}
+
+
 def _label(name: str) -> str:
-    return name.replace("_", " ").replace("theta0", "start θ").replace("psi0", "start ψ")
+    return LABELS.get(name, name.replace("_", " "))
 
 
 def controls(columns: int = 5) -> GameConfig:
@@ -126,11 +130,16 @@ def controls(columns: int = 5) -> GameConfig:
 
 
 def _step_slider(n: int) -> int:
+    """The step to draw up to: stays where the class left it, or at the path's end when
+    it was there (a new game redraws its whole path)."""
     if n < 1:
         return n
-    if st.session_state.get("game_step", n) > n:
-        st.session_state.game_step = n
-    return st.slider("Step", 0, n, n, key="game_step",
+    last = st.session_state.get("game_steps_shown", n)
+    now = st.session_state.get("game_step", n)
+    # Written every run: a slider whose range changed is a new widget, and would forget.
+    st.session_state.game_step = n if now >= min(last, n) else now
+    st.session_state.game_steps_shown = n
+    return st.slider("Step", 0, n, key="game_step",  # its value lives in session_state
                      help="Drag to replay the path one update at a time.")
 
 
