@@ -60,7 +60,7 @@ class GameConfig:
         try:
             return cls.from_dict(ours)
         except ValueError as err:
-            raise ValueError(f"URL setting {QUERY_PREFIX}{err}") from None
+            raise ValueError(f"the address bar's {QUERY_PREFIX}* settings: {err}") from None
 
     def to_query(self) -> dict[str, str]:
         """The fields that differ from the defaults, as `dirac_<field>` → text."""

@@ -185,7 +185,9 @@ def test_query_round_trip():
     params = cfg.to_query()
     assert params["dirac_loss"] == "hinge" and "dirac_lr_g" not in params
     assert GameConfig.from_query({**params, "lr_g": "9"}) == cfg  # other keys: the page's
-    with pytest.raises(ValueError, match="dirac_steps must be an integer"):
+    with pytest.raises(ValueError, match=r"dirac_\* settings: steps must be an integer"):
         GameConfig.from_query({"dirac_steps": "2.5"})
+    with pytest.raises(ValueError, match="unknown game setting 'stepz'; did you mean 'steps'"):
+        GameConfig.from_query({"dirac_stepz": "5"})
     with pytest.raises(ValueError, match="r1 must be in"):
         GameConfig.from_query({"dirac_r1": "-1"})
