@@ -1,0 +1,260 @@
+"""The Dirac-GAN view: the (θ, ψ) plane with the game's arrows and a trajectory, the
+eigenvalues that predict it, and the verdict in one sentence (gansim/dirac.py computes
+everything; this module only draws it and reads the widgets).
+
+The page calls `render(cfg)` and gets back the GameConfig its widgets now hold; it puts
+`query_params(cfg)` in the address bar and reads it back with `GameConfig.from_query`.
+A click on the plane moves the start point, like the drawing view's clicks
+(gansim/ui/draw_view.py): a point selection, read once, then the chart is remounted.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import altair as alt
+import numpy as np
+import streamlit as st
+
+from .. import dirac
+from ..config import Choice, Range
+from ..game_config import GAME_FIELDS, GameConfig
+from . import palette
+
+# Every session_state key this view owns, with its meaning (the page's state module may
+# adopt them in phase 2). Widget keys are PREFIX + field.
+PREFIX = "game_"
+KEYS = {
+    "game_seeded": "the GameConfig the widgets were last filled from",
+    "game_start": "the start point chosen by a click on the plane, or None",
+    "game_chart": "a counter in the plane's key: a fresh chart forgets a handled click",
+    "game_step": "the step slider: how much of the trajectory is drawn",
+    "game_steps_shown": "the path's length when the slider last drew (to follow its end)",
+}
+PICK = "start"  # the plane's point selection
+PX = 420  # the plane's side in pixels; square, so the arrows' angles are true
+SMALL = 200  # each eigenvalue plot's side
+GRID = 15  # arrows per side
+CLICKS = 41  # clickable points per side (start points snap to this grid)
+TRAJECTORY, UPDATE = palette.MODES[0], palette.MODES[1]  # two series, told apart by shape too
+INK = palette.hex_of("arrows")
+
+
+def query_params(cfg: GameConfig) -> dict[str, str]:
+    """The address bar's keys for this game: `dirac_<field>` for fields off the default."""
+    return cfg.to_query()
+
+
+def render(cfg: GameConfig, start: tuple[float, float] | None = None) -> GameConfig:
+    """Draw the game's controls, plane, eigenvalues and verdict; return the widgets' game.
+
+    `cfg` fills the widgets when it changes (a lesson step, a URL); `start` overrides the
+    start point until the class clicks another."""
+    _init(cfg, start)
+    cfg = controls()
+    start = st.session_state.game_start or (cfg.theta0, cfg.psi0)
+    data = game_data(cfg, tuple(start))
+    left, right = st.columns([3, 2])
+    with left:
+        shown = _step_slider(len(data["path"]) - 1)
+        key = f"game_plane_{st.session_state.game_chart}"
+        st.altair_chart(plane(data, shown), key=key, on_select=functools.partial(_clicked, key),
+                        selection_mode=[PICK], theme=None, width="content")
+        st.caption("Arrows: where both players move from each point (G along θ, D along ψ). "
+                   "The line: the players' path from the start (a square) to the step shown "
+                   "(a dot); the cross marks the equilibrium (0, 0). Click the plane to start "
+                   "elsewhere.")
+    with right:
+        st.altair_chart(eigen_chart(data["field_eig"], "Field's Jacobian at (0, 0)", circle=False),
+                        theme=None, width="content")
+        st.altair_chart(eigen_chart(data["update_eig"], "One update at (0, 0)", circle=True),
+                        theme=None, width="content")
+        st.caption("Left of the vertical line, the field pulls in; inside the circle, each "
+                   "update brings the players closer.")
+        VERDICT_BOX[data["kind"]](data["sentence"])
+    return cfg
+
+
+# --- widgets from the field table ---------------------------------------------------
+
+def _init(cfg: GameConfig, start) -> None:
+    if st.session_state.get("game_seeded") != cfg:  # a new game from the page: fill widgets
+        for name in GAME_FIELDS:
+            st.session_state[PREFIX + name] = getattr(cfg, name)
+        st.session_state.game_seeded = cfg
+        st.session_state.game_start = tuple(start) if start else None
+    st.session_state.setdefault("game_start", None)
+    st.session_state.setdefault("game_chart", 0)
+
+
+def _number(name: str, check: Range) -> Any:
+    lo = check.lo + (1e-3 if check.lo_open else 0)  # an open bound: the smallest step above
+    step = 1 if check.integer else (0.01 if check.hi <= 2 else 0.1)
+    kind = int if check.integer else float
+    return st.number_input(_label(name), kind(lo), kind(check.hi), step=kind(step),
+                           key=PREFIX + name, help=GAME_FIELDS[name].help,
+                           format=None if check.integer else "%g")
+
+
+def _select(name: str, check: Choice) -> Any:
+    return st.selectbox(_label(name), check.options, key=PREFIX + name,
+                        help=GAME_FIELDS[name].help)
+
+
+# One widget per kind of check, so a new field needs no new widget code.
+WIDGETS: dict[type, Callable[[str, Any], Any]] = {Range: _number, Choice: _select}
+assert all(type(f.check) in WIDGETS for f in GAME_FIELDS.values()), \
+    "every GameConfig field's check needs a widget in game_view.WIDGETS"
+
+
+LABELS = {"theta0": "start θ", "psi0": "start ψ", "lr_g": "G's lr", "lr_d": "D's lr"}
+
+
+def _label(name: str) -> str:
+    return LABELS.get(name, name.replace("_", " "))
+
+
+def controls(columns: int = 5) -> GameConfig:
+    """One widget per GameConfig field (from GAME_FIELDS); the game they hold."""
+    with st.expander("Game settings", expanded=True):
+        cols = st.columns(columns)
+        values = {}
+        for i, (name, f) in enumerate(GAME_FIELDS.items()):
+            with cols[i % columns]:
+                values[name] = WIDGETS[type(f.check)](name, f.check)
+    cfg = GameConfig.from_dict(values)
+    if (cfg.theta0, cfg.psi0) != (st.session_state.game_seeded.theta0,
+                                  st.session_state.game_seeded.psi0):
+        st.session_state.game_start = None  # typed start fields beat an older click
+    return cfg
+
+
+def _step_slider(n: int) -> int:
+    """The step to draw up to: stays where the class left it, or at the path's end when
+    it was there (a new game redraws its whole path)."""
+    if n < 1:
+        return n
+    last = st.session_state.get("game_steps_shown", n)
+    now = st.session_state.get("game_step", n)
+    # Written every run: a slider whose range changed is a new widget, and would forget.
+    st.session_state.game_step = n if now >= min(last, n) else now
+    st.session_state.game_steps_shown = n
+    return st.slider("Step", 0, n, key="game_step",  # its value lives in session_state
+                     help="Drag to replay the path one update at a time.")
+
+
+def _clicked(key: str) -> None:
+    """A click on the plane: its grid point becomes the start."""
+    event = st.session_state.get(key) or {}
+    picked = (event.get("selection") or {}).get(PICK) or []
+    if picked and "theta" in picked[0]:
+        st.session_state.game_start = (float(picked[0]["theta"]), float(picked[0]["psi"]))
+        st.session_state.game_chart += 1
+
+
+# --- what gets drawn ------------------------------------------------------------------
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def game_data(cfg: GameConfig, start: tuple[float, float]) -> dict:
+    """Everything the view draws for one game and start point (pure: dirac only)."""
+    path = dirac.simulate(cfg, start)
+    # The plane holds the whole path (the slider must not rescale it), but an escaping
+    # path would squash the arrows to dots: it may leave a plane 4× the start's size.
+    far = float(np.abs(start).max())
+    reach = max(1.5, 1.15 * min(float(np.abs(path).max()), 4 * far))
+    axis = np.linspace(-reach, reach, GRID)
+    theta, psi = np.meshgrid(axis, axis)
+    v_t, v_p = dirac.field(cfg, theta, psi)
+    verdict = dirac.verdict(cfg)
+    return {"path": path, "reach": reach, "theta": theta.ravel(), "psi": psi.ravel(),
+            "v_t": v_t.ravel(), "v_p": v_p.ravel(), "field_eig": dirac.eigenvalues(cfg),
+            "update_eig": dirac.update_eigenvalues(cfg), "kind": verdict.kind,
+            "sentence": verdict.sentence}
+
+
+def arrow_rows(data: dict) -> list[dict]:
+    """Each arrow: a segment from its point along the field, length ∝ √|v| (so both the
+    slow middle and the fast rim show), and the screen angle for its head."""
+    v_t, v_p = data["v_t"], data["v_p"]
+    speed = np.hypot(v_t, v_p)
+    top = float(speed.max()) or 1.0
+    cell = 2 * data["reach"] / (GRID - 1)
+    scale = 0.8 * cell * np.sqrt(speed / top) / np.where(speed > 0, speed, 1)
+    ends_t, ends_p = data["theta"] + scale * v_t, data["psi"] + scale * v_p
+    # Vega's angle turns a shape clockwise from pointing up; the axes are equal, so the
+    # data direction is the screen direction.
+    angle = np.degrees(np.arctan2(v_t, v_p)) % 360
+    return [{"t": float(a), "p": float(b), "t2": float(c), "p2": float(d), "angle": float(e)}
+            for a, b, c, d, e, s in zip(data["theta"], data["psi"], ends_t, ends_p, angle, speed)
+            if s > 0]
+
+
+def plane(data: dict, shown: int) -> alt.LayerChart:
+    """The (θ, ψ) plane: arrows, the path up to step `shown`, the start and (0, 0)."""
+    reach = data["reach"]
+    x = alt.X("t:Q", title="θ (G's point)", scale=alt.Scale(domain=[-reach, reach], nice=False))
+    y = alt.Y("p:Q", title="ψ (D's slope)", scale=alt.Scale(domain=[-reach, reach], nice=False))
+    axis = np.linspace(-reach, reach, CLICKS)
+    clicks = alt.Data(values=[{"theta": round(float(a), 3), "psi": round(float(b), 3),
+                               "t": float(a), "p": float(b)} for a in axis for b in axis])
+    pick = alt.selection_point(name=PICK, fields=["theta", "psi"], on="click", nearest=True,
+                               clear=False)
+    targets = alt.Chart(clicks, name="targets").mark_square(
+        size=(PX / CLICKS) ** 2, opacity=0.001, tooltip=False).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("theta:Q", title="start θ"),
+                           alt.Tooltip("psi:Q", title="start ψ")]).add_params(pick)
+    rows = alt.Data(values=arrow_rows(data))
+    shafts = alt.Chart(rows, name="arrows").mark_rule(color=INK, opacity=0.55, clip=True).encode(
+        x=x, y=y, x2="t2:Q", y2="p2:Q")
+    heads = alt.Chart(rows).mark_point(shape="triangle-up", size=28, filled=True, color=INK,
+                                       opacity=0.55, clip=True).encode(x="t2:Q", y="p2:Q",
+                                                            angle=alt.Angle("angle:Q",
+                                                                            scale=None))
+    path = data["path"][: shown + 1]
+    near = np.abs(path).max(axis=1) < 4 * reach  # an escaping tail: off the plane anyway
+    line_rows = alt.Data(values=[{"t": float(a), "p": float(b), "step": i}
+                                 for i, (a, b) in enumerate(path) if near[i]])
+    line = alt.Chart(line_rows, name="path").mark_line(color=TRAJECTORY, clip=True).encode(
+        x=x, y=y, order="step:Q")
+    marks = alt.Data(values=[
+        {"t": float(path[0][0]), "p": float(path[0][1]), "what": "start", "shape": "square"},
+        {"t": float(path[-1][0]), "p": float(path[-1][1]), "what": f"step {shown}",
+         "shape": "circle"}])
+    ends = alt.Chart(marks).mark_point(filled=True, size=90, color=TRAJECTORY, clip=True).encode(
+        x=x, y=y, shape=alt.Shape("shape:N", scale=None), tooltip=["what:N"])
+    zero = alt.Chart(alt.Data(values=[{"t": 0.0, "p": 0.0}])).mark_point(
+        shape="cross", size=160, filled=True, color=palette.hex_of("real")).encode(x=x, y=y)
+    chart = alt.layer(targets, shafts, heads, line, ends, zero).properties(width=PX, height=PX)
+    return chart.configure_view(strokeWidth=0).configure_axis(grid=False)
+
+
+def eigen_chart(eig: np.ndarray, title: str, circle: bool) -> alt.LayerChart:
+    """Eigenvalues in the complex plane, with the unit circle (an update map's) or the
+    imaginary axis (a field's) as the line between in and out."""
+    reach = max(1.25, 1.15 * float(np.abs(eig).max()))
+    x = alt.X("re:Q", title="real part", scale=alt.Scale(domain=[-reach, reach], nice=False))
+    y = alt.Y("im:Q", title="imaginary part", scale=alt.Scale(domain=[-reach, reach], nice=False))
+    if circle:
+        turn = np.linspace(0, 2 * np.pi, 97)
+        border = alt.Chart(alt.Data(values=[{"re": float(np.cos(a)), "im": float(np.sin(a)),
+                                             "i": i} for i, a in enumerate(turn)])
+                           ).mark_line(color=INK, strokeDash=[4, 3]).encode(x=x, y=y, order="i:Q")
+    else:
+        border = alt.Chart(alt.Data(values=[{"re": 0.0, "im": -reach}, {"re": 0.0, "im": reach}])
+                           ).mark_line(color=INK, strokeDash=[4, 3]).encode(x=x, y=y)
+    points = alt.Chart(alt.Data(values=[
+        {"re": float(e.real), "im": float(e.imag), "label": f"{e.real:.4f} {e.imag:+.4f}i"}
+        for e in eig]), name="eigenvalues").mark_point(
+        filled=True, size=90, color=UPDATE if circle else TRAJECTORY, shape="diamond").encode(
+        x=x, y=y, tooltip=[alt.Tooltip("label:N", title="eigenvalue")])
+    chart = alt.layer(border, points).properties(width=SMALL, height=SMALL, title=title)
+    return chart.configure_view(strokeWidth=0).configure_axis(grid=False).configure_title(
+        fontSize=12, anchor="start")
+
+
+# The verdict's box: its colour says the same as its first words.
+VERDICT_BOX: dict[str, Callable[[str], Any]] = {
+    "converges": st.success, "circles": st.info, "stalls": st.info,
+    "spirals out": st.warning, "moves out": st.warning, "kink": st.info}
+assert set(VERDICT_BOX) == {kind for kind, _ in dirac.VERDICTS.values()} | {"kink"}, \
+    "every verdict kind needs a box"
