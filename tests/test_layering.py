@@ -10,8 +10,9 @@ UI_MODULES = {"streamlit", "altair"}
 # the package itself (`from gansim import Config`), "ui" every module under gansim/ui/.
 LAYERS = [
     {"config", "data", "history", "metrics", "seeding", "stack", "schedule", "serve"},
+    {"game_config"},
     {"losses", "models", "diagnosis", "drawing", "lessons", "optim", "grid", "settings_doc"},
-    {"nets", "spectral", "stacking"},
+    {"nets", "spectral", "stacking", "dirac", "spectrum"},
     {"penalties", "draws"},
     {"step"},
     {"compile", "snapshot"},
