@@ -18,6 +18,9 @@ def page():
     from gansim.game_config import GameConfig as Game
     from gansim.ui import game_view as view
 
+    click = st.session_state.pop("test_click", None)
+    if click:  # AppTest cannot click a chart: call its callback as Streamlit would
+        view._clicked(click)
     cfg = Game.from_dict(_json.loads(st.session_state.get("test_game", "{}")))
     st.session_state.returned = view.render(cfg.replace(steps=120))
 
@@ -95,8 +98,8 @@ def test_the_step_slider_and_a_click_move_the_drawn_path():
     spec = chart_specs(at)[0]
     path = [layer for layer in spec["layer"] if layer.get("name") == "path"][0]
     assert len(_values(spec, path)) == 11
-    at.session_state["game_start"] = (0.5, -0.25)  # what a click on the plane stores
-    at.run()
+    at.session_state["game_plane_0"] = {"selection": {"start": [{"theta": 0.5, "psi": -0.25}]}}
+    game_view_click(at, "game_plane_0")
     spec = chart_specs(at)[0]
     path = [layer for layer in spec["layer"] if layer.get("name") == "path"][0]
     assert _values(spec, path)[0][:2] == [0.5, -0.25]
@@ -108,16 +111,31 @@ def _values(spec: dict, layer: dict) -> list:
     return [[r["t"], r["p"], r["step"]] for r in rows]
 
 
-def test_a_click_sets_the_start_point():
-    """The selection callback: the clicked grid point becomes the start."""
-    import streamlit as st
+def game_view_click(at: AppTest, key: str) -> None:
+    """What Streamlit does on a click: the selection lands in the session, the chart's
+    callback runs, then the page."""
+    at.session_state["test_click"] = key
+    at.run()
 
-    st.session_state.clear()
-    st.session_state["game_chart"] = 0
-    st.session_state["plane"] = {"selection": {"start": [{"theta": 0.75, "psi": -1.5}]}}
-    game_view._clicked("plane")
-    assert st.session_state["game_start"] == (0.75, -1.5)
-    assert st.session_state["game_chart"] == 1
+
+def test_a_click_sets_the_start_point_in_the_game_and_its_widgets():
+    at = open_page()
+    at.session_state["game_plane_0"] = {"selection": {"start": [{"theta": 0.75, "psi": -1.5}]}}
+    game_view_click(at, "game_plane_0")
+    assert not at.exception
+    assert (at.number_input(key="game_theta0").value, at.number_input(key="game_psi0").value) \
+        == (0.75, -1.5)
+    assert (at.session_state["returned"].theta0, at.session_state["returned"].psi0) == (0.75, -1.5)
+    assert at.session_state["game"] == at.session_state["returned"]  # what the link writes
+    assert at.session_state["game_chart"] == 1  # a fresh chart: the click is handled once
+
+
+def test_a_click_beyond_the_start_range_starts_at_its_edge():
+    at = open_page()
+    at.session_state["game_plane_0"] = {"selection": {"start": [{"theta": 9.0, "psi": -7.5}]}}
+    game_view_click(at, "game_plane_0")
+    assert not at.exception
+    assert (at.session_state["returned"].theta0, at.session_state["returned"].psi0) == (5.0, -5.0)
 
 
 def test_query_params_round_trip():

@@ -4,8 +4,10 @@ everything; this module only draws it and reads the widgets).
 
 The page calls `render(cfg)` and gets back the GameConfig its widgets now hold; it puts
 `query_params(cfg)` in the address bar and reads it back with `GameConfig.from_query`.
-A click on the plane moves the start point, like the drawing view's clicks
+A click on the plane moves the start point (θ₀, ψ₀), like the drawing view's clicks
 (gansim/ui/draw_view.py): a point selection, read once, then the chart is remounted.
+Its state lives in gansim/ui/keys.py (GAME*): the game itself is kept in GAME, which
+every widget change and click updates before the page runs, so the link is current.
 """
 from __future__ import annotations
 
@@ -19,18 +21,10 @@ import streamlit as st
 from .. import dirac
 from ..config import Choice, Range
 from ..game_config import GAME_FIELDS, GameConfig
-from . import palette
+from . import keys, palette
+from .keys import GAME, GAME_CHART, GAME_FIELD, GAME_PLANE, GAME_SEEDED, GAME_STEP, \
+    GAME_STEPS_SHOWN
 
-# Every session_state key this view owns, with its meaning (the page's state module may
-# adopt them in phase 2). Widget keys are PREFIX + field.
-PREFIX = "game_"
-KEYS = {
-    "game_seeded": "the GameConfig the widgets were last filled from",
-    "game_start": "the start point chosen by a click on the plane, or None",
-    "game_chart": "a counter in the plane's key: a fresh chart forgets a handled click",
-    "game_step": "the step slider: how much of the trajectory is drawn",
-    "game_steps_shown": "the path's length when the slider last drew (to follow its end)",
-}
 PICK = "start"  # the plane's point selection
 PX = 420  # the plane's side in pixels; square, so the arrows' angles are true
 SMALL = 200  # each eigenvalue plot's side
@@ -48,16 +42,18 @@ def query_params(cfg: GameConfig) -> dict[str, str]:
 def render(cfg: GameConfig, start: tuple[float, float] | None = None) -> GameConfig:
     """Draw the game's controls, plane, eigenvalues and verdict; return the widgets' game.
 
-    `cfg` fills the widgets when it changes (a lesson step, a URL); `start` overrides the
-    start point until the class clicks another."""
-    _init(cfg, start)
+    `cfg` fills the widgets when it changes (a lesson step, a URL); `start`, if given,
+    replaces its start point (θ₀, ψ₀)."""
+    if start is not None:
+        cfg = cfg.replace(theta0=float(start[0]), psi0=float(start[1]))
+    _init(cfg)
     cfg = controls()
-    start = st.session_state.game_start or (cfg.theta0, cfg.psi0)
-    data = game_data(cfg, tuple(start))
+    GAME.set(cfg)
+    data = game_data(cfg, (cfg.theta0, cfg.psi0))
     left, right = st.columns([3, 2])
     with left:
         shown = _step_slider(len(data["path"]) - 1)
-        key = f"game_plane_{st.session_state.game_chart}"
+        key = GAME_PLANE.name(GAME_CHART.get())
         st.altair_chart(plane(data, shown), key=key, on_select=functools.partial(_clicked, key),
                         selection_mode=[PICK], theme=None, width="content")
         st.caption("Arrows: where both players move from each point (G along θ, D along ψ). "
@@ -77,14 +73,26 @@ def render(cfg: GameConfig, start: tuple[float, float] | None = None) -> GameCon
 
 # --- widgets from the field table ---------------------------------------------------
 
-def _init(cfg: GameConfig, start) -> None:
-    if st.session_state.get("game_seeded") != cfg:  # a new game from the page: fill widgets
-        for name in GAME_FIELDS:
-            st.session_state[PREFIX + name] = getattr(cfg, name)
-        st.session_state.game_seeded = cfg
-        st.session_state.game_start = tuple(start) if start else None
-    st.session_state.setdefault("game_start", None)
-    st.session_state.setdefault("game_chart", 0)
+def _init(cfg: GameConfig) -> None:
+    """Fill the widgets from a new game from the page, or when another view dropped them."""
+    dropped = not all(keys.has(GAME_FIELD.name(name)) for name in GAME_FIELDS)
+    if GAME_SEEDED.get() != cfg or dropped:
+        _fill(cfg)
+        GAME_SEEDED.set(cfg)
+
+
+def _fill(cfg: GameConfig) -> None:
+    for name in GAME_FIELDS:
+        keys.write(GAME_FIELD.name(name), getattr(cfg, name))
+
+
+def _held() -> None:
+    """A widget changed (a callback, before the page runs): the game is what they hold."""
+    try:
+        GAME.set(GameConfig.from_dict({name: keys.read(GAME_FIELD.name(name))
+                                       for name in GAME_FIELDS}))
+    except ValueError:
+        pass  # the widgets' own bounds make this rare; controls() says what is wrong
 
 
 def _number(name: str, check: Range) -> Any:
@@ -92,13 +100,13 @@ def _number(name: str, check: Range) -> Any:
     step = 1 if check.integer else (0.01 if check.hi <= 2 else 0.1)
     kind = int if check.integer else float
     return st.number_input(_label(name), kind(lo), kind(check.hi), step=kind(step),
-                           key=PREFIX + name, help=GAME_FIELDS[name].help,
-                           format=None if check.integer else "%g")
+                           key=GAME_FIELD.name(name), help=GAME_FIELDS[name].help,
+                           format=None if check.integer else "%g", on_change=_held)
 
 
 def _select(name: str, check: Choice) -> Any:
-    return st.selectbox(_label(name), check.options, key=PREFIX + name,
-                        help=GAME_FIELDS[name].help)
+    return st.selectbox(_label(name), check.options, key=GAME_FIELD.name(name),
+                        help=GAME_FIELDS[name].help, on_change=_held)
 
 
 # One widget per kind of check, so a new field needs no new widget code.
@@ -122,11 +130,7 @@ def controls(columns: int = 5) -> GameConfig:
         for i, (name, f) in enumerate(GAME_FIELDS.items()):
             with cols[i % columns]:
                 values[name] = WIDGETS[type(f.check)](name, f.check)
-    cfg = GameConfig.from_dict(values)
-    if (cfg.theta0, cfg.psi0) != (st.session_state.game_seeded.theta0,
-                                  st.session_state.game_seeded.psi0):
-        st.session_state.game_start = None  # typed start fields beat an older click
-    return cfg
+    return GameConfig.from_dict(values)
 
 
 def _step_slider(n: int) -> int:
@@ -134,22 +138,34 @@ def _step_slider(n: int) -> int:
     it was there (a new game redraws its whole path)."""
     if n < 1:
         return n
-    last = st.session_state.get("game_steps_shown", n)
-    now = st.session_state.get("game_step", n)
+    last = keys.read(GAME_STEPS_SHOWN.name, n)
+    now = keys.read(GAME_STEP.name, n)
     # Written every run: a slider whose range changed is a new widget, and would forget.
-    st.session_state.game_step = n if now >= min(last, n) else now
-    st.session_state.game_steps_shown = n
-    return st.slider("Step", 0, n, key="game_step",  # its value lives in session_state
+    GAME_STEP.set(n if now >= min(last, n) else now)
+    GAME_STEPS_SHOWN.set(n)
+    return st.slider("Step", 0, n, key=GAME_STEP.name,  # its value lives in the session
                      help="Drag to replay the path one update at a time.")
 
 
 def _clicked(key: str) -> None:
-    """A click on the plane: its grid point becomes the start."""
-    event = st.session_state.get(key) or {}
+    """A click on the plane: its grid point becomes the start, in the game and in the
+    start widgets (a callback runs before they are drawn, so they may be set)."""
+    event = keys.read(key) or {}
     picked = (event.get("selection") or {}).get(PICK) or []
     if picked and "theta" in picked[0]:
-        st.session_state.game_start = (float(picked[0]["theta"]), float(picked[0]["psi"]))
-        st.session_state.game_chart += 1
+        start = {name: _clamp(name, float(picked[0][axis]))
+                 for name, axis in (("theta0", "theta"), ("psi0", "psi"))}
+        GAME.set(GAME.get().replace(**start))
+        for name, value in start.items():
+            keys.write(GAME_FIELD.name(name), value)
+        GAME_CHART.set(GAME_CHART.get() + 1)
+
+
+def _clamp(name: str, value: float) -> float:
+    """A click beyond the start field's range (an escaping path widens the plane) starts
+    at its edge."""
+    check = GAME_FIELDS[name].check
+    return min(max(value, check.lo), check.hi)
 
 
 # --- what gets drawn ------------------------------------------------------------------
