@@ -60,10 +60,11 @@ GUIDES = {  # the side column's reading guide for each view other than the live 
   with slope **ψ**. One pair (θ, ψ) is the whole game: a point on the plane.
 - The **arrows** show where both players move from each point; the **line** is their path
   from the start (square) to the step the slider shows (dot); the **cross** is (0, 0).
-- **Eigenvalues**: left of the dashed line (the field) or inside the dashed circle (one
-  update), the players are pulled in. The box below says what the path does.
-- **Click the plane** to start elsewhere; change a setting to see its arrows change.
-  The link carries these settings.
+- **Eigenvalues** (below the plane): left of the dashed line (the field) or inside the
+  dashed circle (one update), the players are pulled in. The box above the plane says
+  what the path does.
+- **Click the plane** to start elsewhere; open **Game settings** above it and change
+  one to see its arrows change. The link carries these settings.
 """,
 }
 

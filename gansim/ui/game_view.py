@@ -26,7 +26,7 @@ from .keys import GAME, GAME_CHART, GAME_FIELD, GAME_PLANE, GAME_SEEDED, GAME_ST
     GAME_STEPS_SHOWN
 
 PICK = "start"  # the plane's point selection
-PX = 420  # the plane's side in pixels; square, so the arrows' angles are true
+PX = 400  # the plane's side in pixels; square, so the arrows' angles are true
 SMALL = 200  # each eigenvalue plot's side
 GRID = 15  # arrows per side
 CLICKS = 41  # clickable points per side (start points snap to this grid)
@@ -50,24 +50,25 @@ def render(cfg: GameConfig, start: tuple[float, float] | None = None) -> GameCon
     cfg = controls()
     GAME.set(cfg)
     data = game_data(cfg, (cfg.theta0, cfg.psi0))
-    left, right = st.columns([3, 2])
-    with left:
-        shown = _step_slider(len(data["path"]) - 1)
-        key = GAME_PLANE.name(GAME_CHART.get())
-        st.altair_chart(plane(data, shown), key=key, on_select=functools.partial(_clicked, key),
-                        selection_mode=[PICK], theme=None, width="content")
-        st.caption("Arrows: where both players move from each point (G along θ, D along ψ). "
-                   "The line: the players' path from the start (a square) to the step shown "
-                   "(a dot); the cross marks the equilibrium (0, 0). Click the plane to start "
-                   "elsewhere.")
-    with right:
-        st.altair_chart(eigen_chart(data["field_eig"], "Field's Jacobian at (0, 0)", circle=False),
-                        theme=None, width="content")
-        st.altair_chart(eigen_chart(data["update_eig"], "One update at (0, 0)", circle=True),
-                        theme=None, width="content")
-        st.caption("Left of the vertical line, the field pulls in; inside the circle, each "
-                   "update brings the players closer.")
-        VERDICT_BOX[data["kind"]](data["sentence"])
+    # Stacked, not side by side: the arena column is ~570 px wide at 1366×768, too narrow
+    # for the plane beside the eigenvalue plots. The verdict comes first, so that it
+    # stays on screen with the top of the plane it describes.
+    VERDICT_BOX[data["kind"]](data["sentence"])
+    shown = _step_slider(len(data["path"]) - 1)
+    key = GAME_PLANE.name(GAME_CHART.get())
+    st.altair_chart(plane(data, shown), key=key, on_select=functools.partial(_clicked, key),
+                    selection_mode=[PICK], theme=None, width="content")
+    st.caption("Arrows: where both players move from each point (G along θ, D along ψ). "
+               "The line: the players' path from the start (a square) to the step shown "
+               "(a dot); the cross marks the equilibrium (0, 0). Click the plane to start "
+               "elsewhere.")
+    field_col, update_col = st.columns(2)
+    field_col.altair_chart(eigen_chart(data["field_eig"], "Field's Jacobian at (0, 0)",
+                                       circle=False), theme=None, width="content")
+    update_col.altair_chart(eigen_chart(data["update_eig"], "One update at (0, 0)",
+                                        circle=True), theme=None, width="content")
+    st.caption("Left of the dashed vertical line, the field pulls the players in; inside the "
+               "dashed circle, each update brings them closer.")
     return cfg
 
 
@@ -115,16 +116,19 @@ assert all(type(f.check) in WIDGETS for f in GAME_FIELDS.values()), \
     "every GameConfig field's check needs a widget in game_view.WIDGETS"
 
 
-LABELS = {"theta0": "start θ", "psi0": "start ψ", "lr_g": "G's lr", "lr_d": "D's lr"}
+LABELS = {"theta0": "start θ", "psi0": "start ψ", "lr_g": "G's lr", "lr_d": "D's lr",
+          "instance_noise": "noise σ", "gp_target": "GP target", "gp": "GP", "r1": "R1",
+          "r2": "R2", "d_steps": "D steps"}
 
 
 def _label(name: str) -> str:
     return LABELS.get(name, name.replace("_", " "))
 
 
-def controls(columns: int = 5) -> GameConfig:
+def controls(columns: int = 4) -> GameConfig:
     """One widget per GameConfig field (from GAME_FIELDS); the game they hold."""
-    with st.expander("Game settings", expanded=True):
+    # Closed at first: at 1366×768 the open table would push the plane below the fold.
+    with st.expander("Game settings: loss, remedies, steps, start", expanded=False):
         cols = st.columns(columns)
         values = {}
         for i, (name, f) in enumerate(GAME_FIELDS.items()):
