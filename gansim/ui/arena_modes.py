@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..trainer import CHECKPOINT_EVERY
-from . import draw_view, game_view, generator_view, timeline_view, transport
+from . import draw_view, game_view, generator_view, spectrum_view, timeline_view, transport
 from .keys import ARENA_MODE, ARENA_SHOWN, GAME, PLAYING
 
 TRAIN, GENERATOR, DRAW, SCRUB = ARENA_MODE.default, generator_view.MODE, "Draw data", "Scrub back"
@@ -113,8 +113,14 @@ def body(mode: str) -> None:
 PAUSED_BODIES = {  # the modes that pause training, and what they draw instead
     DRAW: draw_view.body,
     SCRUB: lambda run: timeline_view.body(run, leave),
-    DIRAC: lambda run: game_view.render(GAME.get()),
+    DIRAC: lambda run: _game(run),
 }
+
+
+def _game(run) -> None:
+    """The Dirac-GAN, then the same eigenvalue picture for the live run's networks."""
+    game_view.render(GAME.get())
+    spectrum_view.panel(run)
 
 
 def link_of(mode: str) -> str | None:

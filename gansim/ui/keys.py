@@ -187,6 +187,10 @@ GAME_STEP = Key("game_step", UNSET, "the step slider: how much of the game's pat
                 WIDGET)
 GAME_STEPS_SHOWN = Key("game_steps_shown", UNSET, "the path's length when the slider last drew "
                                                   "(so that it follows the path's end)")
+GAME_SPECTRUM = Key("game_spectrum_result", None, "(run step, spectrum.Spectrum or why none) "
+                                                  "of the live run's game, once asked for")
+BUTTONS["game_spectrum"] = Key("game_spectrum", UNSET, "compute the live run's game spectrum",
+                               BUTTON)
 
 
 def button(name: str) -> str:
