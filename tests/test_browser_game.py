@@ -26,7 +26,8 @@ def visible_in_window(page, locator) -> bool:
     """Inside the browser's window sideways (nothing cut off at the right edge)."""
     box = locator.bounding_box()
     width = page.viewport_size["width"]
-    return box is not None and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width
+    return (box is not None and box["width"] > 0 and box["x"] >= 0
+            and box["x"] + box["width"] <= width)
 
 
 def settle(page, quiet: float = 2.0) -> None:
@@ -67,6 +68,10 @@ def test_the_game_view_at_projector_size(server, browser):
         for i in range(3):
             charts.nth(i).scroll_into_view_if_needed()
             assert visible_in_window(page, charts.nth(i)), f"chart {i} is cut off at the side"
+        guide = page.get_by_text("How to read the game").bounding_box()
+        for i in range(3):  # the arena column holds them: none runs under the side column
+            box = charts.nth(i).bounding_box()
+            assert box["x"] + box["width"] <= guide["x"], f"chart {i} runs into the guide"
         assert page.locator(f"{CHART} g.arrows_marks").count() == 1
         assert page.locator(f"{CHART} g.path_marks").count() == 1
         assert page.locator(f"{CHART} g.eigenvalues_marks").count() == 2

@@ -16,7 +16,7 @@ from ..config import DEFAULT, FIELD_NAMES, Config, coerce
 from ..game_config import GAME_FIELDS, QUERY_PREFIX, GameConfig
 
 MAX_VALUE_LEN = 2000  # a custom mixture of 100 centres fits; a pasted essay does not
-MAX_PARAMS = 64  # more than every field + the lesson keys
+MAX_PARAMS = 80  # above every setting, every dirac_* one and the lesson, run, arena keys (61)
 LESSON_KEYS = ("lesson", "lesson_step")
 RUN_KEY = "run"  # the tab's token for its kept run (gansim/ui/runstore.py), not a setting
 ARENA_KEY = "arena"  # the arena view a link opens (arena_modes.LINKS), not a setting
