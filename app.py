@@ -69,7 +69,7 @@ SIDEBAR_NOTES = {
 def view_switch() -> tuple[str, str | None]:
     """Single run, Compare (panes in lockstep) or Sweep; for a single run, also the arena's
     view and "Compare from here". One row, so the arena keeps the projector's height."""
-    cols = st.columns([1.3, 1.7, 1])
+    cols = st.columns([1.25, 2.05, 0.8])  # five arena views fit beside the radio at 1366 px
     view = cols[0].radio("View", VIEWS, key=VIEW.name, horizontal=True,
                          on_change=transport.pause, label_visibility="collapsed",
                          help="Compare: runs side by side in lockstep. Sweep: a small grid "

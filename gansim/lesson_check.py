@@ -73,6 +73,7 @@ def play(lesson: Lesson, seeds: list[int] | None = None, seed: int | None = None
     trainer = None
     results = []
     for i, step in enumerate(lesson.steps):
+        results += game_results(lesson, i, seeds)
         trainer = enter_step(trainer, lesson, i, seeds=seeds)
         if not step.expect and _starts_fresh(lesson, i + 1, trainer):
             continue  # nothing checks this run, and the next step does not build on it
@@ -88,6 +89,22 @@ def play(lesson: Lesson, seeds: list[int] | None = None, seed: int | None = None
                 results.append(ClaimResult(lesson.id, step.label or f"step {i + 1}",
                                            claim.describe(), seed, holds, value, seconds))
     return results
+
+
+def game_results(lesson: Lesson, index: int, seeds: list[int]) -> list[ClaimResult]:
+    """Step `index`'s Dirac-GAN claims: measured once (the game has no randomness) and
+    reported as one row per seed, so the table's rule reads the same for every claim."""
+    from . import dirac
+
+    step = lesson.steps[index]
+    rows = []
+    for claim in step.game_claims:
+        start = time.perf_counter()
+        value = dirac.measure(step.game, claim.metric)
+        seconds = time.perf_counter() - start
+        rows += [ClaimResult(lesson.id, step.label or f"step {index + 1}", claim.describe(),
+                             seed, claim.judge(value), value, seconds) for seed in seeds]
+    return rows
 
 
 def _starts_fresh(lesson: Lesson, index: int, trainer) -> bool:
@@ -111,7 +128,8 @@ def check(lessons: list[Lesson], seeds: list[int], jobs: int | None = None,
     other cores idle; results come back in lesson order, whatever order they finish in.
     """
     jobs = jobs or os.cpu_count() or 1
-    checked = [lesson for lesson in lessons if any(st.expect for st in lesson.steps)]
+    checked = [lesson for lesson in lessons
+               if any(st.expect or st.game_claims for st in lesson.steps)]
     parts_per_lesson = max(1, math.ceil(jobs / max(len(checked), 1)))
     size = max(1, math.ceil(len(seeds) / parts_per_lesson))
     work = [(lesson, seeds[i:i + size]) for lesson in checked for i in range(0, len(seeds), size)]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import FIELD_NAMES, Config
+from .game_config import CLAIM_NAMES, GameConfig
 from .history import KEYS
 
 LESSON_DIR = Path(__file__).resolve().parents[1] / "lessons"
@@ -89,6 +90,23 @@ def _grad_ratio(history: dict[str, list[float]]) -> list[float]:
 
 
 @dataclass(frozen=True)
+class GameClaim:
+    """An exact claim about a step's Dirac-GAN game, e.g. spectral_radius > 1: measured
+    once by gansim/dirac.py (no seeds: the game is deterministic)."""
+
+    metric: str  # a name in game_config.CLAIM_NAMES
+    op: str
+    value: float
+    text: str = ""
+
+    def describe(self) -> str:
+        return "Dirac-GAN, exact: " + (self.text or f"{self.metric} {self.op} {self.value:g}")
+
+    def judge(self, measured: float) -> bool:
+        return not math.isnan(measured) and OPS[self.op](measured, self.value)
+
+
+@dataclass(frozen=True)
 class Step:
     text: str
     changes: dict = field(default_factory=dict)  # Config fields set before the run
@@ -99,6 +117,10 @@ class Step:
     label: str = ""  # short name of the run for tables ("collapse", "cure")
     phase: str = "both"  # "d" or "g": train only that player for `train` steps
     frames: str = "normal"  # "fewer": the app draws fewer frames during this run (FRAMES)
+    # The same idea on the Dirac-GAN (gansim/dirac.py): its settings (unset = defaults;
+    # not carried to later steps) and exact claims about it.
+    game: GameConfig | None = None
+    game_claims: tuple[GameClaim, ...] = ()
 
     def run(self, trainer) -> None:
         """Train this step's run on `trainer` (the app and the check both call this)."""
@@ -187,7 +209,8 @@ def _lesson(raw: dict, name: str) -> Lesson:
                     goal=_need(raw, "goal", str, name), config=cfg, steps=steps,
                     teacher_notes=raw.get("teacher_notes", ""), controls=controls,
                     minutes=raw.get("minutes", ""), path=name)
-    labels = [s.label or f"step {i + 1}" for i, s in enumerate(steps) if s.expect]
+    labels = [s.label or f"step {i + 1}" for i, s in enumerate(steps)
+              if s.expect or s.game_claims]
     repeated = sorted({x for x in labels if labels.count(x) > 1})
     if repeated:  # the check's table keys its rows on the run's label
         raise LessonError(f"{name}: steps with 'expect' need distinct labels; repeated: "
@@ -213,7 +236,7 @@ def _step(raw: dict, where: str) -> Step:
     if not isinstance(raw, dict):
         raise LessonError(f"{where}: must be a table")
     _no_extra(raw, {"text", "changes", "train", "reset", "question", "expect", "label", "phase",
-                    "frames"}, where)
+                    "frames", "game", "game_claims"}, where)
     train = raw.get("train", 0)
     if not isinstance(train, int) or isinstance(train, bool) or not 0 <= train <= 100_000:
         raise LessonError(f"{where}: 'train' must be an integer in [0, 100000], got {train!r}")
@@ -233,9 +256,45 @@ def _step(raw: dict, where: str) -> Step:
     frames = raw.get("frames", "normal")
     if frames not in FRAMES:
         raise LessonError(f"{where}: 'frames' must be one of {', '.join(FRAMES)}, got {frames!r}")
+    game, game_claims = _game(raw, where)
     return Step(text=_need(raw, "text", str, where), changes=changes, train=train,
                 reset=bool(raw.get("reset", False)), question=question, expect=expect,
-                label=raw.get("label", ""), phase=phase, frames=frames)
+                label=raw.get("label", ""), phase=phase, frames=frames, game=game,
+                game_claims=game_claims)
+
+
+def _game(raw: dict, where: str) -> tuple[GameConfig | None, tuple[GameClaim, ...]]:
+    """A step's [steps.game] settings and [[steps.game_claims]] (both optional)."""
+    game = None
+    if "game" in raw:
+        if not isinstance(raw["game"], dict):
+            raise LessonError(f"{where}: 'game' must be a table of Dirac-GAN settings")
+        try:
+            game = GameConfig.from_dict(raw["game"])
+        except ValueError as err:
+            raise LessonError(f"{where}.game: {err}") from None
+    claims = raw.get("game_claims", [])
+    if not isinstance(claims, list):
+        raise LessonError(f"{where}: 'game_claims' must be a list of tables "
+                          f"([[steps.game_claims]])")
+    if claims and game is None:
+        raise LessonError(f"{where}: 'game_claims' needs a game: add a [steps.game] table "
+                          f"(it may be empty for the default game)")
+    return game, tuple(_game_claim(c, f"{where}.game_claims[{i}]") for i, c in enumerate(claims))
+
+
+def _game_claim(raw: dict, where: str) -> GameClaim:
+    if not isinstance(raw, dict):
+        raise LessonError(f"{where}: must be a table")
+    _no_extra(raw, {"metric", "op", "value", "text"}, where)
+    metric = _need(raw, "metric", str, where)
+    if metric not in CLAIM_NAMES:
+        raise LessonError(f"{where}: unknown game metric '{metric}' (one of "
+                          f"{', '.join(CLAIM_NAMES)})")
+    op = _need(raw, "op", str, where)
+    if op not in OPS:
+        raise LessonError(f"{where}: 'op' must be one of {' '.join(OPS)}, got {op!r}")
+    return GameClaim(metric, op, _need(raw, "value", float, where), raw.get("text", ""))
 
 
 def _question(raw: dict, where: str) -> Question:

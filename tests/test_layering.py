@@ -11,9 +11,10 @@ UI_MODULES = {"streamlit", "altair"}
 LAYERS = [
     {"checks"},
     {"config", "data", "history", "metrics", "seeding", "stack", "schedule", "serve"},
+    {"game_config"},
     {"losses", "models", "diagnosis", "drawing", "lessons", "optim", "grid", "settings_doc",
      "cost"},
-    {"nets", "spectral", "stacking"},
+    {"nets", "spectral", "stacking", "dirac", "spectrum"},
     {"penalties", "draws"},
     {"step"},
     {"compile", "snapshot"},

@@ -20,6 +20,8 @@ from typing import Any
 
 import streamlit as st
 
+from ..game_config import GameConfig
+
 UNSET = object()  # no default: the key is absent until set, and its absence means something
 STATE, WIDGET, BUTTON = "state", "widget", "button"
 
@@ -172,6 +174,23 @@ _BUTTONS = {
     "sweep_run": "run the sweep", "sweep_csv": "download the sweep's runs",
 }
 BUTTONS = {name: Key(name, UNSET, meaning, BUTTON) for name, meaning in _BUTTONS.items()}
+
+# --- the Dirac-GAN game: the arena's Game view (gansim/ui/game_view.py) -------------------
+GAME = Key("game", GameConfig(), "the game the Game view shows, and the link's dirac_* (kept "
+                                 "while another view shows: its widgets' state is dropped then)")
+GAME_SEEDED = Key("game_seeded", None, "the GameConfig the page last passed to the game's "
+                                       "widgets (a new one fills them)")
+GAME_FIELD = Family("game_{}", "a game setting's widget, by GameConfig field", WIDGET)
+GAME_CHART = Key("game_chart", 0, "the plane's generation: a fresh chart forgets a handled click")
+GAME_PLANE = Family("game_plane_{}", "the plane's click selection, by generation", WIDGET)
+GAME_STEP = Key("game_step", UNSET, "the step slider: how much of the game's path is drawn",
+                WIDGET)
+GAME_STEPS_SHOWN = Key("game_steps_shown", UNSET, "the path's length when the slider last drew "
+                                                  "(so that it follows the path's end)")
+GAME_SPECTRUM = Key("game_spectrum_result", None, "(run step, spectrum.Spectrum or why none) "
+                                                  "of the live run's game, once asked for")
+BUTTONS["game_spectrum"] = Key("game_spectrum", UNSET, "compute the live run's game spectrum",
+                               BUTTON)
 
 
 def button(name: str) -> str:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from .. import ahead
+from .. import ahead, dirac
 from ..config import DEFAULT, restart_fields_changed
 from ..lessons import LESSON_DIR, Lesson, LessonError, load_all
-from . import controls, keys, transport
-from .keys import (ANSWER, EXPLORE_FREE, LESSON_ID, LESSON_PICKER, LESSON_QUEUE, LESSON_RAN,
+from . import arena_modes, controls, keys, transport
+from .keys import (ANSWER, EXPLORE_FREE, GAME, LESSON_ID, LESSON_PICKER, LESSON_QUEUE, LESSON_RAN,
                    LESSON_STEP, NOTICE, QUEUE_UNTIL, RESEED, SPEED, SPEED_BEFORE_LESSON,
                    SPEED_WANTED, TRAIN_LEFT, button)
 
@@ -87,6 +87,15 @@ def start(run, lesson_id: str, step: int = 0) -> None:
     ahead.prepare([lesson.config_at(i) for i, s in enumerate(lesson.steps) if s.train])
     run.reset(lesson.config_at(step))
     controls.seed_widgets(run.cfg)
+    _show_game(lesson, step)
+
+
+def _show_game(lesson: Lesson, index: int) -> None:
+    """A step with a Dirac-GAN game opens the arena's Game view on that game."""
+    game = lesson.steps[index].game
+    if game is not None:
+        GAME.set(game)
+        arena_modes.show_game()
 
 
 def _picked(run) -> None:
@@ -99,6 +108,7 @@ def _move(delta: int) -> None:
         LESSON_STEP.set(min(max(step_index(lesson) + delta, 0), len(lesson.steps) - 1))
         transport.drop_steps_left()
         LESSON_QUEUE.set([])
+        _show_game(lesson, step_index(lesson))
 
 
 def run_step(run, lesson: Lesson, index: int) -> None:
@@ -244,6 +254,8 @@ def panel(run, lesson: Lesson) -> None:
     st.subheader(lesson.title)
     st.caption(f"Step {index + 1} of {len(lesson.steps)} · {lesson.goal}")
     st.markdown(step.text)
+    if step.game is not None:
+        _game_claims(step)
     answered = _question(lesson, index)
     if step.train or step.changes or step.reset:
         label = f"Run ({step.train} {_PHASE_WORDS.get(getattr(step, 'phase', 'both'), 'steps')})" \
@@ -266,6 +278,21 @@ def panel(run, lesson: Lesson) -> None:
     if lesson.teacher_notes:
         with st.expander("Teacher notes"):
             st.markdown(lesson.teacher_notes)
+
+
+def _game_claims(step) -> None:
+    """What the step's game shows, exactly (the lesson check measures the same numbers)."""
+    st.caption("The game for this step is in the arena's **Game** view"
+               + (": what it shows, exactly:" if step.game_claims else "."))
+    for claim in step.game_claims:
+        measured = _measure(step.game, claim.metric)
+        mark = "✅" if claim.judge(measured) else "⚠️"
+        st.caption(f"{mark} {claim.text or claim.describe()} — exact value {measured:.6g}")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _measure(game, metric: str) -> float:
+    return dirac.measure(game, metric)
 
 
 def training_caption(step, left: int) -> str:

@@ -11,9 +11,11 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ..config import DEFAULT, Config
+from ..game_config import GAME_FIELDS, GameConfig
 from ..trainer import resolve_device
-from . import controls, keys, lesson_panel, runstore, urlstate
-from .keys import LESSON_PICKER, NOTICE, RESEED, RUN, RUN_TOKEN, URL_WARNINGS
+from . import arena_modes, controls, keys, lesson_panel, runstore, urlstate
+from .keys import (ARENA_MODE, GAME, LESSON_PICKER, NOTICE, RESEED, RUN, RUN_TOKEN,
+                   URL_WARNINGS, VIEW)
 from .session import Run
 from .transport import change_config, run
 
@@ -25,6 +27,7 @@ def init() -> None:
     if RUN.is_set():
         return
     parsed = urlstate.parse(st.query_params.to_dict())
+    _open_game_from_link(parsed)
     if not parsed.lesson and _resume(parsed):  # a reload: the tab's run goes on
         return
     _start(Run(_runnable(parsed.config, parsed.warnings)), runstore.new_token(),
@@ -79,6 +82,28 @@ def _runnable(cfg: Config, warnings: list[str]) -> Config:
     return cfg
 
 
+def _open_game_from_link(parsed: urlstate.Parsed) -> None:
+    """The link's game settings, and the arena view it names (only those a link may open)."""
+    GAME.set(parsed.game)
+    if parsed.arena is None:
+        return
+    mode = arena_modes.LINKS.get(parsed.arena)
+    if mode is None:
+        parsed.warnings.append(f"link parameter {urlstate.ARENA_KEY}: no view a link can open "
+                               f"is called {parsed.arena[:40]!r} (one of: "
+                               f"{', '.join(arena_modes.LINKS)}); showing the live arena")
+        return
+    ARENA_MODE.set(mode)
+
+
+def _game_overrides(game: GameConfig) -> dict:
+    """The link's game settings that differ from the defaults (a class that changed a
+    lesson step's game): they win over the step's, as the run's settings do."""
+    base = GameConfig()
+    return {name: getattr(game, name) for name in GAME_FIELDS
+            if getattr(game, name) != getattr(base, name)}
+
+
 def _open_lesson_from_link(parsed: urlstate.Parsed) -> None:
     known = {lesson.id for lesson in lesson_panel.lessons()[0]}
     if parsed.lesson not in known:
@@ -93,6 +118,9 @@ def _open_lesson_from_link(parsed: urlstate.Parsed) -> None:
                  if v != getattr(run().cfg, k)}
     if overrides:
         change_config(run().cfg.replace(**overrides))
+    game = _game_overrides(parsed.game)
+    if game:
+        GAME.set(GAME.get().replace(**game))
 
 
 def apply_widgets() -> None:
@@ -125,8 +153,10 @@ def reseed_if_asked() -> None:
 def sync_url() -> None:
     """Keep the address bar equal to the current settings (and lesson step)."""
     lesson = lesson_panel.current()
+    arena = arena_modes.link_of(ARENA_MODE.get()) if VIEW.get() == VIEW.default else None
     params = urlstate.to_params(run().cfg, lesson.id if lesson else None,
-                                lesson_panel.step_index(lesson) if lesson else 0)
+                                lesson_panel.step_index(lesson) if lesson else 0,
+                                game=GAME.get(), arena=arena)
     params[urlstate.RUN_KEY] = RUN_TOKEN.get()  # this tab's run, for a reload
     runstore.STORE.touch(RUN_TOKEN.get())
     if st.query_params.to_dict() != params:
