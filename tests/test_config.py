@@ -3,7 +3,8 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gansim.config import (DEFAULT, FIELD_NAMES, FIELD_TYPES, FIELDS, Choice, Config, Range,
+from gansim.checks import Choice, Range
+from gansim.config import (DEFAULT, FIELD_NAMES, FIELD_TYPES, FIELDS, Config,
                            coerce, restart_fields_changed,
                            split_setting)
 

@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 
 from .. import dirac
-from ..config import Choice, Range
+from ..checks import Choice, Range
 from ..game_config import GAME_FIELDS, GameConfig
 from . import keys, palette
 from .keys import GAME, GAME_CHART, GAME_FIELD, GAME_PLANE, GAME_SEEDED, GAME_STEP, \
