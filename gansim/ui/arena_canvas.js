@@ -1,0 +1,487 @@
+// The arena film (gansim/ui/arena_canvas.py): Python sends a payload per snapshot; this
+// keeps its state on the mounted element, eases every point from where it is drawn to
+// its new place over about the time between payloads, cross-fades D's landscape, and
+// asks for no frame once nothing moves (an idle arena costs no CPU).
+
+const MARGIN = { left: 40, right: 10, top: 8, bottom: 22 };  // axis labels
+const LEGEND_H = 26;  // the legend row under the x axis
+const FIRST_MS = 250, MIN_MS = 60, MAX_MS = 1000;  // an easing's duration bounds
+const REACH_PX = 8;  // hover or click within this of a point picks it
+const VEGA_PX = 460;  // charts.ARENA_PX: dot sizes below are the Vega arena's at this size
+const STATS = (window.__gansimArena = window.__gansimArena || { frames: 0, payloads: 0 });
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const root = parentElement.querySelector(".gansim-arena");
+  const s = root.__arena || (root.__arena = create(root));
+  s.trigger = setTriggerValue;
+  arm(s);
+  receive(s, data, performance.now());
+  return () => disarm(s);
+}
+
+function create(root) {
+  const canvas = root.querySelector("canvas");
+  return {
+    root, canvas, tip: root.querySelector(".tip"), ctx: canvas.getContext("2d"),
+    p: null, sig: "", from: null, to: null, cur: null, t0: 0, dur: FIRST_MS,
+    arrived: 0, gap: null, landOld: null, landNew: null, raf: 0, armed: false,
+    size: null, mouse: null, handlers: null, observer: null,
+  };
+}
+
+// Listeners and the size observer; a cleanup (unmount, or before an update) removes
+// them, and the next call puts them back, so either lifecycle leaves one set.
+function arm(s) {
+  if (s.armed) return;
+  s.armed = true;
+  s.observer = new ResizeObserver(() => resize(s));
+  s.observer.observe(s.root);
+  s.handlers = {
+    mousemove: (e) => { s.mouse = local(s, e); paintSoon(s); },
+    mouseleave: () => { s.mouse = null; paintSoon(s); },
+    click: (e) => click(s, local(s, e)),
+  };
+  for (const [name, fn] of Object.entries(s.handlers)) s.canvas.addEventListener(name, fn);
+  resize(s);
+}
+
+function disarm(s) {
+  if (!s.armed) return;
+  s.armed = false;
+  if (s.raf) cancelAnimationFrame(s.raf);
+  s.raf = 0;
+  s.observer.disconnect();
+  for (const [name, fn] of Object.entries(s.handlers)) s.canvas.removeEventListener(name, fn);
+}
+
+function local(s, e) {
+  const r = s.canvas.getBoundingClientRect();
+  return { x: e.clientX - r.left, y: e.clientY - r.top };
+}
+
+// --- payloads -----------------------------------------------------------------------
+
+function receive(s, p, now) {
+  if (!p || !p.box) return;
+  const sig = JSON.stringify(p);
+  if (sig === s.sig) { paintSoon(s); return; }  // a rerun that changed nothing
+  const heightChanged = s.p && s.p.height !== p.height;
+  s.sig = sig;
+  STATS.payloads += 1;
+  const gap = s.arrived ? now - s.arrived : null;
+  s.arrived = now;
+  // The duration follows the arrival rhythm, so a point reaches its place as the
+  // next payload comes; a long pause (Step after Pause) starts the estimate afresh.
+  if (gap !== null && gap < MAX_MS) s.gap = s.gap === null ? gap : 0.7 * s.gap + 0.3 * gap;
+  else s.gap = null;
+  const sameBox = s.p && s.p.box.every((v, i) => v === p.box[i]);
+  const to = arrays(p);
+  s.from = sameBox && s.to ? startFrom(s.cur || s.to, to) : to;
+  s.landOld = sameBox && s.landNew ? blendNow(s, now) : null;
+  s.landNew = landscape(p);
+  s.to = to;
+  s.cur = cloneArrays(s.from);
+  s.p = p;
+  s.t0 = now;
+  s.dur = Math.min(MAX_MS, Math.max(MIN_MS, s.gap === null ? FIRST_MS : s.gap));
+  if (heightChanged || !s.size) resize(s);
+  paintSoon(s);
+}
+
+function floats(list) {
+  return Float64Array.from(list || [], (v) => (v === null ? NaN : v));
+}
+
+function arrays(p) {
+  return { real: floats(p.real), fake: floats(p.fake), arrows: floats(p.arrows),
+           manifold: floats(p.manifold.xy) };
+}
+
+function cloneArrays(a) {
+  const out = {};
+  for (const k in a) out[k] = Float64Array.from(a[k]);
+  return out;
+}
+
+// Start each layer where it is drawn now; a layer whose length changed (toggled, or
+// another batch size) appears at its new place at once. Fakes keep their index: the
+// snapshot draws them from one fixed latent batch, so fake i is the same z each time.
+function startFrom(drawn, to) {
+  const out = {};
+  for (const k in to) {
+    const a = drawn[k];
+    out[k] = a && a.length === to[k].length ? Float64Array.from(a, (v, i) =>
+      (Number.isFinite(v) ? v : to[k][i])) : Float64Array.from(to[k]);
+  }
+  return out;
+}
+
+function progress(s, now) {
+  return Math.min(1, Math.max(0, (now - s.t0) / s.dur));
+}
+
+function ease(t) {  // smoothstep: starts and lands gently
+  return t * t * (3 - 2 * t);
+}
+
+function step(s, now) {
+  const k = ease(progress(s, now));
+  for (const key in s.to) {
+    const a = s.from[key], b = s.to[key], c = s.cur[key];
+    for (let i = 0; i < b.length; i++) c[i] = a[i] + (b[i] - a[i]) * k;
+  }
+  return k;
+}
+
+// --- D's landscape: one small image per payload, cross-faded ------------------------
+
+function landscape(p) {
+  const [ny, nx] = p.d.shape, v = p.d.values, ramp = p.ramp;
+  const c = document.createElement("canvas");
+  c.width = nx; c.height = ny;
+  const g = c.getContext("2d"), img = g.createImageData(nx, ny);
+  const critic = p.d.scale === "critic";
+  for (let iy = 0; iy < ny; iy++) {
+    for (let ix = 0; ix < nx; ix++) {
+      const value = v[iy * nx + ix];
+      const t = critic ? 0.5 + 0.5 * value / p.d.bound : value;
+      const rgb = rampAt(ramp, t);
+      const o = ((ny - 1 - iy) * nx + ix) * 4;  // grid row 0 is the bottom (ymin)
+      img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2];
+      img.data[o + 3] = 255;
+    }
+  }
+  g.putImageData(img, 0, 0);
+  return c;
+}
+
+function rampAt(ramp, t) {
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0.5)) * (ramp.length - 1);
+  const i = Math.min(ramp.length - 2, Math.floor(x)), f = x - i;
+  return [0, 1, 2].map((c) => ramp[i][c] + (ramp[i + 1][c] - ramp[i][c]) * f);
+}
+
+// The landscape as it shows now (mid-fade: the blend), the next fade's starting image.
+function blendNow(s, now) {
+  const k = ease(progress(s, now));
+  if (!s.landOld || k >= 1) return s.landNew;
+  const c = document.createElement("canvas");
+  c.width = s.landNew.width; c.height = s.landNew.height;
+  const g = c.getContext("2d");
+  g.drawImage(s.landOld, 0, 0);
+  g.globalAlpha = k;
+  g.drawImage(s.landNew, 0, 0);
+  return c;
+}
+
+// --- size ---------------------------------------------------------------------------
+
+function resize(s) {
+  const width = Math.floor(s.root.clientWidth);
+  if (!width || !s.p) return;
+  const frame = MARGIN.top + MARGIN.bottom + LEGEND_H;
+  let side = width - MARGIN.left - MARGIN.right;
+  if (s.p.height) side = Math.min(side, s.p.height - frame);
+  side = Math.max(40, side);
+  const height = s.p.height || side + frame;
+  const dpr = window.devicePixelRatio || 1;
+  if (s.size && s.size.width === width && s.size.height === height && s.size.dpr === dpr) return;
+  s.size = { width, height, side, dpr };
+  s.canvas.width = Math.round(width * dpr);
+  s.canvas.height = Math.round(height * dpr);
+  s.canvas.style.width = width + "px";
+  s.canvas.style.height = height + "px";
+  paintSoon(s);
+}
+
+// --- frames -------------------------------------------------------------------------
+
+function paintSoon(s) {
+  if (!s.raf && s.armed) s.raf = requestAnimationFrame(() => tick(s));
+}
+
+function tick(s) {
+  s.raf = 0;
+  const now = performance.now();
+  if (!s.p || !s.size) return;
+  paint(s, now);
+  if (progress(s, now) < 1) paintSoon(s);  // nothing moves after: no more frames
+}
+
+function paint(s, now) {
+  const { ctx, p } = s, { width, height, side, dpr } = s.size;
+  const k = step(s, now);
+  const view = makeView(p.box, side);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.globalAlpha = 1;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, width, height);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(MARGIN.left, MARGIN.top, side, side);
+  ctx.clip();  // a fake that wanders off the fixed box is not drawn over the axes
+  drawLandscape(s, view, k);
+  drawRings(ctx, p, view);
+  drawManifold(ctx, p, s.cur.manifold, view);
+  const scale = Math.sqrt(Math.max(1, side / VEGA_PX));  // dots grow a little with the arena
+  drawDots(ctx, s.cur.real, view, 1.78 * scale, () => [p.colours.real, p.opacity.real]);
+  drawArrows(ctx, p, s.cur, view);
+  drawDots(ctx, s.cur.fake, view, 2.26 * scale, (i) => fakeStyle(p, i));
+  ctx.restore();
+  drawAxes(ctx, p.box, view);
+  drawLegend(ctx, p, view, width, scale);
+  hover(s, view);
+  STATS.frames += 1;
+  STATS.step = p.step;
+  STATS.fake0 = [s.cur.fake[0], s.cur.fake[1]];
+}
+
+function makeView(box, side) {
+  const [x0, x1, y0, y1] = box;
+  return {
+    box, side,
+    px: (x) => MARGIN.left + ((x - x0) / (x1 - x0)) * side,
+    py: (y) => MARGIN.top + ((y1 - y) / (y1 - y0)) * side,
+    ux: (px) => x0 + ((px - MARGIN.left) / side) * (x1 - x0),
+    uy: (py) => y1 - ((py - MARGIN.top) / side) * (y1 - y0),
+  };
+}
+
+function drawLandscape(s, view, k) {
+  const { ctx, p } = s, [ny, nx] = p.d.shape, [x0, x1, y0, y1] = p.box;
+  // Grid values sit on the box's edges (linspace): pixel centres on grid points.
+  const cx = (x1 - x0) / (nx - 1), cy = (y1 - y0) / (ny - 1);
+  const left = view.px(x0 - cx / 2), top = view.py(y1 + cy / 2);
+  const w = view.px(x1 + cx / 2) - left, h = view.py(y0 - cy / 2) - top;
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  if (s.landOld && k < 1) {
+    ctx.drawImage(s.landOld, left, top, w, h);
+    ctx.globalAlpha = k;
+  }
+  ctx.drawImage(s.landNew, left, top, w, h);
+  ctx.globalAlpha = 1 - p.opacity.landscape;  // the Vega image's opacity on white
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(MARGIN.left, MARGIN.top, view.side, view.side);
+  ctx.globalAlpha = 1;
+}
+
+function drawRings(ctx, p, view) {
+  const c = p.rings.centres, r = p.rings.radii;
+  if (!r.length) return;
+  const perUnit = view.side / (p.box[1] - p.box[0]);
+  ctx.setLineDash([4, 3]);
+  ctx.strokeStyle = p.colours.rings;
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  for (let m = 0; m < r.length; m++) {
+    const x = view.px(c[2 * m]), y = view.py(c[2 * m + 1]);
+    ctx.moveTo(x + r[m] * perUnit, y);
+    ctx.arc(x, y, r[m] * perUnit, 0, 2 * Math.PI);
+  }
+  ctx.stroke();
+  ctx.setLineDash([]);
+}
+
+function drawManifold(ctx, p, xy, view) {
+  const lines = p.manifold.lines;
+  if (!lines || !xy.length) return;
+  const points = xy.length / 2 / lines;
+  ctx.strokeStyle = p.colours.manifold;
+  ctx.globalAlpha = p.opacity.manifold;
+  ctx.lineWidth = 0.6;
+  ctx.beginPath();
+  for (let l = 0; l < lines; l++) {
+    for (let i = 0; i < points; i++) {
+      const o = 2 * (l * points + i), x = view.px(xy[o]), y = view.py(xy[o + 1]);
+      if (!Number.isFinite(x + y)) continue;
+      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+    }
+  }
+  ctx.stroke();
+  ctx.globalAlpha = 1;
+}
+
+function fakeStyle(p, i) {
+  const c = p.fake_colour[i];
+  const colour = c < 0 ? p.colours.no_modes : p.palette[c % p.palette.length];
+  return [colour, p.fake_far[i] ? p.opacity.far : p.opacity.hq];
+}
+
+// Dots grouped by colour and opacity: one path per group, not one per dot.
+function drawDots(ctx, xy, view, radius, style) {
+  const groups = new Map();
+  for (let i = 0; i < xy.length / 2; i++) {
+    const x = view.px(xy[2 * i]), y = view.py(xy[2 * i + 1]);
+    if (!Number.isFinite(x + y)) continue;
+    const [colour, alpha] = style(i), key = colour + "|" + alpha;
+    if (!groups.has(key)) groups.set(key, { colour, alpha, pts: [] });
+    groups.get(key).pts.push(x, y);
+  }
+  for (const g of groups.values()) {
+    ctx.fillStyle = g.colour;
+    ctx.globalAlpha = g.alpha;
+    ctx.beginPath();
+    for (let j = 0; j < g.pts.length; j += 2) {
+      ctx.moveTo(g.pts[j] + radius, g.pts[j + 1]);
+      ctx.arc(g.pts[j], g.pts[j + 1], radius, 0, 2 * Math.PI);
+    }
+    ctx.fill();
+  }
+  ctx.globalAlpha = 1;
+}
+
+function drawArrows(ctx, p, cur, view) {
+  const v = cur.arrows, f = cur.fake;
+  if (!v.length) return;
+  ctx.strokeStyle = p.colours.arrows;
+  ctx.globalAlpha = p.opacity.arrows;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  for (let i = 0; i < v.length / 2; i++) {
+    const x = f[2 * i], y = f[2 * i + 1];
+    const a = view.px(x), b = view.py(y), c = view.px(x + v[2 * i]), d = view.py(y + v[2 * i + 1]);
+    if (!Number.isFinite(a + b + c + d)) continue;
+    ctx.moveTo(a, b);
+    ctx.lineTo(c, d);
+  }
+  ctx.stroke();
+  ctx.globalAlpha = 1;
+}
+
+// --- axes, legend -------------------------------------------------------------------
+
+function niceStep(span, count) {
+  const raw = span / count, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const f = raw / mag;
+  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+}
+
+function ticks(lo, hi, count) {
+  const st = niceStep(hi - lo, count), out = [];
+  for (let t = Math.ceil(lo / st - 1e-9) * st; t <= hi + 1e-9; t += st) out.push(Math.abs(t) < st / 1e6 ? 0 : t);
+  return out;
+}
+
+function label(t) {
+  return String(Math.round(t * 1000) / 1000);
+}
+
+function drawAxes(ctx, box, view) {
+  const [x0, x1, y0, y1] = box, side = view.side, count = Math.max(3, side / 55);
+  const bottom = MARGIN.top + side;
+  ctx.strokeStyle = "#888";
+  ctx.fillStyle = "#333";
+  ctx.lineWidth = 1;
+  ctx.font = "10px sans-serif";
+  ctx.beginPath();
+  ctx.moveTo(MARGIN.left, MARGIN.top); ctx.lineTo(MARGIN.left, bottom); ctx.lineTo(MARGIN.left + side, bottom);
+  ctx.textAlign = "center"; ctx.textBaseline = "top";
+  for (const t of ticks(x0, x1, count)) {
+    const x = Math.round(view.px(t)) + 0.5;
+    ctx.moveTo(x, bottom); ctx.lineTo(x, bottom + 5);
+    ctx.fillText(label(t), x, bottom + 7);
+  }
+  ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  for (const t of ticks(y0, y1, count)) {
+    const y = Math.round(view.py(t)) + 0.5;
+    ctx.moveTo(MARGIN.left - 5, y); ctx.lineTo(MARGIN.left, y);
+    ctx.fillText(label(t), MARGIN.left - 7, y);
+  }
+  ctx.stroke();
+}
+
+// One row under the plot: real dot, fake dots, arrow, and D's colour bar; an item
+// that would run past the canvas's edge is left out.
+function drawLegend(ctx, p, view, width, scale) {
+  const y = MARGIN.top + view.side + MARGIN.bottom + LEGEND_H / 2;
+  let x = MARGIN.left;
+  ctx.font = "11px sans-serif";
+  ctx.textAlign = "left"; ctx.textBaseline = "middle";
+  const text = (words) => { ctx.fillStyle = "#333"; ctx.globalAlpha = 1; ctx.fillText(words, x, y); x += ctx.measureText(words).width + 14; };
+  const fits = (w) => x + w <= width - MARGIN.right;
+  const dot = (colour, alpha, r) => {
+    ctx.fillStyle = colour; ctx.globalAlpha = alpha;
+    ctx.beginPath(); ctx.arc(x + r, y, r, 0, 2 * Math.PI); ctx.fill(); x += 2 * r + 3;
+  };
+  const L = p.legend;
+  if (fits(ctx.measureText(L.real).width + 20)) { dot(p.colours.real, p.opacity.real, 1.78 * scale + 0.5); text(L.real); }
+  const modes = p.rings.radii.length ? Math.min(3, p.palette.length) : 0;
+  if (fits(ctx.measureText(L.fake).width + 40)) {
+    if (!modes) dot(p.colours.no_modes, p.opacity.hq, 2.26 * scale);
+    for (let m = 0; m < modes; m++) dot(p.palette[m], p.opacity.hq, 2.26 * scale);
+    text(L.fake);
+  }
+  if (p.arrows.length && fits(ctx.measureText(L.arrows).width + 30)) {
+    ctx.strokeStyle = p.colours.arrows; ctx.globalAlpha = p.opacity.arrows; ctx.lineWidth = 1;
+    ctx.beginPath(); ctx.moveTo(x, y + 4); ctx.lineTo(x + 14, y - 4); ctx.stroke(); x += 18;
+    text(L.arrows);
+  }
+  const [lo, hi] = L[p.d.scale];
+  const barW = 70, need = ctx.measureText(lo).width + ctx.measureText(hi).width + barW + 12;
+  if (fits(need)) {
+    text(lo); x -= 10;
+    const grad = ctx.createLinearGradient(x, 0, x + barW, 0);
+    p.ramp.forEach((c, i) => grad.addColorStop(i / (p.ramp.length - 1), `rgb(${c[0]},${c[1]},${c[2]})`));
+    ctx.fillStyle = grad; ctx.globalAlpha = p.opacity.landscape;
+    ctx.fillRect(x, y - 5, barW, 10); ctx.globalAlpha = 1;
+    ctx.strokeStyle = "#bbb"; ctx.strokeRect(x + 0.5, y - 4.5, barW - 1, 9);
+    x += barW + 4;
+    text(hi);
+  }
+  ctx.globalAlpha = 1;
+}
+
+// --- hover and click ----------------------------------------------------------------
+
+function nearest(s, view, at) {
+  let best = null, bestD = REACH_PX * REACH_PX;
+  for (const kind of ["fake", "real"]) {
+    const xy = s.cur[kind];
+    for (let i = 0; i < xy.length / 2; i++) {
+      const dx = view.px(xy[2 * i]) - at.x, dy = view.py(xy[2 * i + 1]) - at.y, d = dx * dx + dy * dy;
+      if (d < bestD) { bestD = d; best = { kind, index: i, x: xy[2 * i], y: xy[2 * i + 1] }; }
+    }
+    if (best) return best;  // fakes are drawn on top: they win a tie with reals
+  }
+  return best;
+}
+
+// D at a point, bilinear between the four grid values around it (what the picture shows).
+function dAt(p, x, y) {
+  const [ny, nx] = p.d.shape, [x0, x1, y0, y1] = p.box, v = p.d.values;
+  const fx = Math.min(nx - 1, Math.max(0, ((x - x0) / (x1 - x0)) * (nx - 1)));
+  const fy = Math.min(ny - 1, Math.max(0, ((y - y0) / (y1 - y0)) * (ny - 1)));
+  const ix = Math.min(nx - 2, Math.floor(fx)), iy = Math.min(ny - 2, Math.floor(fy));
+  const tx = fx - ix, ty = fy - iy, at = (j, i) => v[j * nx + i];
+  return (at(iy, ix) * (1 - tx) + at(iy, ix + 1) * tx) * (1 - ty) +
+    (at(iy + 1, ix) * (1 - tx) + at(iy + 1, ix + 1) * tx) * ty;
+}
+
+function hover(s, view) {
+  const hit = s.mouse && nearest(s, view, s.mouse);
+  s.tip.hidden = !hit;
+  if (!hit) return;
+  const p = s.p, fmt = (v) => v.toFixed(3);
+  let who = "real sample #" + hit.index;
+  if (hit.kind === "fake") {
+    const c = p.fake_colour[hit.index];
+    who = "G's sample #" + hit.index + (c >= 0 ? ", nearest mode " + c : "") +
+      (p.fake_far[hit.index] ? " (beyond 3σ)" : "");
+  }
+  const d = p.d.scale === "critic" ? "critic score" : "D(x)";
+  s.tip.textContent = `${who}\nx = ${fmt(hit.x)}, y = ${fmt(hit.y)}\n` +
+    `${d} ≈ ${fmt(dAt(p, hit.x, hit.y))} (read off D's grid)`;
+  const left = Math.min(view.px(hit.x) + 12, s.size.width - 260);
+  s.tip.style.left = Math.max(0, left) + "px";
+  s.tip.style.top = Math.max(0, view.py(hit.y) - 58) + "px";
+}
+
+function click(s, at) {
+  if (!s.p || !s.p.clickable || !s.size) return;
+  const view = makeView(s.p.box, s.size.side);
+  const hit = nearest(s, view, at);
+  s.trigger("click", { x: view.ux(at.x), y: view.uy(at.y),
+                       kind: hit ? hit.kind : null, index: hit ? hit.index : null });
+}

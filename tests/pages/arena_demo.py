@@ -1,0 +1,32 @@
+"""A page with only the arena film, fed by a small real Trainer 4 times a second
+(tests/test_browser_arena.py). Query ?height=N gives the canvas a fixed height."""
+from __future__ import annotations
+
+import streamlit as st
+
+from gansim import Config, Trainer
+from gansim.ui.arena_canvas import arena_payload, draw
+
+STEPS_PER_FRAME = 5
+
+st.set_page_config(page_title="arena film", layout="wide")
+if "trainer" not in st.session_state:
+    st.session_state.trainer = Trainer(Config(g_hidden=32, d_hidden=32, batch=64, z_dim=2),
+                                       log_every=5, eval_every=50)
+    st.session_state.clicks = []
+
+
+@st.fragment(run_every=0.25)
+def arena() -> None:
+    t = st.session_state.trainer
+    t.train(STEPS_PER_FRAME)
+    height = st.query_params.get("height")
+    draw(arena_payload(t.snapshot(), show_manifold=True), key="arena",
+         height=int(height) if height else None,
+         on_click=lambda: st.session_state.clicks.append(st.session_state.arena.click))
+
+
+left, right = st.columns([3, 1])
+with left:
+    arena()
+right.write("The arena film: points glide between snapshots.")
