@@ -234,7 +234,8 @@ function paint(s, now) {
   hover(s, view);
   STATS.frames += 1;
   STATS.step = p.step;
-  STATS.fake0 = [s.cur.fake[0], s.cur.fake[1]];
+  STATS.fake0 = [s.cur.fake[0], s.cur.fake[1]];  // box units, as drawn this frame
+  STATS.fake0px = [view.px(s.cur.fake[0]), view.py(s.cur.fake[1])];  // CSS px in the canvas
 }
 
 function makeView(box, side) {

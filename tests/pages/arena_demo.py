@@ -1,5 +1,7 @@
 """A page with only the arena film, fed by a small real Trainer 4 times a second
-(tests/test_browser_arena.py). Query ?height=N gives the canvas a fixed height."""
+(tests/test_browser_arena.py). Query parameters: ?height=N gives the canvas a fixed
+height; ?payloads=N stops training after N frames, so the page re-sends the same
+payload (an idle arena must then paint nothing)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -13,17 +15,25 @@ st.set_page_config(page_title="arena film", layout="wide")
 if "trainer" not in st.session_state:
     st.session_state.trainer = Trainer(Config(g_hidden=32, d_hidden=32, batch=64, z_dim=2),
                                        log_every=5, eval_every=50)
+    st.session_state.frames = 0
     st.session_state.clicks = []
+
+
+def _clicked() -> None:
+    st.session_state.clicks.append(st.session_state.arena.click)
 
 
 @st.fragment(run_every=0.25)
 def arena() -> None:
-    t = st.session_state.trainer
-    t.train(STEPS_PER_FRAME)
+    t, limit = st.session_state.trainer, st.query_params.get("payloads")
+    if limit is None or st.session_state.frames < int(limit):
+        t.train(STEPS_PER_FRAME)
+        st.session_state.frames += 1
     height = st.query_params.get("height")
     draw(arena_payload(t.snapshot(), show_manifold=True), key="arena",
-         height=int(height) if height else None,
-         on_click=lambda: st.session_state.clicks.append(st.session_state.arena.click))
+         height=int(height) if height else None, on_click=_clicked)
+    clicks = st.session_state.clicks
+    st.caption(f"clicks: {len(clicks)}" + (f", last {clicks[-1]}" if clicks else ""))
 
 
 left, right = st.columns([3, 1])
