@@ -96,7 +96,9 @@ def arrow_vectors(snap, span: float) -> list:
     """G's push on the first charts.ARROWS fakes as (dx, dy) in box units, scaled by
     charts.arrow_rows' rule; the canvas draws each from its fake's moving position."""
     rows = charts.arrow_rows(snap).to_pydict()
-    vec = np.stack([np.subtract(rows["x2"], rows["x"]), np.subtract(rows["y2"], rows["y"])], 1)
+    with np.errstate(invalid="ignore"):  # a diverged fake (inf − inf) is sent as null
+        vec = np.stack([np.subtract(rows["x2"], rows["x"]),
+                        np.subtract(rows["y2"], rows["y"])], 1)
     return flat(vec, span)
 
 
