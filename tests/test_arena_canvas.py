@@ -133,7 +133,7 @@ def _page():
 
     t = Trainer(Config(g_hidden=16, d_hidden=16, batch=32), log_every=5, eval_every=10)
     t.train(2)
-    draw(arena_payload(t.snapshot()), key="arena")
+    draw(arena_payload(t.snapshot()), key="arena", leave_px=410)
     draw(arena_payload(t.snapshot(), show_arrows=False), key="small", height=300,
          on_click=lambda: None)
     try:

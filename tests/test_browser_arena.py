@@ -102,8 +102,10 @@ def browser():
 
 
 @contextmanager
-def arena_page(browser, url: str, query: str = "", width: int = 1366, height: int = 768):
-    context = browser.new_context(viewport={"width": width, "height": height})
+def arena_page(browser, url: str, query: str = "", width: int = 1366, height: int = 768,
+               dpr: float = 1):
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  device_scale_factor=dpr)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -201,6 +203,7 @@ def test_hovering_a_point_shows_its_coordinates_and_d(browser, url):
         tip.wait_for(state="visible", timeout=5_000)
         text = tip.inner_text()
         assert "G's sample #" in text and "x = " in text and "D(x) ≈ " in text, text
+        page.screenshot(path=str(ARTIFACTS / "arena-film-hover.png"))
         page.mouse.move(box["x"] + 2, box["y"] + 2)  # the corner, away from every point
         tip.wait_for(state="hidden", timeout=5_000)
 
@@ -231,3 +234,12 @@ def test_a_given_height_fits_a_projector_screen(browser, url):
         page.wait_for_timeout(1200)
         assert page.locator(CANVAS).bounding_box()["height"] == pytest.approx(620, abs=1)
         page.screenshot(path=str(ARTIFACTS / "arena-film-1366x768-height620.png"))
+
+
+def test_a_fitted_arena_leaves_room_above_and_is_sharp_on_high_dpi(browser, url):
+    with arena_page(browser, url, "?payloads=2&leave=300", 1366, 768, dpr=2) as page:
+        wait_step(page, 2)
+        canvas = page.locator(CANVAS)
+        assert canvas.bounding_box()["height"] == pytest.approx(768 - 300, abs=1)
+        backing = canvas.evaluate("c => [c.width, c.height, c.clientWidth, c.clientHeight]")
+        assert backing[:2] == [2 * backing[2], 2 * backing[3]], backing

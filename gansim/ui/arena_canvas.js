@@ -37,6 +37,8 @@ function arm(s) {
   s.armed = true;
   s.observer = new ResizeObserver(() => resize(s));
   s.observer.observe(s.root);
+  s.onWindow = () => resize(s);  // the window's height bounds a fitted arena
+  window.addEventListener("resize", s.onWindow);
   s.handlers = {
     mousemove: (e) => { s.mouse = local(s, e); paintSoon(s); },
     mouseleave: () => { s.mouse = null; paintSoon(s); },
@@ -52,6 +54,7 @@ function disarm(s) {
   if (s.raf) cancelAnimationFrame(s.raf);
   s.raf = 0;
   s.observer.disconnect();
+  window.removeEventListener("resize", s.onWindow);
   for (const [name, fn] of Object.entries(s.handlers)) s.canvas.removeEventListener(name, fn);
 }
 
@@ -66,7 +69,7 @@ function receive(s, p, now) {
   if (!p || !p.box) return;
   const sig = JSON.stringify(p);
   if (sig === s.sig) { paintSoon(s); return; }  // a rerun that changed nothing
-  const heightChanged = s.p && s.p.height !== p.height;
+  const heightChanged = s.p && (s.p.height !== p.height || s.p.leave_px !== p.leave_px);
   s.sig = sig;
   STATS.payloads += 1;
   const gap = s.arrived ? now - s.arrived : null;
@@ -183,6 +186,9 @@ function resize(s) {
   const frame = MARGIN.top + MARGIN.bottom + LEGEND_H;
   let side = width - MARGIN.left - MARGIN.right;
   if (s.p.height) side = Math.min(side, s.p.height - frame);
+  else if (s.p.leave_px !== null && s.p.leave_px !== undefined) {
+    side = Math.min(side, Math.max(s.p.min_fit, window.innerHeight - s.p.leave_px) - frame);
+  }
   side = Math.max(40, side);
   const height = s.p.height || side + frame;
   const dpr = window.devicePixelRatio || 1;

@@ -23,18 +23,28 @@ _COMPONENT = st.components.v2.component(
     js=(HERE / "arena_canvas.js").read_text(encoding="utf-8"))
 
 
-def draw(payload: dict, *, key: str, height: int | None = None,
+MIN_HEIGHT = 120  # px: below this the plot has no room beside its axes and legend
+MIN_FIT = 280  # px: the least a window-fitted arena shrinks to (layout.py's CSS floor)
+
+
+def draw(payload: dict, *, key: str, height: int | None = None, leave_px: int | None = None,
          on_click: Callable[[], None] | None = None):
     """Mount (or update) the arena film; it fills its column's width.
 
-    height: the canvas's height in CSS pixels (None: the plot is square, so as tall as
-    wide, plus its axis and legend rows). on_click: called when a person clicks the plot;
-    the click's box coordinates (and the nearest point within reach) are then in the
-    result's `click` ({"x", "y", "kind": "fake"|"real"|None, "index"}).
+    height: the canvas's height in CSS pixels (None: the plot is square, as tall as wide,
+    plus its axis and legend rows). leave_px: without a height, keep the canvas within
+    the window's height less this much (what sits above it; never under MIN_FIT px).
+    on_click: called when a person clicks the plot; the result's `click` then holds
+    {"x", "y": box coordinates, "kind": "fake" | "real" | None, "index": the nearest
+    point within reach, or None}.
     """
-    if height is not None and height < 120:
-        raise ValueError(f"height must be at least 120 px (or None for a square arena), "
-                         f"got {height}")
-    data = {**payload, "height": height, "clickable": on_click is not None}
+    if height is not None and height < MIN_HEIGHT:
+        raise ValueError(f"height must be at least {MIN_HEIGHT} px (or None for a square "
+                         f"arena), got {height}")
+    if leave_px is not None and leave_px < 0:
+        raise ValueError(f"leave_px must be >= 0 (the window height kept above the arena), "
+                         f"got {leave_px}")
+    data = {**payload, "height": height, "leave_px": leave_px, "min_fit": MIN_FIT,
+            "clickable": on_click is not None}
     callbacks = {"on_click_change": on_click} if on_click is not None else {}
     return _COMPONENT(key=key, data=data, width="stretch", height="content", **callbacks)

@@ -1,6 +1,6 @@
 """A page with only the arena film, fed by a small real Trainer 4 times a second
 (tests/test_browser_arena.py). Query parameters: ?height=N gives the canvas a fixed
-height; ?payloads=N stops training after N frames, so the page re-sends the same
+height, ?leave=N fits it in the window less N px; ?payloads=N stops training after N frames, so the page re-sends the same
 payload (an idle arena must then paint nothing)."""
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ def arena() -> None:
     if limit is None or st.session_state.frames < int(limit):
         t.train(STEPS_PER_FRAME)
         st.session_state.frames += 1
-    height = st.query_params.get("height")
+    height, leave = st.query_params.get("height"), st.query_params.get("leave")
     draw(arena_payload(t.snapshot(), show_manifold=True), key="arena",
-         height=int(height) if height else None, on_click=_clicked)
+         height=int(height) if height else None, leave_px=int(leave) if leave else None,
+         on_click=_clicked)
     clicks = st.session_state.clicks
     st.caption(f"clicks: {len(clicks)}" + (f", last {clicks[-1]}" if clicks else ""))
 
