@@ -29,7 +29,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CANVAS = ".gansim-arena canvas"
 # The product goal is ≥ 30 distinct frames/s; a loaded 2-core CI machine that also runs
-# the server and the training still clears this floor (a slideshow gives ~4/s).
+# the server and the training still clears this floor (a slideshow gives ~4/s, the
+# rate of payloads).
 MIN_FPS = 15
 STATS = "() => window.__gansimArena || {frames: 0, payloads: 0}"
 STEPS_PER_PAYLOAD = 5  # arena_demo.STEPS_PER_FRAME
@@ -155,21 +156,48 @@ def distinct_frames(page, seconds: float) -> tuple[int, int]:
     return len(frames), changed
 
 
+# At every display frame, a 64×64 copy of the canvas: counts the frames whose pixels
+# differ from the frame before (what a viewer sees change), in the page itself.
+SAMPLE_FRAMES = """
+(canvas, ms) => new Promise((done) => {
+  const small = document.createElement('canvas'); small.width = small.height = 64;
+  const g = small.getContext('2d', {willReadFrequently: true});
+  let last = null, changed = 0, frames = 0;
+  const end = performance.now() + ms;
+  const look = () => {
+    g.drawImage(canvas, 0, 0, 64, 64);
+    const px = g.getImageData(0, 0, 64, 64).data;
+    let h = 0;
+    for (let i = 0; i < px.length; i += 1) h = (h * 31 + px[i]) | 0;
+    if (last !== null && h !== last) changed += 1;
+    last = h; frames += 1;
+    if (performance.now() < end) requestAnimationFrame(look); else done({changed, frames});
+  };
+  requestAnimationFrame(look);
+})
+"""
+
+
 def test_the_arena_is_a_film_not_a_slideshow(browser, url):
     with arena_page(browser, url) as page:
         page.wait_for_timeout(1000)
-        before = page.evaluate(STATS)
         seconds = 3.0
-        sent, changed = distinct_frames(page, seconds)
+        before = page.evaluate(STATS)
+        sampled = page.locator(CANVAS).evaluate(SAMPLE_FRAMES, seconds * 1000)
         after = page.evaluate(STATS)
-        fps = changed / seconds
+        sent, shown = distinct_frames(page, seconds)
+        fps, screencast = sampled["changed"] / seconds, shown / seconds
         painted = (after["frames"] - before["frames"]) / seconds
         payloads = (after["payloads"] - before["payloads"]) / seconds
-        print(f"\narena film: {fps:.1f} distinct frames/s on screen ({sent} sent), "
-              f"{painted:.1f} painted frames/s, {payloads:.1f} payloads/s")
+        print(f"\narena film: {fps:.1f} distinct frames/s in the page "
+              f"({sampled['frames'] / seconds:.1f} display frames/s), {painted:.1f} painted/s, "
+              f"{payloads:.1f} payloads/s; screencast: {screencast:.1f} distinct/s ({sent} sent)")
         assert payloads > 0, "no payload arrived while measuring"
         assert fps >= MIN_FPS, f"only {fps:.1f} distinct arena frames/s (floor {MIN_FPS})"
         assert painted >= 3 * payloads, "the canvas paints once per payload: a slideshow"
+        # The screencast's capture and encoding is the bottleneck on a loaded machine,
+        # so its floor only tells a film (> 2 frames per payload) from a slideshow.
+        assert screencast > 2 * payloads, f"{screencast:.1f} distinct frames/s on screen"
 
 
 def test_points_move_between_payloads_and_an_idle_arena_paints_nothing(browser, url):

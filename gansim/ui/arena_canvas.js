@@ -4,7 +4,7 @@
 // asks for no frame once nothing moves (an idle arena costs no CPU).
 
 const MARGIN = { left: 40, right: 10, top: 8, bottom: 22 };  // axis labels
-const LEGEND_H = 26;  // the legend row under the x axis
+const LEGEND_ROW = 17, LEGEND_H = 2 * LEGEND_ROW + 4;  // two legend rows under the x axis
 const FIRST_MS = 250, MIN_MS = 60, MAX_MS = 1000;  // an easing's duration bounds
 const REACH_PX = 8;  // hover or click within this of a point picks it
 const VEGA_PX = 460;  // charts.ARENA_PX: dot sizes below are the Vega arena's at this size
@@ -231,9 +231,9 @@ function paint(s, now) {
   drawRings(ctx, p, view);
   drawManifold(ctx, p, s.cur.manifold, view);
   const scale = Math.sqrt(Math.max(1, side / VEGA_PX));  // dots grow a little with the arena
-  drawDots(ctx, s.cur.real, view, 1.78 * scale, () => [p.colours.real, p.opacity.real]);
+  drawDots(ctx, s.cur.real, view, 1.78 * scale, () => [p.colours.real, p.opacity.real], dpr);
   drawArrows(ctx, p, s.cur, view);
-  drawDots(ctx, s.cur.fake, view, 2.26 * scale, (i) => fakeStyle(p, i));
+  drawDots(ctx, s.cur.fake, view, 2.26 * scale, (i) => fakeStyle(p, i), dpr);
   ctx.restore();
   drawAxes(ctx, p.box, view);
   drawLegend(ctx, p, view, width, scale);
@@ -298,15 +298,15 @@ function drawManifold(ctx, p, xy, view) {
   ctx.strokeStyle = p.colours.manifold;
   ctx.globalAlpha = p.opacity.manifold;
   ctx.lineWidth = 0.6;
-  ctx.beginPath();
-  for (let l = 0; l < lines; l++) {
+  for (let l = 0; l < lines; l++) {  // one stroke per line, as Vega's
+    ctx.beginPath();
     for (let i = 0; i < points; i++) {
       const o = 2 * (l * points + i), x = view.px(xy[o]), y = view.py(xy[o + 1]);
       if (!Number.isFinite(x + y)) continue;
       if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
     }
+    ctx.stroke();
   }
-  ctx.stroke();
   ctx.globalAlpha = 1;
 }
 
@@ -316,27 +316,37 @@ function fakeStyle(p, i) {
   return [colour, p.fake_far[i] ? p.opacity.far : p.opacity.hq];
 }
 
-// Dots grouped by colour and opacity: one path per group, not one per dot.
-function drawDots(ctx, xy, view, radius, style) {
-  const groups = new Map();
+// Each dot its own translucent stamp, as Vega draws marks: where dots pile up the colour
+// deepens (one path per colour would fill their union once and look pale). A stamp is
+// a small pre-drawn circle per colour, opacity, size and pixel ratio.
+const SPRITES = new Map();
+
+function sprite(colour, alpha, radius, dpr) {
+  const key = [colour, alpha, radius.toFixed(2), dpr].join("|");
+  let c = SPRITES.get(key);
+  if (!c) {
+    const side = Math.ceil((2 * radius + 2) * dpr);
+    c = document.createElement("canvas");
+    c.width = c.height = side;
+    const g = c.getContext("2d");
+    g.fillStyle = colour;
+    g.globalAlpha = alpha;
+    g.beginPath();
+    g.arc(side / 2, side / 2, radius * dpr, 0, 2 * Math.PI);
+    g.fill();
+    SPRITES.set(key, c);
+  }
+  return c;
+}
+
+function drawDots(ctx, xy, view, radius, style, dpr) {
+  const half = radius + 1;
   for (let i = 0; i < xy.length / 2; i++) {
     const x = view.px(xy[2 * i]), y = view.py(xy[2 * i + 1]);
     if (!Number.isFinite(x + y)) continue;
-    const [colour, alpha] = style(i), key = colour + "|" + alpha;
-    if (!groups.has(key)) groups.set(key, { colour, alpha, pts: [] });
-    groups.get(key).pts.push(x, y);
+    const [colour, alpha] = style(i);
+    ctx.drawImage(sprite(colour, alpha, radius, dpr), x - half, y - half, 2 * half, 2 * half);
   }
-  for (const g of groups.values()) {
-    ctx.fillStyle = g.colour;
-    ctx.globalAlpha = g.alpha;
-    ctx.beginPath();
-    for (let j = 0; j < g.pts.length; j += 2) {
-      ctx.moveTo(g.pts[j] + radius, g.pts[j + 1]);
-      ctx.arc(g.pts[j], g.pts[j + 1], radius, 0, 2 * Math.PI);
-    }
-    ctx.fill();
-  }
-  ctx.globalAlpha = 1;
 }
 
 function drawArrows(ctx, p, cur, view) {
@@ -345,15 +355,15 @@ function drawArrows(ctx, p, cur, view) {
   ctx.strokeStyle = p.colours.arrows;
   ctx.globalAlpha = p.opacity.arrows;
   ctx.lineWidth = 1;
-  ctx.beginPath();
   for (let i = 0; i < v.length / 2; i++) {
     const x = f[2 * i], y = f[2 * i + 1];
     const a = view.px(x), b = view.py(y), c = view.px(x + v[2 * i]), d = view.py(y + v[2 * i + 1]);
     if (!Number.isFinite(a + b + c + d)) continue;
+    ctx.beginPath();  // one stroke per arrow: where they cross the colour deepens
     ctx.moveTo(a, b);
     ctx.lineTo(c, d);
+    ctx.stroke();
   }
-  ctx.stroke();
   ctx.globalAlpha = 1;
 }
 
@@ -371,12 +381,13 @@ function ticks(lo, hi, count) {
   return out;
 }
 
-function label(t) {
-  return String(Math.round(t * 1000) / 1000);
+function label(t, step) {  // as Vega's: the step's decimals, a true minus sign
+  const places = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return t.toFixed(places).replace("-", "\u2212");
 }
 
 function drawAxes(ctx, box, view) {
-  const [x0, x1, y0, y1] = box, side = view.side, count = Math.max(3, side / 55);
+  const [x0, x1, y0, y1] = box, side = view.side, count = Math.max(10, side / 90);  // 0.5 steps on a 5-wide box, as the Vega arena
   const bottom = MARGIN.top + side;
   ctx.strokeStyle = "#888";
   ctx.fillStyle = "#333";
@@ -385,55 +396,67 @@ function drawAxes(ctx, box, view) {
   ctx.beginPath();
   ctx.moveTo(MARGIN.left, MARGIN.top); ctx.lineTo(MARGIN.left, bottom); ctx.lineTo(MARGIN.left + side, bottom);
   ctx.textAlign = "center"; ctx.textBaseline = "top";
+  const stepX = niceStep(x1 - x0, count), stepY = niceStep(y1 - y0, count);
   for (const t of ticks(x0, x1, count)) {
     const x = Math.round(view.px(t)) + 0.5;
     ctx.moveTo(x, bottom); ctx.lineTo(x, bottom + 5);
-    ctx.fillText(label(t), x, bottom + 7);
+    ctx.fillText(label(t, stepX), x, bottom + 7);
   }
   ctx.textAlign = "right"; ctx.textBaseline = "middle";
   for (const t of ticks(y0, y1, count)) {
     const y = Math.round(view.py(t)) + 0.5;
     ctx.moveTo(MARGIN.left - 5, y); ctx.lineTo(MARGIN.left, y);
-    ctx.fillText(label(t), MARGIN.left - 7, y);
+    ctx.fillText(label(t, stepY), MARGIN.left - 7, y);
   }
   ctx.stroke();
 }
 
-// One row under the plot: real dot, fake dots, arrow, and D's colour bar; an item
-// that would run past the canvas's edge is left out.
+// Two rows under the plot, filled left to right: real dot, fake dots, arrow, D's colour
+// bar; an item that fits on neither row is left out.
 function drawLegend(ctx, p, view, width, scale) {
-  const y = MARGIN.top + view.side + MARGIN.bottom + LEGEND_H / 2;
-  let x = MARGIN.left;
+  const rows = [MARGIN.top + view.side + MARGIN.bottom + 8];
+  rows.push(rows[0] + LEGEND_ROW);
+  let row = 0, x = MARGIN.left;
+  const right = width - MARGIN.right;
   ctx.font = "11px sans-serif";
   ctx.textAlign = "left"; ctx.textBaseline = "middle";
-  const text = (words) => { ctx.fillStyle = "#333"; ctx.globalAlpha = 1; ctx.fillText(words, x, y); x += ctx.measureText(words).width + 14; };
-  const fits = (w) => x + w <= width - MARGIN.right;
+  const place = (w) => {  // true when an item w wide fits here or at the next row's start
+    if (x + w <= right) return true;
+    if (row + 1 >= rows.length || MARGIN.left + w > right) return false;
+    row += 1; x = MARGIN.left;
+    return true;
+  };
+  const y = () => rows[row];
+  const text = (words) => {
+    ctx.fillStyle = "#333"; ctx.globalAlpha = 1; ctx.fillText(words, x, y());
+    x += ctx.measureText(words).width + 14;
+  };
   const dot = (colour, alpha, r) => {
     ctx.fillStyle = colour; ctx.globalAlpha = alpha;
-    ctx.beginPath(); ctx.arc(x + r, y, r, 0, 2 * Math.PI); ctx.fill(); x += 2 * r + 3;
+    ctx.beginPath(); ctx.arc(x + r, y(), r, 0, 2 * Math.PI); ctx.fill(); x += 2 * r + 3;
   };
-  const L = p.legend;
-  if (fits(ctx.measureText(L.real).width + 20)) { dot(p.colours.real, p.opacity.real, 1.78 * scale + 0.5); text(L.real); }
+  const L = p.legend, width_ = (words) => ctx.measureText(words).width;
+  const rReal = 1.78 * scale + 0.5, rFake = 2.26 * scale;
+  if (place(width_(L.real) + 2 * rReal + 3)) { dot(p.colours.real, p.opacity.real, rReal); text(L.real); }
   const modes = p.rings.radii.length ? Math.min(3, p.palette.length) : 0;
-  if (fits(ctx.measureText(L.fake).width + 40)) {
-    if (!modes) dot(p.colours.no_modes, p.opacity.hq, 2.26 * scale);
-    for (let m = 0; m < modes; m++) dot(p.palette[m], p.opacity.hq, 2.26 * scale);
+  if (place(width_(L.fake) + Math.max(1, modes) * (2 * rFake + 3))) {
+    if (!modes) dot(p.colours.no_modes, p.opacity.hq, rFake);
+    for (let m = 0; m < modes; m++) dot(p.palette[m], p.opacity.hq, rFake);
     text(L.fake);
   }
-  if (p.arrows.length && fits(ctx.measureText(L.arrows).width + 30)) {
+  if (p.arrows.length && place(width_(L.arrows) + 18)) {
     ctx.strokeStyle = p.colours.arrows; ctx.globalAlpha = p.opacity.arrows; ctx.lineWidth = 1;
-    ctx.beginPath(); ctx.moveTo(x, y + 4); ctx.lineTo(x + 14, y - 4); ctx.stroke(); x += 18;
+    ctx.beginPath(); ctx.moveTo(x, y() + 4); ctx.lineTo(x + 14, y() - 4); ctx.stroke(); x += 18;
     text(L.arrows);
   }
-  const [lo, hi] = L[p.d.scale];
-  const barW = 70, need = ctx.measureText(lo).width + ctx.measureText(hi).width + barW + 12;
-  if (fits(need)) {
+  const [lo, hi] = L[p.d.scale], barW = 70;
+  if (place(width_(lo) + barW + width_(hi) + 8)) {
     text(lo); x -= 10;
     const grad = ctx.createLinearGradient(x, 0, x + barW, 0);
     p.ramp.forEach((c, i) => grad.addColorStop(i / (p.ramp.length - 1), `rgb(${c[0]},${c[1]},${c[2]})`));
     ctx.fillStyle = grad; ctx.globalAlpha = p.opacity.landscape;
-    ctx.fillRect(x, y - 5, barW, 10); ctx.globalAlpha = 1;
-    ctx.strokeStyle = "#bbb"; ctx.strokeRect(x + 0.5, y - 4.5, barW - 1, 9);
+    ctx.fillRect(x, y() - 5, barW, 10); ctx.globalAlpha = 1;
+    ctx.strokeStyle = "#bbb"; ctx.strokeRect(x + 0.5, y() - 4.5, barW - 1, 9);
     x += barW + 4;
     text(hi);
   }
