@@ -2,8 +2,9 @@
 
 Python sends one payload per snapshot (arena_payload.py); the browser keeps the canvas,
 eases the points from where they were to where they are and cross-fades D's landscape
-at the display's rate, and stops drawing when nothing moves. The script and its styles
-are inline files beside this one: no build step, nothing fetched from the internet.
+at the display's rate, and stops drawing when nothing moves. The script (arena_canvas.js,
+arena_marks.js) and its styles are inline files beside this one: no build step, nothing
+fetched from the internet.
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from .arena_payload import arena_payload  # noqa: F401  (the API: build, then dr
 
 HERE = Path(__file__).parent
 HTML = '<div class="gansim-arena"><canvas></canvas><div class="tip" hidden></div></div>'
+# One inline module from two files split by idea: the film's lifecycle, then the marks.
+JS = "\n".join((HERE / name).read_text(encoding="utf-8")
+                for name in ("arena_canvas.js", "arena_marks.js"))
 # Registered once at import: a second registration under one name replaces the first.
 _COMPONENT = st.components.v2.component(
-    "gansim.arena_canvas", html=HTML,
-    css=(HERE / "arena_canvas.css").read_text(encoding="utf-8"),
-    js=(HERE / "arena_canvas.js").read_text(encoding="utf-8"))
+    "gansim.arena_canvas", html=HTML, js=JS,
+    css=(HERE / "arena_canvas.css").read_text(encoding="utf-8"))
 
 
 MIN_HEIGHT = 120  # px: below this the plot has no room beside its axes and legend
