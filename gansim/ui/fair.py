@@ -117,6 +117,41 @@ class Turnstile:
         return min(wanted, max(MIN_TURN_S, self.draw_s, ROUND_S / self.playing()))
 
 
+class FifoLock:
+    """A lock handed over in arrival order. threading.Lock lets the thread that releases
+    it take it straight back, so a worker training slice after slice could keep the
+    page's snapshot (and a Pause) waiting; here a waiter that arrived first goes first."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._queue: deque = deque()
+        self._held = False
+
+    def acquire(self) -> bool:
+        me = object()
+        with self._cond:
+            self._queue.append(me)
+            while self._held or self._queue[0] is not me:
+                self._cond.wait()
+            self._queue.popleft()
+            self._held = True
+        return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    def locked(self) -> bool:
+        return self._held
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 TURNSTILE = Turnstile()  # one per process: the process is what the sessions share
 CLICK_LOG = os.environ.get("GANSIM_CLICK_LOG")  # set by bench/bench_class.py only
 
