@@ -115,11 +115,11 @@ def test_the_worker_ends_when_the_page_stops_drawing(monkeypatch):
 
 
 def test_a_beating_page_keeps_the_worker_alive(monkeypatch):
-    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.3)
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 1.0)
     run = Run(CFG)
     run.worker.play()
-    for _ in range(10):
+    for _ in range(25):  # 2.5 s: more than twice the heartbeat
         time.sleep(0.1)
         run.worker.beat()
-    assert run.worker.alive
+    assert run.worker.alive, run.worker.ended
     run.worker.pause()
