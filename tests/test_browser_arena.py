@@ -5,9 +5,6 @@ Screenshots go to artifacts/ (gitignored). Skipped without /usr/bin/chromium unl
 GANSIM_REQUIRE_BROWSER=1."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import os
 import socket
 import subprocess
@@ -19,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from browserhelpers import SAMPLE_FRAMES, distinct_frames
 from gansim import serve
 
 pytestmark = pytest.mark.browser
@@ -34,7 +32,6 @@ CANVAS = ".gansim-arena canvas"
 MIN_FPS = 15
 STATS = "() => window.__gansimArena || {frames: 0, payloads: 0}"
 STEPS_PER_PAYLOAD = 5  # arena_demo.STEPS_PER_FRAME
-SHRINK = 2  # screencast frames at half size: cheaper to encode on a loaded machine
 
 
 def require_chromium() -> None:
@@ -124,58 +121,6 @@ def wait_step(page, payloads: int) -> None:
     two before the script is loaded, so the count of payloads received can be lower)."""
     page.wait_for_function(f"() => window.__gansimArena.step >= {payloads * STEPS_PER_PAYLOAD}",
                            timeout=90_000)
-
-
-def distinct_frames(page, seconds: float) -> tuple[int, int]:
-    """Frames the compositor sent over `seconds` (CDP screencast), and how many of them
-    differ from the frame before inside the arena's canvas."""
-    from PIL import Image
-
-    box, view = page.locator(CANVAS).bounding_box(), page.viewport_size
-    crop = tuple(int(v / SHRINK) for v in (box["x"], box["y"], box["x"] + box["width"],
-                                           min(box["y"] + box["height"], view["height"])))
-    cdp = page.context.new_cdp_session(page)
-    frames: list[bytes] = []
-
-    def on_frame(event: dict) -> None:
-        frames.append(base64.b64decode(event["data"]))
-        cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]})
-
-    cdp.on("Page.screencastFrame", on_frame)
-    cdp.send("Page.startScreencast", {"format": "jpeg", "quality": 40, "everyNthFrame": 1,
-                                      "maxWidth": view["width"] // SHRINK,
-                                      "maxHeight": view["height"] // SHRINK})
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(50)  # lets playwright deliver the events
-    cdp.send("Page.stopScreencast")
-    cdp.detach()
-    hashes = [hashlib.sha1(Image.open(io.BytesIO(f)).crop(crop).tobytes()).digest()
-              for f in frames]
-    changed = sum(1 for a, b in zip(hashes, hashes[1:]) if a != b)
-    return len(frames), changed
-
-
-# At every display frame, a 64×64 copy of the canvas: counts the frames whose pixels
-# differ from the frame before (what a viewer sees change), in the page itself.
-SAMPLE_FRAMES = """
-(canvas, ms) => new Promise((done) => {
-  const small = document.createElement('canvas'); small.width = small.height = 64;
-  const g = small.getContext('2d', {willReadFrequently: true});
-  let last = null, changed = 0, frames = 0;
-  const end = performance.now() + ms;
-  const look = () => {
-    g.drawImage(canvas, 0, 0, 64, 64);
-    const px = g.getImageData(0, 0, 64, 64).data;
-    let h = 0;
-    for (let i = 0; i < px.length; i += 1) h = (h * 31 + px[i]) | 0;
-    if (last !== null && h !== last) changed += 1;
-    last = h; frames += 1;
-    if (performance.now() < end) requestAnimationFrame(look); else done({changed, frames});
-  };
-  requestAnimationFrame(look);
-})
-"""
 
 
 def test_the_arena_is_a_film_not_a_slideshow(browser, url):

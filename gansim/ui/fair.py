@@ -1,16 +1,14 @@
 """Fair share of one app process between its students' training.
 
-Every session's frames run in their own Streamlit thread. Left alone, those threads
-fight over the GIL one small torch op at a time (each op releases it, and a thread
-busy in pure Python, building another session's charts, keeps it for up to the
-switch interval), so ten sessions trained less together than one alone, unevenly, and
-a Pause waited behind all of them. Here the frames of a process (training and drawing)
-take turns, first come first served, and each turn's training is short enough that a
-round of every playing session stays near ROUND_S plus their drawing: a session waits
-about one round for its next frame. A click never waits for a round: a queueing frame
-leaves the queue as soon as its own page asks for something (Turnstile.turn's
-yield_check), and the page's full rerun that follows draws without queueing. The cost
-limits below keep one heavy setting from holding a turn for long.
+Every playing session trains in a worker thread of its own (gansim/ui/worker.py). Left
+alone, those threads fight over the GIL one small torch op at a time (each op releases
+it, and a thread busy in pure Python keeps it for up to the switch interval), so ten
+sessions trained less together than one alone, unevenly. Here the workers of a process
+take turns, first come first served, and each turn is short enough that a round of
+every playing session stays near ROUND_S: the fair share governs the workers, not the
+page's frames, which draw without queueing. A worker asked to stop (a Pause) leaves the
+queue at once (Turnstile.turn's yield_check). The cost limits below keep one heavy
+setting from holding a turn for long.
 No streamlit import: this is plain threading, testable without a page.
 """
 from __future__ import annotations

@@ -45,6 +45,7 @@ def pause() -> None:
     trains, and a lesson run's remaining steps are dropped."""
     fair.note("pause")
     stop()
+    fair.note("stilled")  # the worker has stopped: the server's part of a Pause
 
 
 def stop() -> None:
