@@ -20,7 +20,8 @@ SPEEDS = {  # label → (max G steps per tick, the worker's fair turn in seconds
     "Fast (fewer frames)": (None, 0.25),  # longer turns: on a busy server, fewer switches
 }
 assert SPEED.default in SPEEDS, "the speed control's default must be one of SPEEDS"
-TICK_S = worker.TICK_S  # the page sends a new snapshot this often while playing
+TICK_S = 0.1  # the compare panes' frames (they still train in their frames)
+LIVE_TICK_S = worker.TICK_S  # the live page sends a new snapshot this often while playing
 STEPS = {"d": Run.step_d, "g": Run.step_g, "both": Run.step_both}  # the Step buttons
 
 

@@ -24,7 +24,10 @@ import time
 import weakref
 
 HEARTBEAT_S = 4.0  # the page draws ~10×/s while playing; 4 s of silence: nobody watches
-TICK_S = 0.1  # a slow speed's steps are spread over ticks this long
+# The page sends a snapshot this often while playing (the film eases between them, so
+# more would cost the browser more React work for no smoother motion); a slow speed's
+# steps are spread over ticks this long. Measured against 0.1 s: docs/benchmarks.md.
+TICK_S = 0.2
 JOIN_S = 1.0  # how long a pause waits for the thread to end (it ends at once)
 WAIT_S = 0.05  # nothing to train (a step compiling): look again this often
 
