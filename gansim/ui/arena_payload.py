@@ -22,11 +22,6 @@ LEGEND = {
     "probability": ("D says fake", "real"),
     "critic": ("critic low (fake)", "high (real)"),
 }
-MANIFOLD_COLOUR = "#444444"  # charts.py draws G's manifold in #444 at opacity 0.6
-OPACITY = {  # the Vega arena's mark opacities (charts._arena_spec)
-    "landscape": 0.9, "real": 0.55, "arrows": 0.7, "manifold": 0.6,
-    "hq": charts.HQ_OPACITY, "far": charts.FAR_OPACITY,
-}
 
 
 def arena_payload(snap, *, show_arrows: bool = True, show_manifold: bool = False,
@@ -38,9 +33,9 @@ def arena_payload(snap, *, show_arrows: bool = True, show_manifold: bool = False
         "box": [float(v) for v in snap.extent],
         "palette": list(charts.PALETTE),
         "colours": {"real": palette.hex_of("real"), "rings": palette.hex_of("circles"),
-                    "arrows": palette.hex_of("arrows"), "manifold": MANIFOLD_COLOUR,
+                    "arrows": palette.hex_of("arrows"), "manifold": charts.MANIFOLD_COLOUR,
                     "no_modes": charts.NO_MODES},
-        "opacity": OPACITY,
+        "opacity": charts.ARENA_OPACITY,
         "ramp": charts.RAMP.astype(int).tolist(),
         "legend": LEGEND,
         "d": landscape(snap.d_grid, bool(snap.critic)),
