@@ -47,8 +47,9 @@ COUNT_FRAMES = """
 # The live arena is a components-v2 film in a shadow root (gansim/ui/arena_canvas.py):
 # Playwright's CSS pierces it; in-page JS goes through the host's shadowRoot.
 ARENA = ".gansim-arena canvas"
-ARENA_JS = ("(() => { const h = document.querySelector('.st-key-arena .stBidiComponentIsolated');"
-            " return h && h.shadowRoot && h.shadowRoot.querySelector('canvas'); })()")
+ARENA_JS = ("(() => { const h = [...document.querySelectorAll('.st-key-arena *')]"
+            ".find(e => e.shadowRoot);"
+            " return h ? h.shadowRoot.querySelector('canvas') : null; })()")
 # Frames the film painted (its own counter, arena_canvas.js).
 ARENA_FRAMES = "() => (window.__gansimArena || {frames: 0}).frames"
 ARENA_STATS = "() => window.__gansimArena || {frames: 0, payloads: 0}"
