@@ -22,11 +22,20 @@ SPEEDS = {  # label → (max G steps per tick, the worker's fair turn in seconds
 assert SPEED.default in SPEEDS, "the speed control's default must be one of SPEEDS"
 TICK_S = 0.1  # the compare panes' frames (they still train in their frames)
 LIVE_TICK_S = worker.TICK_S  # the live page sends a new snapshot this often while playing
+# On a class server each playing session's frames (snapshot, payload, story) share the
+# process with the workers: at 10 sessions × 5 frames/s drawing took most of the server's
+# core (bench_class), so frames thin out with the class; the film eases between them.
+CLASS_TICK_S = 0.05  # seconds between a session's snapshots, per playing session
 STEPS = {"d": Run.step_d, "g": Run.step_g, "both": Run.step_both}  # the Step buttons
 
 
 def run() -> Run:
     return RUN.get()
+
+
+def live_tick() -> float:
+    """Seconds between two snapshots of the live page while it plays."""
+    return max(LIVE_TICK_S, CLASS_TICK_S * fair.TURNSTILE.playing())
 
 
 def play() -> None:
