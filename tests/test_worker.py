@@ -27,7 +27,7 @@ def _wait(cond, timeout=30.0):
 
 
 def _same_weights(a: Trainer, b: Trainer) -> bool:
-    pairs = list(zip(a.G.parameters(), b.G.parameters())) + list(zip(a.D.parameters(), b.D.parameters()))
+    pairs = [*zip(a.G.parameters(), b.G.parameters()), *zip(a.D.parameters(), b.D.parameters())]
     return all(torch.equal(x, y) for x, y in pairs)
 
 

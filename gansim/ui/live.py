@@ -15,8 +15,8 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 from ..diagnosis import Tracker
 from . import arena_canvas, charts, fair, generator_view, layout, transport
 from .arena_payload import arena_payload
-from .keys import (ARENA_FILM, ARENA_MODE, DIAGNOSIS, PLAYING, SHOW_ARROWS, SHOW_CIRCLES, SHOW_MANIFOLD,
-                   STORY_CACHE, button)
+from .keys import (ARENA_FILM, ARENA_MODE, DIAGNOSIS, PLAYING, SHOW_ARROWS, SHOW_CIRCLES,
+                   SHOW_MANIFOLD, STORY_CACHE, button)
 
 STORY_EVERY_S = 0.5
 BANNER = {"healthy": st.success, "warming_up": st.info, "diverged": st.error}
