@@ -15,7 +15,7 @@ from ..trainer import resolve_device
 from . import controls, keys, lesson_panel, runstore, urlstate
 from .keys import LESSON_PICKER, NOTICE, RESEED, RUN, RUN_TOKEN, URL_WARNINGS
 from .session import Run
-from .transport import change_config, run
+from .transport import change_config, run, stop
 
 
 def init() -> None:
@@ -41,6 +41,7 @@ def _resume(parsed: urlstate.Parsed) -> bool:
     if kept is None:
         return False
     _start(kept, parsed.run, notice=("info", f"Your run continues at step {kept.step:,}."))
+    stop()  # the page comes back paused (keys.init): so does the old tab's worker
     return True
 
 
