@@ -129,8 +129,8 @@ def arena(mode: str, slow: bool) -> None:
         slowmo_view.panel()
     elif arena_modes.is_live(mode):
         # The timer that asks for frames is set here, so a change of `playing` made
-        # inside the fragment needs a full rerun (transport.train_frame says when).
-        st.fragment(live.frame, run_every=transport.TICK_S if PLAYING.get() else None)()
+        # inside the fragment needs a full rerun (transport.follow says when).
+        st.fragment(live.frame, run_every=transport.live_tick() if PLAYING.get() else None)()
     else:
         arena_modes.body(mode)
 

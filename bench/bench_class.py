@@ -10,8 +10,12 @@ Errors: exceptions on the page, page errors, a dead server. Server memory: RSS o
 worker after each K. The first measurement is one session alone, in the same run, and
 every figure is also given as a ratio to it, with the machine's load average.
 
-Targets (issue 13), 10 sessions on one server core: total steps/s >= 70 % of one session
-alone, slowest session >= 70 % of the fastest, Pause and Reset <= 1 s, no errors.
+Each session trains in its own worker thread (gansim/ui/worker.py) and the process's fair
+share (gansim/ui/fair.py) governs those workers, not the page's frames; "frames/s" here
+is the arena film's painted frames (its own counter, arena_canvas.js).
+Goals (issue 22), 10 sessions on one server core: total steps/s >= 80 % of one session
+alone, slowest session >= 80 % of the fastest, server's part of Pause <= 0.3 s, Reset
+<= 1 s, no errors.
 Run:  python bench/bench_class.py [--sessions 4,10,20] [--seconds 20] [--budget 900]
 Loopback only; stops by itself after --budget seconds at most.
 """
@@ -30,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import test_browser as tb  # noqa: E402  the page helpers the browser tests use
+import browserhelpers as tb  # noqa: E402  the page helpers the browser tests use
 from bench_soak import rss_mib  # noqa: E402
 from gansim import serve  # noqa: E402
 
@@ -209,8 +213,8 @@ def report(r: dict, alone: dict | None) -> None:
     fair = min(r["steps"]) / max(r["steps"]) if max(r["steps"]) > 0 else 0.0
     worst = {k: [max(x) for x in zip(*r[k])] for k in ("pauses", "resets")}
     print(f"      vs one session alone ({base:.0f} steps/s): total {total / base:.0%} "
-          f"[target ≥ 70%], slowest/fastest {fair:.0%} [≥ 70%], worst Pause "
-          f"{worst['pauses'][0]:.2f} s (server's part {worst['pauses'][1]:.2f} s), worst "
+          f"[goal ≥ 80%], slowest/fastest {fair:.0%} [≥ 80%], worst Pause "
+          f"{worst['pauses'][0]:.2f} s (server's part {worst['pauses'][1]:.2f} s [≤ 0.3 s]), worst "
           f"Reset {worst['resets'][0]:.2f} s (server's part {worst['resets'][1]:.2f} s) "
           f"[≤ 1 s], errors {len(r['errors'])} [0]", flush=True)
 

@@ -7,7 +7,9 @@ per hour fitted (least squares) over the samples after the first tenth of the ru
 first minutes fill caches, the JIT and the run's bounded buffers), steps trained, and
 whether the server stayed up. Stops by itself after M minutes.
 
-Target (issue 13): memory flat over a long play.
+Then the tab closes without a Pause: the server's thread count before and after
+the worker's heartbeat (gansim/ui/worker.py) says whether the session's worker ended.
+Target (issue 13): memory flat over a long play; (issue 22) no worker outlives its tab.
 Run:  python bench/bench_soak.py --minutes 60 [--every 30]
 """
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from gansim.ui import worker  # noqa: E402
+
 
 def rss_mib(pid: int) -> float:
     """Resident memory of one process in MiB (Linux /proc)."""
@@ -27,6 +31,11 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def threads(pid: int) -> int:
+    """Threads of one process (Linux /proc): a session's worker is one of them."""
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))
 
 
 def slope_per_hour(samples: list[tuple[float, float]]) -> float:
@@ -42,7 +51,7 @@ def slope_per_hour(samples: list[tuple[float, float]]) -> float:
 
 
 def soak(minutes: float, every: float) -> dict:
-    import test_browser as tb  # the server and page helpers the browser tests use
+    import browserhelpers as tb  # the server and page helpers the browser tests use
     from playwright.sync_api import sync_playwright
 
     tb.ARTIFACTS.mkdir(exist_ok=True)
@@ -59,18 +68,21 @@ def soak(minutes: float, every: float) -> dict:
             samples.append((now - t0, rss_mib(proc.pid)))
             step = tb.step_of(page)
             print(f"{(now - t0) / 60:6.1f} min  step {step:>9,}  server RSS "
-                  f"{samples[-1][1]:7.1f} MiB", flush=True)
+                  f"{samples[-1][1]:7.1f} MiB  threads {threads(proc.pid)}", flush=True)
             if now >= end or proc.poll() is not None:
                 break
             time.sleep(min(every, max(0.0, end - now)))
         alive = proc.poll() is None
         page.screenshot(path=str(tb.ARTIFACTS / "bench-soak.png"))
-        context.close()
+        playing_threads = threads(proc.pid)
+        context.close()  # the tab closes without a Pause: its worker must end by itself
+        time.sleep(worker.HEARTBEAT_S + 2.0)
+        closed_threads = threads(proc.pid) if alive else 0
         browser.close()
     settled = [s for s in samples if s[0] >= 0.1 * minutes * 60]
     return {"start": samples[0][1], "end": samples[-1][1], "peak": max(m for _, m in samples),
             "per_hour": slope_per_hour(settled), "steps": step, "alive": alive,
-            "minutes": samples[-1][0] / 60}
+            "minutes": samples[-1][0] / 60, "threads": (playing_threads, closed_threads)}
 
 
 def main() -> None:
@@ -82,7 +94,9 @@ def main() -> None:
     print(f"soak: {r['minutes']:.1f} min, {r['steps']:,} steps; server RSS "
           f"{r['start']:.0f} → {r['end']:.0f} MiB (peak {r['peak']:.0f}); growth "
           f"{r['per_hour']:+.1f} MiB/hour (fit after the first tenth); server "
-          f"{'up' if r['alive'] else 'DIED'}")
+          f"{'up' if r['alive'] else 'DIED'}; server threads while playing "
+          f"{r['threads'][0]}, {worker.HEARTBEAT_S + 2:.0f} s after the tab closed "
+          f"{r['threads'][1]}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -19,6 +20,21 @@ def app(**params) -> AppTest:
 
 def run_of(at: AppTest):
     return at.session_state["run"]
+
+
+def arena_of(at: AppTest) -> dict | None:
+    """The live arena film's last payload (gansim/ui/arena_payload.py), or None when the
+    page drew no film (another arena mode, slow motion)."""
+    films = [e for e in at.get("bidi_component") if e.proto.id.endswith("-arena")]
+    return json.loads(films[0].proto.json) if films else None
+
+
+def until_trained(at: AppTest, steps: int, timeout: float = 30.0) -> None:
+    """Wait for the run's worker (gansim/ui/worker.py) to pass `steps` G steps."""
+    end = time.monotonic() + timeout
+    while run_of(at).step < steps:
+        assert time.monotonic() < end, f"the worker did not reach step {steps}"
+        time.sleep(0.02)
 
 
 def step_shown(at: AppTest) -> int:

@@ -2,6 +2,9 @@
 a headless Chromium page on it, and waits (fixtures `server` and `browser`: conftest.py)."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import os
 import socket
 import subprocess
@@ -20,6 +23,7 @@ ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 METRIC = '[data-testid="stMetricValue"]'
+SHRINK = 2  # screencast frames at half size: cheaper to encode on a loaded machine
 # Counts canvas redraws (Vega's canvas renderer clears before each render) and canvas
 # creations (a rebuilt view makes a new canvas; an in-place update does not).
 COUNT_FRAMES = """
@@ -40,10 +44,15 @@ COUNT_FRAMES = """
   };
 })();
 """
-ARENA_FRAMES = """
-() => { const c = document.querySelector('[data-testid="stVegaLiteChart"] canvas');
-        const s = c && window.__frames.get(c); return s ? s.n : 0; }
-"""
+# The live arena is a components-v2 film in a shadow root (gansim/ui/arena_canvas.py):
+# Playwright's CSS pierces it; in-page JS goes through the host's shadowRoot.
+ARENA = ".gansim-arena canvas"
+ARENA_JS = ("(() => { const h = [...document.querySelectorAll('.st-key-arena *')]"
+            ".find(e => e.shadowRoot);"
+            " return h ? h.shadowRoot.querySelector('canvas') : null; })()")
+# Frames the film painted (its own counter, arena_canvas.js).
+ARENA_FRAMES = "() => (window.__gansimArena || {frames: 0}).frames"
+ARENA_STATS = "() => window.__gansimArena || {frames: 0, payloads: 0}"
 
 
 def require_chromium() -> None:
@@ -112,8 +121,22 @@ def step_of(page) -> int:
     return int(page.locator(METRIC).first.inner_text().replace(",", ""))
 
 
+def pause_latency(page, watch_s: float = 2.0) -> float:
+    """Click Pause; seconds until the step counter showed its last value (watched for
+    `watch_s` after the click): what a person sees of a Pause."""
+    t0 = time.monotonic()
+    page.get_by_role("button", name="Pause").click()
+    last, changed = step_of(page), time.monotonic()
+    while time.monotonic() - t0 < watch_s:
+        now = step_of(page)
+        if now != last:
+            last, changed = now, time.monotonic()
+        time.sleep(0.01)
+    return max(0.0, changed - t0)
+
+
 def arena_pixels(page) -> bytes:
-    return page.locator('[data-testid="stVegaLiteChart"] canvas').first.screenshot()
+    return page.locator(ARENA).first.screenshot()
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -123,3 +146,55 @@ def wait_for(condition, timeout: float, what: str) -> None:
             return
         time.sleep(0.25)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def distinct_frames(page, seconds: float, canvas: str = ARENA) -> tuple[int, int]:
+    """Frames the compositor sent over `seconds` (CDP screencast), and how many of them
+    differ from the frame before inside the arena's canvas."""
+    from PIL import Image
+
+    box, view = page.locator(canvas).first.bounding_box(), page.viewport_size
+    crop = tuple(int(v / SHRINK) for v in (box["x"], box["y"], box["x"] + box["width"],
+                                           min(box["y"] + box["height"], view["height"])))
+    cdp = page.context.new_cdp_session(page)
+    frames: list[bytes] = []
+
+    def on_frame(event: dict) -> None:
+        frames.append(base64.b64decode(event["data"]))
+        cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]})
+
+    cdp.on("Page.screencastFrame", on_frame)
+    cdp.send("Page.startScreencast", {"format": "jpeg", "quality": 40, "everyNthFrame": 1,
+                                      "maxWidth": view["width"] // SHRINK,
+                                      "maxHeight": view["height"] // SHRINK})
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # lets playwright deliver the events
+    cdp.send("Page.stopScreencast")
+    cdp.detach()
+    hashes = [hashlib.sha1(Image.open(io.BytesIO(f)).crop(crop).tobytes()).digest()
+              for f in frames]
+    changed = sum(1 for a, b in zip(hashes, hashes[1:]) if a != b)
+    return len(frames), changed
+
+
+# At every display frame, a 64×64 copy of the canvas: counts the frames whose pixels
+# differ from the frame before (what a viewer sees change), in the page itself.
+SAMPLE_FRAMES = """
+(canvas, ms) => new Promise((done) => {
+  const small = document.createElement('canvas'); small.width = small.height = 64;
+  const g = small.getContext('2d', {willReadFrequently: true});
+  let last = null, changed = 0, frames = 0;
+  const end = performance.now() + ms;
+  const look = () => {
+    g.drawImage(canvas, 0, 0, 64, 64);
+    const px = g.getImageData(0, 0, 64, 64).data;
+    let h = 0;
+    for (let i = 0; i < px.length; i += 1) h = (h * 31 + px[i]) | 0;
+    if (last !== null && h !== last) changed += 1;
+    last = h; frames += 1;
+    if (performance.now() < end) requestAnimationFrame(look); else done({changed, frames});
+  };
+  requestAnimationFrame(look);
+})
+"""

@@ -42,5 +42,7 @@ def test_a_remedy_lesson_opens_and_plays_its_first_run(lesson):
         at.run()
     assert not at.exception
     assert 0 < run_of(at).step < first.train
-    assert at.session_state["train_left"] == first.train - run_of(at).step
+    # The page's count of steps left lags the worker's by at most the steps since the
+    # last frame; the worker's own count is exact (tests/test_worker.py).
+    assert at.session_state["train_left"] >= first.train - run_of(at).step > 0
     assert run_of(at).cfg == expected  # the run trains with the lesson's settings

@@ -9,13 +9,14 @@ import time
 
 import pytest
 
-from browserhelpers import ARTIFACTS, COUNT_FRAMES, wait_loaded
+from browserhelpers import ARENA_JS, ARTIFACTS, COUNT_FRAMES, wait_loaded
 
 pytestmark = pytest.mark.browser
 
 # Boxes of what a class must see, by role; each value is [left, top, right, bottom].
 BOXES = """
 () => {
+  const arena = ARENA_JS;
   const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
                      return [r.left, r.top, r.right, r.bottom]; };
   const main = document.querySelector('[data-testid="stMain"]');
@@ -29,13 +30,13 @@ BOXES = """
     step_both: box(button('Step both')),
     counters: box(main.querySelector('[data-testid="stMetric"]')),
     banner: box([...main.querySelectorAll('[data-testid="stAlert"]')].filter(a =>
-        a.getBoundingClientRect().bottom <= charts[0].getBoundingClientRect().top).pop()),
-    arena: box(charts[0]), story: box(charts[1]),
+        a.getBoundingClientRect().bottom <= arena.getBoundingClientRect().top).pop()),
+    arena: box(arena), story: box(charts[0]),
     lesson: box(side && (side.querySelector('h2, h3, strong') || side)),
     lesson_column: box(side), next: box(button('Next ▶')),
   };
 }
-"""
+""".replace("ARENA_JS", ARENA_JS)
 # Anything in the page wider than the window (what makes a phone scroll sideways).
 OVERFLOW = """
 () => {

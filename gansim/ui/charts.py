@@ -39,6 +39,11 @@ PALETTE = palette.MODES
 NO_MODES = palette.hex_of("no_modes")  # uploaded points without modes: all fakes one colour
 OFF_MODE = "#b0b0b0"  # the GIF export's far fakes (a GIF has no opacity to fade them)
 HQ_OPACITY, FAR_OPACITY = 0.9, 0.35  # a fake within 3σ of its mode, and one farther out
+# The arena's marks, one home for the Vega arena (compare panes, scrub back) and the live
+# film (arena_payload.py): how opaque each layer is, and G's manifold colour.
+ARENA_OPACITY = {"landscape": 0.9, "real": 0.55, "arrows": 0.7, "manifold": 0.6,
+                 "hq": HQ_OPACITY, "far": FAR_OPACITY}
+MANIFOLD_COLOUR = "#444444"
 # A ring never smaller than this share of the box's width: at std 0.02 the true 3σ
 # circle is ~5 px across and hides under the real dots.
 MIN_RING = 0.03
@@ -67,19 +72,20 @@ def _arena_spec(extent: tuple, px: int) -> dict:
     x2, y2 = alt.X2("x2:Q"), alt.Y2("y2:Q")
     # clip: a fake that wanders off the fixed box must not be drawn over the page.
     layers = [
-        alt.Chart(alt.Data(name="landscape")).mark_image(aspect=False, opacity=0.9)
+        alt.Chart(alt.Data(name="landscape")).mark_image(aspect=False,
+                                                         opacity=ARENA_OPACITY["landscape"])
         .encode(x=x, x2=x2, y=y, y2=y2, url="url:N"),
         alt.Chart(alt.Data(name="circles")).mark_line(
             strokeDash=[4, 3], color=palette.hex_of("circles"), strokeWidth=1.5, clip=True)
         .encode(x=x, y=y, detail="mode:N", order="i:Q"),
-        alt.Chart(alt.Data(name="manifold")).mark_line(color="#444", strokeWidth=0.6,
-                                                       opacity=0.6, clip=True)
+        alt.Chart(alt.Data(name="manifold")).mark_line(
+            color=MANIFOLD_COLOUR, strokeWidth=0.6, opacity=ARENA_OPACITY["manifold"], clip=True)
         .encode(x=x, y=y, detail="line:N", order="i:Q"),
         alt.Chart(alt.Data(name="real")).mark_circle(size=10, color=palette.hex_of("real"),
-                                                     opacity=0.55, clip=True)
+                                                     opacity=ARENA_OPACITY["real"], clip=True)
         .encode(x=x, y=y),
         alt.Chart(alt.Data(name="arrows")).mark_rule(color=palette.hex_of("arrows"), strokeWidth=1,
-                                                     opacity=0.7, clip=True)
+                                                     opacity=ARENA_OPACITY["arrows"], clip=True)
         .encode(x=x, y=y, x2=x2, y2=y2),
         alt.Chart(alt.Data(name="fake")).mark_circle(size=16, clip=True)
         .encode(x=x, y=y, color=alt.Color("color:N", scale=None),

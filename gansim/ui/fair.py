@@ -1,16 +1,14 @@
 """Fair share of one app process between its students' training.
 
-Every session's frames run in their own Streamlit thread. Left alone, those threads
-fight over the GIL one small torch op at a time (each op releases it, and a thread
-busy in pure Python, building another session's charts, keeps it for up to the
-switch interval), so ten sessions trained less together than one alone, unevenly, and
-a Pause waited behind all of them. Here the frames of a process (training and drawing)
-take turns, first come first served, and each turn's training is short enough that a
-round of every playing session stays near ROUND_S plus their drawing: a session waits
-about one round for its next frame. A click never waits for a round: a queueing frame
-leaves the queue as soon as its own page asks for something (Turnstile.turn's
-yield_check), and the page's full rerun that follows draws without queueing. The cost
-limits below keep one heavy setting from holding a turn for long.
+Every playing session trains in a worker thread of its own (gansim/ui/worker.py). Left
+alone, those threads fight over the GIL one small torch op at a time (each op releases
+it, and a thread busy in pure Python keeps it for up to the switch interval), so ten
+sessions trained less together than one alone, unevenly. Here the workers of a process
+take turns, first come first served, and each turn is short enough that a round of
+every playing session stays near ROUND_S: the fair share governs the workers, not the
+page's frames, which draw without queueing. A worker asked to stop (a Pause) leaves the
+queue at once (Turnstile.turn's yield_check). The cost limits below keep one heavy
+setting from holding a turn for long.
 No streamlit import: this is plain threading, testable without a page.
 """
 from __future__ import annotations
@@ -116,6 +114,41 @@ class Turnstile:
         it; turns at least as long as the drawing keep the class near what one student
         alone trains, at the cost of fewer frames each."""
         return min(wanted, max(MIN_TURN_S, self.draw_s, ROUND_S / self.playing()))
+
+
+class FifoLock:
+    """A lock handed over in arrival order. threading.Lock lets the thread that releases
+    it take it straight back, so a worker training slice after slice could keep the
+    page's snapshot (and a Pause) waiting; here a waiter that arrived first goes first."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._queue: deque = deque()
+        self._held = False
+
+    def acquire(self) -> bool:
+        me = object()
+        with self._cond:
+            self._queue.append(me)
+            while self._held or self._queue[0] is not me:
+                self._cond.wait()
+            self._queue.popleft()
+            self._held = True
+        return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    def locked(self) -> bool:
+        return self._held
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 TURNSTILE = Turnstile()  # one per process: the process is what the sessions share

@@ -156,6 +156,10 @@ SWEEP_WORKER = Key("sweep_worker", None, "the running sweep's Worker thread")
 SWEEP_RESULT = Key("sweep_result", None, "the last sweep's table of runs")
 SWEEP_ERROR = Key("sweep_error", None, "why the last sweep stopped")
 
+# --- the live arena film (issue 22) ----------------------------------------------------
+ARENA_FILM = Key("arena", UNSET, "the live arena film's component state (arena_canvas.py)",
+                 WIDGET)
+
 # --- buttons (Streamlit keeps a click here for one run; it cannot be set) ----------------
 _BUTTONS = {
     "play": "Play the single run", "pause": "Pause the single run", "reset": "Reset the run",

@@ -1,7 +1,8 @@
-"""The live view: one frame = a time-boxed training chunk, a snapshot, the charts.
+"""The live view: one frame = the run's newest snapshot, drawn (the worker trains).
 
 `frame()` is the body of the app's `@st.fragment(run_every=...)`: while playing, the
-browser's timer reruns only this part of the page, so the sidebar is not redrawn.
+browser's timer reruns only this part of the page, so the sidebar is not redrawn. The
+arena is a client-side film (arena_canvas.py) that eases between the snapshots sent.
 """
 from __future__ import annotations
 
@@ -9,40 +10,33 @@ import math
 import time
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_run_context import (
-    get_run_yield_check, get_script_run_ctx)
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from ..diagnosis import Tracker
-from . import charts, fair, generator_view, transport
-from .keys import (ARENA_MODE, DIAGNOSIS, PLAYING, SHOW_ARROWS, SHOW_CIRCLES, SHOW_MANIFOLD,
-                   STORY_CACHE, button)
+from . import arena_canvas, charts, fair, generator_view, layout, transport
+from .arena_payload import arena_payload
+from .keys import (ARENA_FILM, ARENA_MODE, DIAGNOSIS, PLAYING, SHOW_ARROWS, SHOW_CIRCLES,
+                   SHOW_MANIFOLD, STORY_CACHE, button)
 
 STORY_EVERY_S = 0.5
 BANNER = {"healthy": st.success, "warming_up": st.info, "diverged": st.error}
 
 
 def frame() -> None:
-    """One frame. The timer's frames while playing train and draw in this process's fair
-    turn (gansim/ui/fair.py) and give way at once to a click of their own page. A full
-    rerun (a click: Pause, Reset, a setting) never queues: it trains only when no other
-    session holds or awaits a turn, and otherwise just draws, so the click shows at once."""
+    """One frame: the newest state of the run, drawn. Training happens in the run's worker
+    (worker.py), never here; while playing, each frame tells the worker the page still
+    watches and ends the play when the worker has finished a lesson run or diverged."""
+    run = transport.run()
+    if PLAYING.get() and transport.follow(run):
+        st.rerun(scope="app")  # training stopped: the frame timer lives in the page
     ctx = get_script_run_ctx(suppress_warning=True)
-    timer = bool(ctx and ctx.fragment_ids_this_run)  # a fragment-only rerun: the timer's
-    if not PLAYING.get():
-        _frame(train=False)
-    else:
-        with fair.TURNSTILE.turn(id(transport.run()), yield_check=get_run_yield_check(),
-                                 wait=timer) as mine:
-            _frame(train=mine)
-    if not timer:
+    _frame(run)
+    if not (ctx and ctx.fragment_ids_this_run):  # a full rerun (a click), not the timer's
         fair.note("drawn")
 
 
-def _frame(train: bool) -> None:
-    """Train a chunk (when asked), then draw counters, diagnosis, arena and story."""
-    run = transport.run()
-    if train and transport.train_frame(run):
-        st.rerun(scope="app")  # training stopped: the frame timer lives in the page
+def _frame(run) -> None:
+    """Counters, diagnosis, arena and story of the run's newest snapshot."""
     snap = run.snapshot()
     _counters(run, snap)
     # A fixed container keeps the charts at the same place in the page tree whether or
@@ -52,14 +46,15 @@ def _frame(train: bool) -> None:
         if run.error:
             st.error(run.error)
         _banner(snap)
-    with st.container(key="arena_box"):  # layout.py sizes the arena by this key
+    with st.container(key="arena_box"):
         if ARENA_MODE.get() == generator_view.MODE:
             generator_view.draw(run, snap)
         else:
-            st.vega_lite_chart(charts.arena(snap, arrows=SHOW_ARROWS.get(),
-                                            manifold=SHOW_MANIFOLD.get(),
-                                            circles=SHOW_CIRCLES.get()),
-                               theme=None, width="content", key="arena")
+            # The film (arena_canvas.js) eases between these payloads in the browser.
+            arena_canvas.draw(arena_payload(snap, show_arrows=SHOW_ARROWS.get(),
+                                            show_manifold=SHOW_MANIFOLD.get(),
+                                            show_rings=SHOW_CIRCLES.get()),
+                              key=ARENA_FILM.name, leave_px=layout.ABOVE_ARENA_PX)
             st.caption(_legend(snap) + generator_view.manifold_note(
                 snap, SHOW_MANIFOLD.get()))
     st.vega_lite_chart(_story(snap), theme=None, width="content", key="story")

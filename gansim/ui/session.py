@@ -18,6 +18,7 @@ from ..compare import Lockstep
 from ..config import Config, restart_fields_changed
 from ..trainer import Diverged, Trainer
 from . import fair
+from .worker import Worker
 
 GIF_FRAMES = 120  # recent frames kept for the animated export: bounded memory
 GIF_EVERY = 20  # G steps between two recorded frames
@@ -29,7 +30,7 @@ class Run:
     """A Trainer with its lock, a steps/s meter and a bounded film of past frames."""
 
     def __init__(self, cfg: Config, dataset: Any = None):
-        self.lock = threading.Lock()
+        self.lock = fair.FifoLock()  # FIFO: the page's snapshot slips between worker turns
         self.dataset = dataset  # uploaded points (data="points"), kept across resets
         self.trainer = Trainer(cfg, dataset=dataset, background_compile=True)
         self.trainer.ready()  # start compiling now, before Play
@@ -38,6 +39,7 @@ class Run:
         self.error: str | None = None  # a Diverged message shown until the next change
         self._d_done = 0  # D updates of the current step done so far (steps span frames)
         self.unit_s = fair.PLAIN_STEP_S  # seconds per default-step unit, measured here
+        self.worker = Worker(self)  # trains while the page plays (worker.py)
 
     @property
     def cfg(self) -> Config:
@@ -49,25 +51,27 @@ class Run:
 
     # --- training -------------------------------------------------------------------
     def train_for(self, seconds: float, max_steps: int | None = None,
-                  phase: str = "both") -> int:
+                  phase: str = "both", stop=None, yield_check=None) -> int:
         """Train for about `seconds` (at least one update) in this process's fair turn.
 
         Returns the G steps completed (for phase "d": D updates). A step is trained as
         its D updates and its G update one at a time, so a step costlier than a turn
-        goes on in the next frame; one update too costly for a turn is refused with a
+        goes on in the next turn; one update too costly for a turn is refused with a
         message (fair.refusal). `phase` "d" or "g" trains one player alone (a lesson's
-        D-phase or G-phase run).
+        D-phase or G-phase run). `stop()` is asked before each update, under the lock (a
+        Pause); `yield_check` is passed to the fair turn's wait (it raises to leave it).
         """
         done = 0
         if phase == "both" and fair.whole_steps(self.cfg) and not self._ready():
             self._tick()  # the compiled step is being prepared: draw, do not train
             return 0
-        with fair.TURNSTILE.turn(id(self)):
+        stop = stop or (lambda: False)
+        with fair.TURNSTILE.turn(id(self), yield_check=yield_check):
             budget = fair.TURNSTILE.turn_seconds(seconds)
             start = time.perf_counter()
             with self.lock:
                 try:
-                    while max_steps is None or done < max_steps:
+                    while (max_steps is None or done < max_steps) and not stop():
                         done += self._update(phase)
                         if self.error or time.perf_counter() - start >= budget:
                             break

@@ -17,7 +17,7 @@ from . import arena_modes, controls, keys, lesson_panel, runstore, urlstate
 from .keys import (ARENA_MODE, GAME, LESSON_PICKER, NOTICE, RESEED, RUN, RUN_TOKEN,
                    URL_WARNINGS, VIEW)
 from .session import Run
-from .transport import change_config, run
+from .transport import change_config, run, stop
 
 
 def init() -> None:
@@ -44,6 +44,7 @@ def _resume(parsed: urlstate.Parsed) -> bool:
     if kept is None:
         return False
     _start(kept, parsed.run, notice=("info", f"Your run continues at step {kept.step:,}."))
+    stop()  # the page comes back paused (keys.init): so does the old tab's worker
     return True
 
 

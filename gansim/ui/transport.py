@@ -8,19 +8,24 @@ re-seeds the widgets, so it must run in a callback or before the sidebar is draw
 from __future__ import annotations
 
 from ..config import Config
-from . import controls, fair
+from . import controls, fair, worker
 from .keys import (CMP_PLAYING, NOTICE, PLAYING, RESEED, RUN, SPEED, TRAIN_LEFT,
                    TRAIN_PHASE)
 from .session import Run
 
-SPEEDS = {  # label → (max G steps per frame, seconds of training per frame)
+SPEEDS = {  # label → (max G steps per tick, the worker's fair turn in seconds)
     "One step a frame": (1, 1.0),  # not "slow motion": that is the narrated iteration
     "Slow: 5 steps a frame": (5, 1.0),
-    "Normal": (None, 0.065),  # measured best: 8.8 frames/s and more steps/s than 0.05 or 0.08
-    "Fast (fewer frames)": (None, 0.25),
+    "Normal": (None, 0.065),  # a turn this long keeps a class's round near fair.ROUND_S
+    "Fast (fewer frames)": (None, 0.25),  # longer turns: on a busy server, fewer switches
 }
 assert SPEED.default in SPEEDS, "the speed control's default must be one of SPEEDS"
-TICK_S = 0.1  # the browser asks for a new frame this often while playing
+TICK_S = 0.1  # the compare panes' frames (they still train in their frames)
+LIVE_TICK_S = worker.TICK_S  # the live page sends a new snapshot this often while playing
+# On a class server each playing session's frames (snapshot, payload, story) share the
+# process with the workers: at 10 sessions × 5 frames/s drawing took most of the server's
+# core (bench_class), so frames thin out with the class; the film eases between them.
+CLASS_TICK_S = 0.05  # seconds between a session's snapshots, per playing session
 STEPS = {"d": Run.step_d, "g": Run.step_g, "both": Run.step_both}  # the Step buttons
 
 
@@ -28,8 +33,20 @@ def run() -> Run:
     return RUN.get()
 
 
+def live_tick() -> float:
+    """Seconds between two snapshots of the live page while it plays."""
+    return max(LIVE_TICK_S, CLASS_TICK_S * fair.TURNSTILE.playing())
+
+
 def play() -> None:
     PLAYING.set(True)
+    _start(None, "both")
+
+
+def _start(left: int | None, phase: str) -> None:
+    the_run = run()
+    the_run.worker.set_speed(*SPEEDS.get(SPEED.get(), SPEEDS[SPEED.default]))
+    the_run.worker.play(left, phase)
 
 
 def pause() -> None:
@@ -38,6 +55,7 @@ def pause() -> None:
     trains, and a lesson run's remaining steps are dropped."""
     fair.note("pause")
     stop()
+    fair.note("stilled")  # the worker has stopped: the server's part of a Pause
 
 
 def stop() -> None:
@@ -45,6 +63,7 @@ def stop() -> None:
     PLAYING.set(False)
     TRAIN_LEFT.set(0)
     CMP_PLAYING.set(False)
+    run().worker.pause()
 
 
 def step(phase: str) -> None:
@@ -55,6 +74,7 @@ def step(phase: str) -> None:
 def reset() -> None:
     fair.note("reset")
     run().reset()
+    run().worker.drop_left()  # a lesson run's steps belong to the old networks
     TRAIN_LEFT.set(0)
 
 
@@ -69,34 +89,29 @@ def run_steps(n: int, phase: str = "both") -> None:
     TRAIN_LEFT.set(n)
     TRAIN_PHASE.set(phase)
     PLAYING.set(n > 0)
+    if n > 0:
+        _start(n, phase)
 
 
 def drop_steps_left() -> None:
     """A lesson moved on: its run's remaining steps are dropped (play, if on, goes on)."""
     TRAIN_LEFT.set(0)
+    run().worker.drop_left()
 
 
-def chunk() -> tuple[int | None, float]:
-    """How much to train in one frame: (max steps, seconds), from the speed and a lesson run."""
-    max_steps, seconds = SPEEDS.get(SPEED.get(), SPEEDS[SPEED.default])
-    left = TRAIN_LEFT.get()
-    if left:
-        max_steps = left if max_steps is None else min(max_steps, left)
-    return max_steps, seconds
-
-
-def train_frame(the_run: Run) -> bool:
-    """Train one frame's chunk; True when training stopped (a lesson run's last step, or
-    a divergence): the caller reruns the page, since the frame timer lives there."""
-    max_steps, seconds = chunk()
-    left = TRAIN_LEFT.get()
-    phase = TRAIN_PHASE.get() if left else "both"
-    done = the_run.train_for(seconds, max_steps, phase)
-    if left:
-        TRAIN_LEFT.set(max(0, left - done))
-    if the_run.error or (left and not TRAIN_LEFT.get()):
+def follow(the_run: Run) -> bool:
+    """Each frame while playing: say the page is watching, pass on the speed, mirror a
+    lesson run's steps left; True when training stopped by itself (a lesson run's last
+    step, or a divergence): the caller reruns the page, since the frame timer lives there."""
+    w = the_run.worker
+    w.beat()
+    w.set_speed(*SPEEDS.get(SPEED.get(), SPEEDS[SPEED.default]))
+    if TRAIN_LEFT.get():
+        TRAIN_LEFT.set(w.left or 0)
+    if the_run.error or w.finished:
         stop()
         return True
+    w.start()  # again after a heartbeat stop: the page is back
     return False
 
 

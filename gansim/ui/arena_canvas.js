@@ -1,0 +1,283 @@
+// The arena film (gansim/ui/arena_canvas.py): Python sends a payload per snapshot; this
+// keeps its state on the mounted element, eases every point from where it is drawn to
+// its new place over about the time between payloads, cross-fades D's landscape, and
+// asks for no frame once nothing moves (an idle arena costs no CPU).
+
+const MARGIN = { left: 40, right: 10, top: 8, bottom: 22 };  // axis labels
+const LEGEND_ROW = 17, LEGEND_H = 2 * LEGEND_ROW + 4;  // two legend rows under the x axis
+const FIRST_MS = 250, MIN_MS = 60, MAX_MS = 1000;  // an easing's duration bounds
+const REACH_PX = 8;  // hover or click within this of a point picks it
+const VEGA_PX = 460;  // charts.ARENA_PX: dot sizes below are the Vega arena's at this size
+const STATS = (window.__gansimArena = window.__gansimArena || { frames: 0, payloads: 0 });
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const root = parentElement.querySelector(".gansim-arena");
+  const s = root.__arena || (root.__arena = create(root));
+  s.trigger = setTriggerValue;
+  arm(s);
+  receive(s, data, performance.now());
+  return () => disarm(s);
+}
+
+function create(root) {
+  const canvas = root.querySelector("canvas");
+  return {
+    root, canvas, tip: root.querySelector(".tip"), ctx: canvas.getContext("2d"),
+    p: null, sig: "", from: null, to: null, cur: null, t0: 0, dur: FIRST_MS,
+    arrived: 0, gap: null, landOld: null, landNew: null, raf: 0, armed: false,
+    size: null, mouse: null, handlers: null, observer: null,
+  };
+}
+
+// Listeners and the size observer; a cleanup (unmount, or before an update) removes
+// them, and the next call puts them back, so either lifecycle leaves one set.
+function arm(s) {
+  if (s.armed) return;
+  s.armed = true;
+  s.observer = new ResizeObserver(() => resize(s));
+  s.observer.observe(s.root);
+  s.onWindow = () => resize(s);  // the window's height bounds a fitted arena
+  window.addEventListener("resize", s.onWindow);
+  s.handlers = {
+    mousemove: (e) => { s.mouse = local(s, e); paintSoon(s); },
+    mouseleave: () => { s.mouse = null; paintSoon(s); },
+    click: (e) => click(s, local(s, e)),
+  };
+  for (const [name, fn] of Object.entries(s.handlers)) s.canvas.addEventListener(name, fn);
+  resize(s);
+}
+
+function disarm(s) {
+  if (!s.armed) return;
+  s.armed = false;
+  if (s.raf) cancelAnimationFrame(s.raf);
+  s.raf = 0;
+  s.observer.disconnect();
+  window.removeEventListener("resize", s.onWindow);
+  for (const [name, fn] of Object.entries(s.handlers)) s.canvas.removeEventListener(name, fn);
+}
+
+function local(s, e) {
+  const r = s.canvas.getBoundingClientRect();
+  return { x: e.clientX - r.left, y: e.clientY - r.top };
+}
+
+// --- payloads -----------------------------------------------------------------------
+
+function receive(s, p, now) {
+  if (!p || !p.box) return;
+  const sig = JSON.stringify(p);
+  if (sig === s.sig) { paintSoon(s); return; }  // a rerun that changed nothing
+  const heightChanged = s.p && (s.p.height !== p.height || s.p.leave_px !== p.leave_px);
+  s.sig = sig;
+  STATS.payloads += 1;
+  const gap = s.arrived ? now - s.arrived : null;
+  s.arrived = now;
+  // The duration follows the arrival rhythm, so a point reaches its place as the
+  // next payload comes; a long pause (Step after Pause) starts the estimate afresh.
+  if (gap !== null && gap < MAX_MS) s.gap = s.gap === null ? gap : 0.7 * s.gap + 0.3 * gap;
+  else s.gap = null;
+  const sameBox = s.p && s.p.box.every((v, i) => v === p.box[i]);
+  const to = arrays(p);
+  s.from = sameBox && s.to ? startFrom(s.cur || s.to, to) : to;
+  s.landOld = sameBox && s.landNew ? blendNow(s, now) : null;
+  s.landNew = landscape(p);
+  s.to = to;
+  s.cur = cloneArrays(s.from);
+  s.p = p;
+  s.t0 = now;
+  s.dur = Math.min(MAX_MS, Math.max(MIN_MS, s.gap === null ? FIRST_MS : s.gap));
+  if (heightChanged || !s.size) resize(s);
+  paintSoon(s);
+}
+
+function floats(list) {
+  return Float64Array.from(list || [], (v) => (v === null ? NaN : v));
+}
+
+function arrays(p) {
+  return { real: floats(p.real), fake: floats(p.fake), arrows: floats(p.arrows),
+           manifold: floats(p.manifold.xy) };
+}
+
+function cloneArrays(a) {
+  const out = {};
+  for (const k in a) out[k] = Float64Array.from(a[k]);
+  return out;
+}
+
+// Start each layer where it is drawn now; a layer whose length changed (toggled, or
+// another batch size) appears at its new place at once. Fakes keep their index: the
+// snapshot draws them from one fixed latent batch, so fake i is the same z each time.
+function startFrom(drawn, to) {
+  const out = {};
+  for (const k in to) {
+    const a = drawn[k];
+    out[k] = a && a.length === to[k].length ? Float64Array.from(a, (v, i) =>
+      (Number.isFinite(v) ? v : to[k][i])) : Float64Array.from(to[k]);
+  }
+  return out;
+}
+
+function progress(s, now) {
+  return Math.min(1, Math.max(0, (now - s.t0) / s.dur));
+}
+
+function ease(t) {  // smoothstep: starts and lands gently
+  return t * t * (3 - 2 * t);
+}
+
+function step(s, now) {
+  const k = ease(progress(s, now));
+  for (const key in s.to) {
+    const a = s.from[key], b = s.to[key], c = s.cur[key];
+    for (let i = 0; i < b.length; i++) c[i] = a[i] + (b[i] - a[i]) * k;
+  }
+  return k;
+}
+
+// --- D's landscape cross-fade ---------------------------------------------------
+
+// The landscape as it shows now (mid-fade: the blend), the next fade's starting image.
+function blendNow(s, now) {
+  const k = ease(progress(s, now));
+  if (!s.landOld || k >= 1) return s.landNew;
+  const c = document.createElement("canvas");
+  c.width = s.landNew.width; c.height = s.landNew.height;
+  const g = c.getContext("2d");
+  g.drawImage(s.landOld, 0, 0);
+  g.globalAlpha = k;
+  g.drawImage(s.landNew, 0, 0);
+  return c;
+}
+
+// --- size ---------------------------------------------------------------------------
+
+function resize(s) {
+  const width = Math.floor(s.root.clientWidth);
+  if (!width || !s.p) return;
+  const frame = MARGIN.top + MARGIN.bottom + LEGEND_H;
+  let side = width - MARGIN.left - MARGIN.right;
+  if (s.p.height) side = Math.min(side, s.p.height - frame);
+  else if (s.p.leave_px !== null && s.p.leave_px !== undefined) {
+    side = Math.min(side, Math.max(s.p.min_fit, window.innerHeight - s.p.leave_px) - frame);
+  }
+  side = Math.max(40, side);
+  const height = s.p.height || side + frame;
+  const dpr = window.devicePixelRatio || 1;
+  if (s.size && s.size.width === width && s.size.height === height && s.size.dpr === dpr) return;
+  s.size = { width, height, side, dpr };
+  s.canvas.width = Math.round(width * dpr);
+  s.canvas.height = Math.round(height * dpr);
+  s.canvas.style.width = width + "px";
+  s.canvas.style.height = height + "px";
+  paintSoon(s);
+}
+
+// --- frames -------------------------------------------------------------------------
+
+function paintSoon(s) {
+  if (!s.raf && s.armed) s.raf = requestAnimationFrame(() => tick(s));
+}
+
+function tick(s) {
+  s.raf = 0;
+  const now = performance.now();
+  if (!s.p || !s.size) return;
+  paint(s, now);
+  if (progress(s, now) < 1) paintSoon(s);  // nothing moves after: no more frames
+}
+
+function paint(s, now) {
+  const { ctx, p } = s, { width, height, side, dpr } = s.size;
+  const k = step(s, now);
+  const view = makeView(p.box, side);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.globalAlpha = 1;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, width, height);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(MARGIN.left, MARGIN.top, side, side);
+  ctx.clip();  // a fake that wanders off the fixed box is not drawn over the axes
+  drawLandscape(s, view, k);
+  drawRings(ctx, p, view);
+  drawManifold(ctx, p, s.cur.manifold, view);
+  const scale = Math.sqrt(Math.max(1, side / VEGA_PX));  // dots grow a little with the arena
+  drawDots(ctx, s.cur.real, view, 1.78 * scale, () => [p.colours.real, p.opacity.real], dpr);
+  drawArrows(ctx, p, s.cur, view);
+  drawDots(ctx, s.cur.fake, view, 2.26 * scale, (i) => fakeStyle(p, i), dpr);
+  ctx.restore();
+  drawAxes(ctx, p.box, view);
+  drawLegend(ctx, p, view, width, scale);
+  hover(s, view);
+  STATS.frames += 1;
+  STATS.step = p.step;
+  STATS.fake0 = [s.cur.fake[0], s.cur.fake[1]];  // box units, as drawn this frame
+  STATS.fake0px = [view.px(s.cur.fake[0]), view.py(s.cur.fake[1])];  // CSS px in the canvas
+}
+
+function makeView(box, side) {
+  const [x0, x1, y0, y1] = box;
+  return {
+    box, side,
+    px: (x) => MARGIN.left + ((x - x0) / (x1 - x0)) * side,
+    py: (y) => MARGIN.top + ((y1 - y) / (y1 - y0)) * side,
+    ux: (px) => x0 + ((px - MARGIN.left) / side) * (x1 - x0),
+    uy: (py) => y1 - ((py - MARGIN.top) / side) * (y1 - y0),
+  };
+}
+
+// --- hover and click ----------------------------------------------------------------
+
+function nearest(s, view, at) {
+  let best = null, bestD = REACH_PX * REACH_PX;
+  for (const kind of ["fake", "real"]) {
+    const xy = s.cur[kind];
+    for (let i = 0; i < xy.length / 2; i++) {
+      const dx = view.px(xy[2 * i]) - at.x, dy = view.py(xy[2 * i + 1]) - at.y, d = dx * dx + dy * dy;
+      if (d < bestD) { bestD = d; best = { kind, index: i, x: xy[2 * i], y: xy[2 * i + 1] }; }
+    }
+    if (best) return best;  // fakes are drawn on top: they win a tie with reals
+  }
+  return best;
+}
+
+// D at a point, bilinear between the four grid values around it (what the picture shows).
+function dAt(p, x, y) {
+  const [ny, nx] = p.d.shape, [x0, x1, y0, y1] = p.box, v = p.d.values;
+  const fx = Math.min(nx - 1, Math.max(0, ((x - x0) / (x1 - x0)) * (nx - 1)));
+  const fy = Math.min(ny - 1, Math.max(0, ((y - y0) / (y1 - y0)) * (ny - 1)));
+  const ix = Math.min(nx - 2, Math.floor(fx)), iy = Math.min(ny - 2, Math.floor(fy));
+  const tx = fx - ix, ty = fy - iy, at = (j, i) => v[j * nx + i];
+  return (at(iy, ix) * (1 - tx) + at(iy, ix + 1) * tx) * (1 - ty) +
+    (at(iy + 1, ix) * (1 - tx) + at(iy + 1, ix + 1) * tx) * ty;
+}
+
+function hover(s, view) {
+  const hit = s.mouse && nearest(s, view, s.mouse);
+  s.tip.hidden = !hit;
+  if (!hit) return;
+  const p = s.p, fmt = (v) => v.toFixed(3);
+  let who = "real sample #" + hit.index;
+  if (hit.kind === "fake") {
+    const c = p.fake_colour[hit.index];
+    who = "G's sample #" + hit.index + (c >= 0 ? ", nearest mode " + c : "") +
+      (p.fake_far[hit.index] ? " (beyond 3σ)" : "");
+  }
+  const d = p.d.scale === "critic" ? "critic score" : "D(x)";
+  s.tip.textContent = `${who}\nx = ${fmt(hit.x)}, y = ${fmt(hit.y)}\n` +
+    `${d} ≈ ${fmt(dAt(p, hit.x, hit.y))} (read off D's grid)`;
+  const left = Math.min(view.px(hit.x) + 12, s.size.width - 260);
+  s.tip.style.left = Math.max(0, left) + "px";
+  s.tip.style.top = Math.max(0, view.py(hit.y) - 58) + "px";
+}
+
+function click(s, at) {
+  if (!s.p || !s.p.clickable || !s.size) return;
+  const view = makeView(s.p.box, s.size.side);
+  const hit = nearest(s, view, at);
+  s.trigger("click", { x: view.ux(at.x), y: view.uy(at.y),
+                       kind: hit ? hit.kind : null, index: hit ? hit.index : null });
+}

@@ -1,0 +1,242 @@
+// The arena's marks (appended to arena_canvas.js by arena_canvas.py, which
+// holds the film's lifecycle): D's landscape image, rings, manifold, dots, arrows, axes
+// and legend, each drawn as the Vega arena in charts.py draws it.
+
+// --- D's landscape: one small image per payload, cross-faded ------------------------
+
+function landscape(p) {
+  const [ny, nx] = p.d.shape, v = p.d.values, ramp = p.ramp;
+  const c = document.createElement("canvas");
+  c.width = nx; c.height = ny;
+  const g = c.getContext("2d"), img = g.createImageData(nx, ny);
+  const critic = p.d.scale === "critic";
+  for (let iy = 0; iy < ny; iy++) {
+    for (let ix = 0; ix < nx; ix++) {
+      const value = v[iy * nx + ix];
+      const t = critic ? 0.5 + 0.5 * value / p.d.bound : value;
+      const rgb = rampAt(ramp, t);
+      const o = ((ny - 1 - iy) * nx + ix) * 4;  // grid row 0 is the bottom (ymin)
+      img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2];
+      img.data[o + 3] = 255;
+    }
+  }
+  g.putImageData(img, 0, 0);
+  return c;
+}
+
+function rampAt(ramp, t) {
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0.5)) * (ramp.length - 1);
+  const i = Math.min(ramp.length - 2, Math.floor(x)), f = x - i;
+  return [0, 1, 2].map((c) => ramp[i][c] + (ramp[i + 1][c] - ramp[i][c]) * f);
+}
+
+// --- layers -----------------------------------------------------------------------
+
+function drawLandscape(s, view, k) {
+  const { ctx, p } = s, [ny, nx] = p.d.shape, [x0, x1, y0, y1] = p.box;
+  // Grid values sit on the box's edges (linspace): pixel centres on grid points.
+  const cx = (x1 - x0) / (nx - 1), cy = (y1 - y0) / (ny - 1);
+  const left = view.px(x0 - cx / 2), top = view.py(y1 + cy / 2);
+  const w = view.px(x1 + cx / 2) - left, h = view.py(y0 - cy / 2) - top;
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  if (s.landOld && k < 1) {
+    ctx.drawImage(s.landOld, left, top, w, h);
+    ctx.globalAlpha = k;
+  }
+  ctx.drawImage(s.landNew, left, top, w, h);
+  ctx.globalAlpha = 1 - p.opacity.landscape;  // the Vega image's opacity on white
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(MARGIN.left, MARGIN.top, view.side, view.side);
+  ctx.globalAlpha = 1;
+}
+
+function drawRings(ctx, p, view) {
+  const c = p.rings.centres, r = p.rings.radii;
+  if (!r.length) return;
+  const perUnit = view.side / (p.box[1] - p.box[0]);
+  ctx.setLineDash([4, 3]);
+  ctx.strokeStyle = p.colours.rings;
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  for (let m = 0; m < r.length; m++) {
+    const x = view.px(c[2 * m]), y = view.py(c[2 * m + 1]);
+    ctx.moveTo(x + r[m] * perUnit, y);
+    ctx.arc(x, y, r[m] * perUnit, 0, 2 * Math.PI);
+  }
+  ctx.stroke();
+  ctx.setLineDash([]);
+}
+
+function drawManifold(ctx, p, xy, view) {
+  const lines = p.manifold.lines;
+  if (!lines || !xy.length) return;
+  const points = xy.length / 2 / lines;
+  ctx.strokeStyle = p.colours.manifold;
+  ctx.globalAlpha = p.opacity.manifold;
+  ctx.lineWidth = 0.6;
+  for (let l = 0; l < lines; l++) {  // one stroke per line, as Vega's
+    ctx.beginPath();
+    for (let i = 0; i < points; i++) {
+      const o = 2 * (l * points + i), x = view.px(xy[o]), y = view.py(xy[o + 1]);
+      if (!Number.isFinite(x + y)) continue;
+      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+    }
+    ctx.stroke();
+  }
+  ctx.globalAlpha = 1;
+}
+
+function fakeStyle(p, i) {
+  const c = p.fake_colour[i];
+  const colour = c < 0 ? p.colours.no_modes : p.palette[c % p.palette.length];
+  return [colour, p.fake_far[i] ? p.opacity.far : p.opacity.hq];
+}
+
+// Each dot its own translucent stamp, as Vega draws marks: where dots pile up the colour
+// deepens (one path per colour would fill their union once and look pale). A stamp is
+// a small pre-drawn circle per colour, opacity, size and pixel ratio.
+const SPRITES = new Map();
+
+function sprite(colour, alpha, radius, dpr) {
+  const key = [colour, alpha, radius.toFixed(2), dpr].join("|");
+  let c = SPRITES.get(key);
+  if (!c) {
+    if (SPRITES.size > 256) SPRITES.clear();  // sizes seen while a window was resized
+    const side = Math.ceil((2 * radius + 2) * dpr);
+    c = document.createElement("canvas");
+    c.width = c.height = side;
+    const g = c.getContext("2d");
+    g.fillStyle = colour;
+    g.globalAlpha = alpha;
+    g.beginPath();
+    g.arc(side / 2, side / 2, radius * dpr, 0, 2 * Math.PI);
+    g.fill();
+    SPRITES.set(key, c);
+  }
+  return c;
+}
+
+function drawDots(ctx, xy, view, radius, style, dpr) {
+  const half = radius + 1;
+  for (let i = 0; i < xy.length / 2; i++) {
+    const x = view.px(xy[2 * i]), y = view.py(xy[2 * i + 1]);
+    if (!Number.isFinite(x + y)) continue;
+    const [colour, alpha] = style(i);
+    ctx.drawImage(sprite(colour, alpha, radius, dpr), x - half, y - half, 2 * half, 2 * half);
+  }
+}
+
+function drawArrows(ctx, p, cur, view) {
+  const v = cur.arrows, f = cur.fake;
+  if (!v.length) return;
+  ctx.strokeStyle = p.colours.arrows;
+  ctx.globalAlpha = p.opacity.arrows;
+  ctx.lineWidth = 1;
+  for (let i = 0; i < v.length / 2; i++) {
+    const x = f[2 * i], y = f[2 * i + 1];
+    const a = view.px(x), b = view.py(y), c = view.px(x + v[2 * i]), d = view.py(y + v[2 * i + 1]);
+    if (!Number.isFinite(a + b + c + d)) continue;
+    ctx.beginPath();  // one stroke per arrow: where they cross the colour deepens
+    ctx.moveTo(a, b);
+    ctx.lineTo(c, d);
+    ctx.stroke();
+  }
+  ctx.globalAlpha = 1;
+}
+
+// --- axes, legend -------------------------------------------------------------------
+
+function niceStep(span, count) {
+  const raw = span / count, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const f = raw / mag;
+  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+}
+
+function ticks(lo, hi, count) {
+  const st = niceStep(hi - lo, count), out = [];
+  for (let t = Math.ceil(lo / st - 1e-9) * st; t <= hi + 1e-9; t += st) out.push(Math.abs(t) < st / 1e6 ? 0 : t);
+  return out;
+}
+
+function label(t, step) {  // as Vega's: the step's decimals, a true minus sign
+  const places = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return t.toFixed(places).replace("-", "\u2212");
+}
+
+function drawAxes(ctx, box, view) {
+  const [x0, x1, y0, y1] = box, side = view.side, count = Math.max(10, side / 90);  // 0.5 steps on a 5-wide box, as the Vega arena
+  const bottom = MARGIN.top + side;
+  ctx.strokeStyle = "#888";
+  ctx.fillStyle = "#333";
+  ctx.lineWidth = 1;
+  ctx.font = "10px sans-serif";
+  ctx.beginPath();
+  ctx.moveTo(MARGIN.left, MARGIN.top); ctx.lineTo(MARGIN.left, bottom); ctx.lineTo(MARGIN.left + side, bottom);
+  ctx.textAlign = "center"; ctx.textBaseline = "top";
+  const stepX = niceStep(x1 - x0, count), stepY = niceStep(y1 - y0, count);
+  for (const t of ticks(x0, x1, count)) {
+    const x = Math.round(view.px(t)) + 0.5;
+    ctx.moveTo(x, bottom); ctx.lineTo(x, bottom + 5);
+    ctx.fillText(label(t, stepX), x, bottom + 7);
+  }
+  ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  for (const t of ticks(y0, y1, count)) {
+    const y = Math.round(view.py(t)) + 0.5;
+    ctx.moveTo(MARGIN.left - 5, y); ctx.lineTo(MARGIN.left, y);
+    ctx.fillText(label(t, stepY), MARGIN.left - 7, y);
+  }
+  ctx.stroke();
+}
+
+// Two rows under the plot, filled left to right: real dot, fake dots, arrow, D's colour
+// bar; an item that fits on neither row is left out.
+function drawLegend(ctx, p, view, width, scale) {
+  const rows = [MARGIN.top + view.side + MARGIN.bottom + 8];
+  rows.push(rows[0] + LEGEND_ROW);
+  let row = 0, x = MARGIN.left;
+  const right = width - MARGIN.right;
+  ctx.font = "11px sans-serif";
+  ctx.textAlign = "left"; ctx.textBaseline = "middle";
+  const place = (w) => {  // true when an item w wide fits here or at the next row's start
+    if (x + w <= right) return true;
+    if (row + 1 >= rows.length || MARGIN.left + w > right) return false;
+    row += 1; x = MARGIN.left;
+    return true;
+  };
+  const y = () => rows[row];
+  const text = (words) => {
+    ctx.fillStyle = "#333"; ctx.globalAlpha = 1; ctx.fillText(words, x, y());
+    x += ctx.measureText(words).width + 14;
+  };
+  const dot = (colour, alpha, r) => {
+    ctx.fillStyle = colour; ctx.globalAlpha = alpha;
+    ctx.beginPath(); ctx.arc(x + r, y(), r, 0, 2 * Math.PI); ctx.fill(); x += 2 * r + 3;
+  };
+  const L = p.legend, width_ = (words) => ctx.measureText(words).width;
+  const rReal = 1.78 * scale + 0.5, rFake = 2.26 * scale;
+  if (place(width_(L.real) + 2 * rReal + 3)) { dot(p.colours.real, p.opacity.real, rReal); text(L.real); }
+  const modes = p.rings.radii.length ? Math.min(3, p.palette.length) : 0;
+  if (place(width_(L.fake) + Math.max(1, modes) * (2 * rFake + 3))) {
+    if (!modes) dot(p.colours.no_modes, p.opacity.hq, rFake);
+    for (let m = 0; m < modes; m++) dot(p.palette[m], p.opacity.hq, rFake);
+    text(L.fake);
+  }
+  if (p.arrows.length && place(width_(L.arrows) + 18)) {
+    ctx.strokeStyle = p.colours.arrows; ctx.globalAlpha = p.opacity.arrows; ctx.lineWidth = 1;
+    ctx.beginPath(); ctx.moveTo(x, y() + 4); ctx.lineTo(x + 14, y() - 4); ctx.stroke(); x += 18;
+    text(L.arrows);
+  }
+  const [lo, hi] = L[p.d.scale], barW = 70;
+  if (place(width_(lo) + barW + width_(hi) + 8)) {
+    text(lo); x -= 10;
+    const grad = ctx.createLinearGradient(x, 0, x + barW, 0);
+    p.ramp.forEach((c, i) => grad.addColorStop(i / (p.ramp.length - 1), `rgb(${c[0]},${c[1]},${c[2]})`));
+    ctx.fillStyle = grad; ctx.globalAlpha = p.opacity.landscape;
+    ctx.fillRect(x, y() - 5, barW, 10); ctx.globalAlpha = 1;
+    ctx.strokeStyle = "#bbb"; ctx.strokeRect(x + 0.5, y() - 4.5, barW - 1, 9);
+    x += barW + 4;
+    text(hi);
+  }
+  ctx.globalAlpha = 1;
+}
