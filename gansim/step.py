@@ -80,7 +80,7 @@ class Step:
         return x if noise is None else x + broadcast_runs(h["instance_noise"], x) * noise
 
     def _d_loss(self, raw: Params, real: Tensor, fake: Tensor, b: dict, h: State, sn):
-        key, nets = self.key, self.nets
+        nets = self.nets
         dp = normalised(raw, sn)
         penalties = torch.zeros_like(h["lr"])
         for name, term in self.penalties:

@@ -5,7 +5,7 @@ import torch
 
 from gansim.config import Config
 from gansim.draws import Draws
-from gansim.nets import Nets, init_weights
+from gansim.nets import Nets
 from gansim.penalties import D_PENALTIES
 from gansim.stacking import StepKey, hyper
 from gansim.step import Step
