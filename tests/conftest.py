@@ -43,3 +43,14 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_left():
+    """Every AppTest page starts its own training worker (gansim/ui/worker.py), which
+    would otherwise go on until its heartbeat runs out and take turns from the next
+    test's run: stop them all after each test."""
+    yield
+    from gansim.ui import worker
+
+    worker.stop_all()

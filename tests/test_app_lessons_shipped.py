@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from gansim.lessons import load_all
-from apphelpers import app, run_of
+from apphelpers import app, run_of, until_trained
 
 REMEDY_LESSONS = [lesson for lesson in load_all() if int(lesson.path[:2]) >= 11]
 FRAMES = 3  # a few frames of training prove the run plays; the lesson check judges it
@@ -40,6 +40,7 @@ def test_a_remedy_lesson_opens_and_plays_its_first_run(lesson):
     at.button(key="lesson_run").click().run()
     for _ in range(FRAMES):
         at.run()
+    until_trained(at, 1)  # the worker trains between frames, in its turn
     assert not at.exception
     assert 0 < run_of(at).step < first.train
     # The page's count of steps left lags the worker's by at most the steps since the

@@ -36,8 +36,9 @@ _LIVE: weakref.WeakSet = weakref.WeakSet()  # every worker of this process
 
 
 @atexit.register
-def _stop_all() -> None:
-    """The process ends (the server stops): no thread left inside a torch op."""
+def stop_all() -> None:
+    """Stop every worker of this process: when it ends (the server stops: no thread left
+    inside a torch op), and between two AppTest pages of the test suite."""
     for w in list(_LIVE):
         w._stop.set()
     for w in list(_LIVE):
