@@ -69,15 +69,8 @@ GUIDES = {  # the side column's reading guide for each view other than the live 
 }
 
 
-# Five views do not fit one row on a phone: Streamlit's switch would scroll sideways and
-# hide a view, so it wraps instead. (Page CSS lives in layout.py; this rule belongs there.)
-WRAP_CSS = ('<style>.st-key-arena_mode [role="radiogroup"] '
-            '{ flex-wrap: wrap; overflow: visible; }</style>')
-
-
 def switch() -> str:
     """The arena's mode picker; Play (or a drawing's Train) returns it to the live view."""
-    st.html(WRAP_CSS)
     if ARENA_MODE.get() not in MODES or (PLAYING.get() and ARENA_MODE.get() in PAUSED_BODIES):
         ARENA_MODE.set(TRAIN)
     help_text = " ".join(f"**{k}**: {v}" for k, v in MODES.items())

@@ -34,6 +34,9 @@ h1 {{ font-size: 1.6rem !important; padding: 0 0 0.25rem 0 !important; }}
 /* The arena also fits the height left under the toolbar, counters and banner. */
 .st-key-arena_box canvas {{
   max-height: max(280px, calc(100vh - {ABOVE_ARENA_PX}px)) !important; }}
+/* Five arena views do not fit one row on a phone: the switch wraps instead of scrolling
+   sideways and hiding a view. */
+.st-key-arena_mode [role="radiogroup"] {{ flex-wrap: wrap; overflow: visible; }}
 </style>
 """
 
