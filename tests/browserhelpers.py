@@ -85,12 +85,13 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 @contextmanager
-def streamlit_server():
-    """`streamlit run app.py` on a free loopback port; yields (url, process)."""
+def streamlit_server(script: str = "app.py"):
+    """`streamlit run <script>` (the app by default) on a free loopback port; yields
+    (url, process)."""
     port = free_port()
     log = open(ARTIFACTS / f"streamlit-{port}.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -5,98 +5,30 @@ Screenshots go to artifacts/ (gitignored). Skipped without /usr/bin/chromium unl
 GANSIM_REQUIRE_BROWSER=1."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
-from browserhelpers import SAMPLE_FRAMES, distinct_frames
-from gansim import serve
+from browserhelpers import ARENA as CANVAS
+from browserhelpers import ARENA_STATS as STATS
+from browserhelpers import (ARTIFACTS, SAMPLE_FRAMES, distinct_frames, require_chromium,
+                            streamlit_server)
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "artifacts"
 PAGE = "tests/pages/arena_demo.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-CANVAS = ".gansim-arena canvas"
 # The product goal is ≥ 30 distinct frames/s; a loaded 2-core CI machine that also runs
 # the server and the training still clears this floor (a slideshow gives ~4/s, the
 # rate of payloads).
 MIN_FPS = 15
-STATS = "() => window.__gansimArena || {frames: 0, payloads: 0}"
 STEPS_PER_PAYLOAD = 5  # arena_demo.STEPS_PER_FRAME
-
-
-def require_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    message = f"{CHROMIUM} not found; install it with: apt-get install -y chromium"
-    if os.environ.get("GANSIM_REQUIRE_BROWSER") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer on {url} within {timeout} s")
-
-
-@contextmanager
-def demo_server():
-    port = free_port()
-    log = open(ARTIFACTS / f"arena-demo-{port}.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", PAGE, "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
-        yield url
-    finally:
-        serve.end([proc])
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def url():
     require_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
-    with demo_server() as running:
+    with streamlit_server(PAGE) as (running, _):
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @contextmanager
