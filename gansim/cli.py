@@ -101,8 +101,8 @@ def write_run(trainer, out: Path, seconds: float, requested: int) -> dict[str, A
     import numpy as np
     import pandas as pd
 
-    from .diagnosis import diagnose
     from .metrics import EVAL_SAMPLES, precision_recall
+    from .snapshot import verdict
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(trainer.cfg.to_dict(), indent=2) + "\n")
@@ -112,10 +112,7 @@ def write_run(trainer, out: Path, seconds: float, requested: int) -> dict[str, A
     pd.DataFrame(history).astype({"step": int}).to_csv(out / "metrics.csv", index=False)
     final = trainer.evaluate()
     precision, recall = precision_recall(trainer.real_eval.cpu().numpy(), samples)
-    ds = trainer.dataset
-    diag = diagnose(history, critic=trainer.loss.critic, n_modes=getattr(ds, "n_modes", 0),
-                    config=trainer.cfg.to_dict(), diverged=trainer.diverged,
-                    mass=trainer.history.mass)
+    diag = verdict(trainer, history)
     summary = {
         "steps": trainer.g_step, "steps_requested": requested, "d_steps": trainer.d_step,
         "seconds": round(seconds, 3),

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from .config import restart_fields_changed
 from .cost import relative_step_cost
+from .diagnosis import KINDS
 from .lessons import Lesson, load_all
+from .snapshot import verdict
 
 # A teacher runs a lesson once, on an unknown CPU (float order, hence the trajectory, differs
 # between machines), so a claim must hold on nearly every seed: at most 5 % of the seeds,
@@ -37,6 +39,7 @@ class ClaimResult:
     holds: bool
     value: float
     seconds: float  # training time of the run this claim belongs to
+    shown: str = ""  # a verdict claim: the verdict the run's banner ended on
 
 
 def enter_step(trainer, lesson: Lesson, index: int, seed: int | None = None,
@@ -75,7 +78,7 @@ def play(lesson: Lesson, seeds: list[int] | None = None, seed: int | None = None
     for i, step in enumerate(lesson.steps):
         results += game_results(lesson, i, seeds)
         trainer = enter_step(trainer, lesson, i, seeds=seeds)
-        if not step.expect and _starts_fresh(lesson, i + 1, trainer):
+        if not (step.expect or step.verdicts) and _starts_fresh(lesson, i + 1, trainer):
             continue  # nothing checks this run, and the next step does not build on it
         start = time.perf_counter()
         try:
@@ -83,11 +86,16 @@ def play(lesson: Lesson, seeds: list[int] | None = None, seed: int | None = None
         except Diverged:
             pass  # every run diverged: the claims judge what each logged
         seconds = (time.perf_counter() - start) / len(seeds)
-        for seed, history in zip(seeds, trainer.histories):
+        label = step.label or f"step {i + 1}"
+        for n, (seed, history) in enumerate(zip(seeds, trainer.histories)):
             for claim in step.expect:
                 holds, value = claim.holds(history.rows)
-                results.append(ClaimResult(lesson.id, step.label or f"step {i + 1}",
-                                           claim.describe(), seed, holds, value, seconds))
+                results.append(ClaimResult(lesson.id, label, claim.describe(), seed, holds,
+                                           value, seconds))
+            if step.verdicts:
+                kind = verdict(trainer.run(n)).kind
+                results.append(ClaimResult(lesson.id, label, step.verdict_claim(), seed,
+                                           kind in step.verdicts, math.nan, seconds, KINDS[kind]))
     return results
 
 
@@ -129,7 +137,7 @@ def check(lessons: list[Lesson], seeds: list[int], jobs: int | None = None,
     """
     jobs = jobs or os.cpu_count() or 1
     checked = [lesson for lesson in lessons
-               if any(st.expect or st.game_claims for st in lesson.steps)]
+               if any(st.expect or st.game_claims or st.verdicts for st in lesson.steps)]
     parts_per_lesson = max(1, math.ceil(jobs / max(len(checked), 1)))
     size = max(1, math.ceil(len(seeds) / parts_per_lesson))
     work = [(lesson, seeds[i:i + size]) for lesson in checked for i in range(0, len(seeds), size)]
@@ -170,7 +178,7 @@ def table(results: list[ClaimResult], n_seeds: int) -> tuple[str, bool]:
         held = sum(r.holds for r in rs)
         passed = held >= seeds_needed(len(rs))
         ok &= passed
-        values = ", ".join(f"{r.value:.3g}" for r in sorted(rs, key=lambda r: r.seed))
+        values = ", ".join(r.shown or f"{r.value:.3g}" for r in sorted(rs, key=lambda r: r.seed))
         secs = sum(r.seconds for r in rs) / len(rs)
         mark = "" if passed else " ✗"
         lines.append(f"| {lesson} | {run} | {claim} | {held}/{len(rs)}{mark} | {values} | {secs:.1f} |")

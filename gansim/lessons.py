@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import FIELD_NAMES, Config
+from .diagnosis import KINDS
 from .game_config import CLAIM_NAMES, GameConfig
 from .history import KEYS
 
@@ -121,6 +122,14 @@ class Step:
     # not carried to later steps) and exact claims about it.
     game: GameConfig | None = None
     game_claims: tuple[GameClaim, ...] = ()
+    # The banner's verdicts (gansim.diagnosis.KINDS) this run may end on: a cure's run
+    # ends "healthy", a collapse's "mode_collapse". The check and the lesson panel judge
+    # the verdict the stopped run shows, so the page never contradicts the lesson.
+    verdicts: tuple[str, ...] = ()
+
+    def verdict_claim(self) -> str:
+        """The step's verdict claim in words, for the check's table and the lesson panel."""
+        return "the banner ends on " + " or ".join(f"“{KINDS[k]}”" for k in self.verdicts)
 
     def run(self, trainer) -> None:
         """Train this step's run on `trainer` (the app and the check both call this)."""
@@ -210,7 +219,7 @@ def _lesson(raw: dict, name: str) -> Lesson:
                     teacher_notes=raw.get("teacher_notes", ""), controls=controls,
                     minutes=raw.get("minutes", ""), path=name)
     labels = [s.label or f"step {i + 1}" for i, s in enumerate(steps)
-              if s.expect or s.game_claims]
+              if s.expect or s.game_claims or s.verdicts]
     repeated = sorted({x for x in labels if labels.count(x) > 1})
     if repeated:  # the check's table keys its rows on the run's label
         raise LessonError(f"{name}: steps with 'expect' need distinct labels; repeated: "
@@ -236,7 +245,7 @@ def _step(raw: dict, where: str) -> Step:
     if not isinstance(raw, dict):
         raise LessonError(f"{where}: must be a table")
     _no_extra(raw, {"text", "changes", "train", "reset", "question", "expect", "label", "phase",
-                    "frames", "game", "game_claims"}, where)
+                    "frames", "game", "game_claims", "verdicts"}, where)
     train = raw.get("train", 0)
     if not isinstance(train, int) or isinstance(train, bool) or not 0 <= train <= 100_000:
         raise LessonError(f"{where}: 'train' must be an integer in [0, 100000], got {train!r}")
@@ -257,10 +266,23 @@ def _step(raw: dict, where: str) -> Step:
     if frames not in FRAMES:
         raise LessonError(f"{where}: 'frames' must be one of {', '.join(FRAMES)}, got {frames!r}")
     game, game_claims = _game(raw, where)
+    verdicts = _verdicts(raw.get("verdicts", []), where)
+    if verdicts and (not train or phase == "d"):
+        raise LessonError(f"{where}: 'verdicts' judge the end of a run with G steps: set "
+                          f"'train' > 0 (phase \"both\" or \"g\")")
     return Step(text=_need(raw, "text", str, where), changes=changes, train=train,
                 reset=bool(raw.get("reset", False)), question=question, expect=expect,
                 label=raw.get("label", ""), phase=phase, frames=frames, game=game,
-                game_claims=game_claims)
+                game_claims=game_claims, verdicts=verdicts)
+
+
+def _verdicts(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise LessonError(f"{where}: 'verdicts' must be a list of verdict names, got {raw!r}")
+    bad = [v for v in raw if v not in KINDS]
+    if bad:
+        raise LessonError(f"{where}: unknown verdict '{bad[0]}' (one of {', '.join(KINDS)})")
+    return tuple(raw)
 
 
 def _game(raw: dict, where: str) -> tuple[GameConfig | None, tuple[GameClaim, ...]]:

@@ -46,7 +46,7 @@ class Snapshot:
 
 def take(trainer, n_real: int = 512, full: bool = False) -> Snapshot:
     """Read the trainer's state into plain arrays; `full` adds precision/recall (slower)."""
-    G, D, ds = trainer.G, trainer.D, trainer.dataset
+    D, ds = trainer.D, trainer.dataset
     was_training = D.training
     D.eval()
     try:
@@ -71,10 +71,19 @@ def take(trainer, n_real: int = 512, full: bool = False) -> Snapshot:
         extent=tuple(float(v) for v in ds.extent), critic=trainer.loss.critic,
         centers=ds.centers if has_modes else None, stds=ds.stds if has_modes else None,
         metrics=metrics, history=hist, mass_history=[list(m) for m in trainer.history.mass],
-        diagnosis=diagnose(hist, critic=trainer.loss.critic, n_modes=getattr(ds, "n_modes", 0),
-                           config=trainer.cfg.to_dict(), diverged=trainer.diverged,
-                           mass=trainer.history.mass),
+        diagnosis=verdict(trainer, hist),
         diverged=trainer.diverged, config=trainer.cfg.to_dict())
+
+
+def verdict(trainer, hist: dict | None = None) -> Diagnosis:
+    """The run's raw verdict (before the banner's hold): what a stopped run's banner shows,
+    what `gansim run`'s summary and the lesson check report. `trainer`: a Trainer (its
+    first run) or a RunView."""
+    ds = trainer.dataset
+    return diagnose(trainer.history.as_arrays() if hist is None else hist,
+                    critic=trainer.loss.critic, n_modes=getattr(ds, "n_modes", 0),
+                    config=trainer.cfg.to_dict(), diverged=trainer.diverged,
+                    mass=trainer.history.mass)
 
 
 @torch.no_grad()

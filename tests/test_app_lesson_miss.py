@@ -52,6 +52,9 @@ def test_a_miss_is_said_only_after_the_run_and_another_seed_replays_it():
     assert run_of(at).step == stopped + 20
     said = warnings(at)
     assert MISS in said and "D's loss climbs past a million" in said and "seed 0" in said
+    # the verdict claim is judged on the banner shown beside it (issue 23)
+    assert "the banner ends on “Healthy”, but it says “Warming up”" in said
+    assert any(i.body.startswith("**Warming up**") for i in at.info)  # the banner itself
     assert "GAN training is random" in said
     assert not {"red", "green", "orange", "yellow"} & set(re.findall(r"[a-z]+", said.lower()))
 
@@ -87,6 +90,8 @@ def test_a_run_that_shows_its_point_says_nothing_of_a_miss():
     assert not at.exception and run_of(at).step == 20
     assert MISS not in warnings(at) and not again_buttons(at)
     assert any(c.value.startswith("✅ D's loss stays at zero or above") for c in at.caption)
+    assert any(c.value == "✅ the banner ends on “Warming up” — it says “Warming up”"
+               for c in at.caption)
 
 
 def test_the_next_seed_stays_inside_the_config_range():

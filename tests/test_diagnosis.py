@@ -6,7 +6,7 @@ tests/test_diagnosis_real.py; these pin each rule's edge and the Tracker's hyste
 import numpy as np
 import pytest
 
-from gansim.diagnosis import RULES, Tracker, diagnose
+from gansim.diagnosis import KINDS, RULES, Tracker, crisp_limit, diagnose, settled
 
 N = 30
 
@@ -85,10 +85,27 @@ def test_oscillation_from_swinging_scores_or_a_d_that_keeps_pulling_ahead():
     d = diagnose(hist(score_g=swing, score_d=1 - swing / 2), n_modes=2)
     assert d.kind == "oscillation" and d.cure == {"r1": 1.0}
     # Lesson 9's shape: score_D at ~0.62 for a phase, then back near 0.5: still oscillating.
+    # (its distance swings past 0.5 within the last 10 evaluations, on every seed)
     phase = np.where(np.arange(N) < 22, 0.62, 0.5)
-    assert diagnose(hist(score_d=phase, score_g=1 - phase), n_modes=2).kind == "oscillation"
+    swinging = 0.3 + 0.3 * np.sin(np.arange(N))
+    assert diagnose(hist(score_d=phase, score_g=1 - phase, distance=swinging),
+                    n_modes=2).kind == "oscillation"
     assert diagnose(hist(score_d=np.full(N, 0.53), score_g=np.full(N, 0.47)),
                     n_modes=2).kind == "healthy"
+
+
+def test_a_steady_d_ahead_beside_samples_near_the_data_is_not_an_oscillation():
+    # lesson 7's packed D sits at score_D ~0.6 while the counters show a cure ...
+    ahead = dict(score_d=np.full(N, 0.6), score_g=np.full(N, 0.4))
+    assert diagnose(hist(**ahead), n_modes=8).kind == "healthy"
+    # ... and beside feature matching's steady haze (lesson 12): blurry, not an orbit
+    assert diagnose(hist(**ahead, hq=np.full(N, 0.2)), n_modes=8).kind == "blurry"
+    # lesson 9's orbit: crisp at its newest evaluations, but far off a few evaluations ago
+    swung = np.full(N, 0.05)
+    swung[-6] = 0.8
+    assert diagnose(hist(**ahead, distance=swung), n_modes=8).kind == "oscillation"
+    swing = 0.5 + 0.3 * np.sin(np.arange(N))  # a swinging G is an orbit, crisp or not
+    assert diagnose(hist(score_g=swing, score_d=1 - swing / 2), n_modes=8).kind == "oscillation"
 
 
 def test_every_rule_has_explanation_and_cure_text():
@@ -97,14 +114,31 @@ def test_every_rule_has_explanation_and_cure_text():
              dict(h=hist(score_g=np.full(N, 0.9))),
              dict(h=hist(score_g=0.5 + 0.3 * np.sin(np.arange(N)))),
              dict(h=hist(distance=np.linspace(2.0, 1.5, N), hq=np.zeros(N))),
-             dict(h=hist(hq=np.full(N, 0.05)))]
+             dict(h=hist(hq=np.full(N, 0.05))), dict(h=hist(modes=np.full(N, 5.0)))]
     kinds = set()
     for case in cases:
         d = diagnose(case.get("h", hist()), n_modes=8, diverged=case.get("diverged"))
         kinds.add(d.kind)
         assert d.explanation.endswith(".")
         assert bool(d.cure) == bool(d.cure_text)
+        assert KINDS[d.kind] == d.title  # the lesson files name verdicts by these kinds
     assert len(kinds) == len(RULES)
+    assert KINDS[diagnose(hist(), n_modes=8).kind] == diagnose(hist(), n_modes=8).title
+
+
+def test_a_cure_in_the_papers_sense_needs_sharp_samples_on_most_modes():
+    # Issue 23: the banner calls a run healthy only where the counters show a cure (≥ 7 of
+    # 8 modes holding ≥ 1 % sharp samples, HQ ≥ 40 %), and quotes the counters' figures.
+    assert crisp_limit(8) == 7 and crisp_limit(25) == 20 and crisp_limit(2) == 2
+    healthy = diagnose(hist(modes=np.full(N, 7.0), hq=np.full(N, 0.4)), n_modes=8)
+    assert healthy.kind == "healthy" and "modes covered 7/8, high quality 40 %" in healthy.explanation
+    hazy = diagnose(hist(hq=np.full(N, 0.31)), n_modes=8)
+    assert hazy.kind == "blurry" and "high quality 31 %" in hazy.explanation
+    assert diagnose(hist(modes=np.full(N, 6.0), hq=np.full(N, 0.7)), n_modes=8).kind == "partial"
+    # the figures are the median of the last EVALS evaluations, as the counters show
+    hq = np.full(N, 0.6)
+    hq[-1] = 0.1
+    assert settled({"hq": hq}, "hq") == 0.6 and diagnose(hist(hq=hq), n_modes=8).kind == "healthy"
 
 
 def _rows(upto, **columns):

@@ -75,6 +75,14 @@ def write(tmp_path, text, name="07_broken.toml"):
     return path
 
 
+def test_every_checked_run_names_the_verdicts_it_may_end_on():
+    # Issue 23: the page never contradicts its lesson, so every run with claims says what
+    # the banner shows when it ends, and the check judges it.
+    unnamed = [(lesson.id, step.label) for lesson in load_all() for step in lesson.steps
+               if step.expect and not step.verdicts]
+    assert not unnamed, unnamed
+
+
 def test_the_good_example_loads(tmp_path):
     at_limit = 'goal = "A test lesson."\nteacher_notes = "' + "x" * 1200 + '"'
     assert load_lesson(write(tmp_path, GOOD.replace('goal = "A test lesson."', at_limit)))
@@ -111,6 +119,12 @@ BROKEN = [
     ("bad frames", 'train = 20', 'train = 20\nframes = "many"', ["07_broken.toml", "'frames'", "'many'"]),
     ("claim on a D-only run", 'train = 20', 'train = 20\nphase = "d"',
      ["07_broken.toml", "steps[0]", "'expect'", "G steps"]),
+    ("unknown verdict", 'train = 20', 'train = 20\nverdicts = ["cured"]',
+     ["07_broken.toml", "steps[0]", "unknown verdict 'cured'", "healthy"]),
+    ("verdicts not a list", 'train = 20', 'train = 20\nverdicts = "healthy"',
+     ["07_broken.toml", "'verdicts' must be a list"]),
+    ("verdict on a D-only run", 'window = 2', 'window = 2\n[[steps]]\ntext = "x"\nlabel = "d"\n'
+     'train = 5\nphase = "d"\nverdicts = ["healthy"]', ["07_broken.toml", "steps[1]", "'verdicts'"]),
     ("unknown control", 'controls = ["lr_d"]', 'controls = ["lr_dd"]',
      ["07_broken.toml", "controls", "'lr_dd'"]),
     # Lab notes creep back: the limits are 1,200 and 300 characters.
@@ -220,6 +234,21 @@ def test_play_walks_a_tiny_lesson_and_checks_its_claim(tmp_path):
     assert result.holds and result.seed == 3 and result.run == "run"
     (again,) = check([lesson], [3], jobs=1)
     assert again.value == result.value  # same seed, same run
+
+
+def test_the_check_judges_the_verdict_the_stopped_run_shows(tmp_path):
+    # Issue 23: a step names the banner's verdicts its run may end on; the check reports
+    # the verdict the banner shows once the run stops (the raw one: snapshot.verdict).
+    text = GOOD.replace("train = 20", 'train = 20\nverdicts = ["warming_up", "healthy"]')
+    lesson = load_lesson(write(tmp_path, text))
+    claim, said = play(lesson, seed=3)
+    assert said.claim == "the banner ends on “Warming up” or “Healthy”"
+    assert said.shown == "Warming up" and said.holds  # 20 steps: too early to judge
+    wrong = load_lesson(write(tmp_path, GOOD.replace("train = 20", 'train = 20\nverdicts = ["healthy"]')))
+    said = play(wrong, seed=3)[1]
+    assert not said.holds and said.shown == "Warming up"
+    text, ok = table([said], 1)
+    assert not ok and "| Warming up |" in text
 
 
 def test_parallel_check_returns_results_in_lesson_order(tmp_path):

@@ -18,6 +18,7 @@ import streamlit as st
 
 from ..compare import MAX_PANES, MIN_PANES
 from ..config import Config, coerce, split_setting
+from ..diagnosis import settled
 from . import charts, controls, keys, transport
 from .keys import (CMP_PLAYING, COMPARE, PANE_EXTRA, PANE_OPEN, PANE_SETTING, SHOW_ARROWS,
                    SHOW_CIRCLES, SHOW_MANIFOLD, VIEW as VIEW_KEY, button)
@@ -266,7 +267,7 @@ def frame() -> None:
 
 
 def _counters(i: int, snap) -> str:
-    modes, hq = snap.metrics.get("modes", math.nan), snap.metrics.get("hq", math.nan)
+    modes, hq = (settled(snap.history, key) for key in ("modes", "hq"))  # as live.py's
     n_modes = 0 if snap.centers is None else len(snap.centers)
     text = f"**{NAMES[i]}** · step {snap.step:,}"
     if not math.isnan(modes):

@@ -14,7 +14,9 @@ import streamlit as st
 
 from .. import ahead, dirac
 from ..config import DEFAULT, restart_fields_changed
+from ..diagnosis import KINDS
 from ..lessons import LESSON_DIR, Lesson, LessonError, load_all
+from ..snapshot import verdict
 from . import arena_modes, controls, keys, transport
 from .keys import (ANSWER, EXPLORE_FREE, GAME, LESSON_ID, LESSON_PICKER, LESSON_QUEUE, LESSON_RAN,
                    LESSON_STEP, NOTICE, QUEUE_UNTIL, RESEED, SPEED, SPEED_BEFORE_LESSON,
@@ -268,7 +270,7 @@ def panel(run, lesson: Lesson) -> None:
     left = TRAIN_LEFT.get()
     if left or LESSON_QUEUE.get():
         st.caption(training_caption(step, left))
-    elif keys.read(LESSON_RAN.name(lesson.id, index)) and step.expect:
+    elif keys.read(LESSON_RAN.name(lesson.id, index)) and (step.expect or step.verdicts):
         _expectations(run, lesson, index)
     back, nxt = st.columns(2)
     back.button("◀ Back", key=button("lesson_back"), on_click=_move, args=(-1,),
@@ -327,6 +329,7 @@ def _expectations(run, lesson: Lesson, index: int) -> None:
         return
     with run.lock:
         history = {k: list(v) for k, v in run.trainer.history.rows.items()}
+        shown = verdict(run.trainer).kind if step.verdicts else ""
     missed = []
     for claim in step.expect:
         ok, got = claim.holds(history)
@@ -334,6 +337,11 @@ def _expectations(run, lesson: Lesson, index: int) -> None:
         st.caption(f"{mark} {claim.describe()} — measured {got:.3g}")
         if not ok:
             missed.append(f"“{claim.describe()}” did not show (measured {got:.3g})")
+    if shown:  # the banner above shows this same verdict: the run has stopped
+        ok = shown in step.verdicts
+        st.caption(f"{'✅' if ok else '⚠️'} {step.verdict_claim()} — it says “{KINDS[shown]}”")
+        if not ok:
+            missed.append(f"{step.verdict_claim()}, but it says “{KINDS[shown]}”")
     if missed:
         _missed(run, lesson, index, missed)
 

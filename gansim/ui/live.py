@@ -12,7 +12,7 @@ import time
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from ..diagnosis import Tracker
+from ..diagnosis import EVALS, Tracker, settled
 from . import arena_canvas, charts, fair, generator_view, layout, transport
 from .arena_payload import arena_payload
 from .keys import (ARENA_FILM, ARENA_MODE, DIAGNOSIS, PLAYING, SHOW_ARROWS, SHOW_CIRCLES,
@@ -87,13 +87,17 @@ def _counters(run, snap) -> None:
                             "cached); training starts as soon as it is ready.")
     else:
         cols[1].metric("Steps/s", f"{run.steps_per_second():.0f}", help=rate_help)
-    modes = snap.metrics.get("modes", math.nan)
+    # The settled figures (median of the last EVALS evaluations): the banner's verdict
+    # is judged on them and quotes them, and lesson claims state them.
+    modes, hq = (settled(snap.history, key) for key in ("modes", "hq"))
     n_modes = 0 if snap.centers is None else len(snap.centers)
     cols[2].metric("Modes covered", "–" if math.isnan(modes) else f"{modes:.0f}/{n_modes}",
-                   help="Real modes that hold at least one high-quality fake (VEEGAN protocol).")
-    hq = snap.metrics.get("hq", math.nan)
+                   help=f"Real modes holding at least 1 % of the fakes within 3 standard "
+                        f"deviations (PacGAN's count), median of the last {EVALS} "
+                        f"evaluations: the figure the banner and the lessons quote.")
     cols[3].metric("High quality", "–" if math.isnan(hq) else f"{100 * hq:.0f}%",
-                   help="Share of fakes within 3 standard deviations of a real mode.")
+                   help=f"Share of fakes within 3 standard deviations of a real mode, "
+                        f"median of the last {EVALS} evaluations.")
 
 
 def _banner(snap) -> None:
