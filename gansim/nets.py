@@ -14,6 +14,7 @@ from torch.func import functional_call
 
 from .config import Config
 from .models import Discriminator, Generator, SeededDropout, StackedLinear, stack_networks
+from .optim import flat_views
 from .stack import Params
 
 
@@ -118,6 +119,8 @@ def init_weights(cfg: Config, seeds: list[int], device: torch.device) -> tuple[P
             Ds.append(dict(Discriminator(cfg).named_parameters()))
 
     def stack(nets: list[Params]) -> Params:
-        return {k: torch.stack([n[k].detach() for n in nets]).to(device) for k in nets[0]}
+        # Views of one flat buffer per player: each update reads it without a copy.
+        return flat_views({k: torch.stack([n[k].detach() for n in nets]).to(device)
+                           for k in nets[0]})
 
     return stack(Gs), stack(Ds)
