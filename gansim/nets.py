@@ -81,6 +81,8 @@ class Nets:
 
     def features(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """D's penultimate features (models.Discriminator.features) with weights p."""
+        if mask is None and not torch.compiler.is_compiling():
+            return self._d_slots.call(p, self.D.features, x)
         with self._masks(mask):
             if not torch.compiler.is_compiling():
                 return self._d_slots.call(p, self.D.features, x)
@@ -89,6 +91,8 @@ class Nets:
 
     def d(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """D's output with weights p; mask (layers, S, rows, width): dropout's keep masks."""
+        if mask is None and not torch.compiler.is_compiling():  # the usual case, directly
+            return self._d_slots.call(p, self.D, x)
         with self._masks(mask):
             if not torch.compiler.is_compiling():
                 return self._d_slots.call(p, self.D, x)
