@@ -51,6 +51,13 @@ def _select(ok: Tensor, new: Any, old: Any) -> Any:
     return torch.where(broadcast_runs(ok, new), new, old)
 
 
+def plain_autograd() -> bool:
+    """True where torch.autograd may stand in for a torch.func transform: eagerly, outside
+    any functorch transform (a caller's torch.func.grad, slow motion's probe) and outside
+    dynamo, which traces the transforms whole."""
+    return not (torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active())
+
+
 def frozen(tree: Any) -> Any:
     """Nested dicts of tensors cut from autograd's graph. Eagerly, tensors that carry no
     graph (the usual case: the state between updates) are passed as they are, not

@@ -28,7 +28,7 @@ from .nets import Nets
 from .optim import OPTIMISERS, apply_update, flat_grads, flat_norms
 from .penalties import D_PENALTIES
 from .spectral import normalised, power_iteration
-from .stack import Params, broadcast_runs, col, frozen, keep_where
+from .stack import Params, broadcast_runs, col, frozen, keep_where, plain_autograd
 from .stacking import StepKey
 
 State = dict[str, Any]
@@ -45,6 +45,17 @@ def autograd_grad_and_value(fn: Callable, has_aux: bool = True) -> Callable:
         return ({k: torch.zeros_like(p[k]) if g is None else g for k, g in zip(p, grads)},
                 (value.detach(), aux))
     return wrapped
+
+
+def autograd_grads(fn: Callable, params: Params, *args, create_graph: bool) -> Params:
+    """torch.func.grad(fn)(params, *args) by torch.autograd: the gradient with respect to
+    params' tensors as they are (a leaf for each without a history), differentiable
+    further with create_graph."""
+    with torch.enable_grad():
+        p = {k: v if v.requires_grad else v.detach().requires_grad_() for k, v in params.items()}
+        grads = torch.autograd.grad(fn(p, *args), list(p.values()), create_graph=create_graph,
+                                    allow_unused=True)
+    return {k: torch.zeros_like(p[k]) if g is None else g for k, g in zip(p, grads)}
 
 
 class Step:
@@ -163,9 +174,13 @@ class Step:
 
         for i in range(key.unroll):
             m_real, m_fake = (None, None) if masks is None else (masks[i][0], masks[i][1])
-            grads = torch.func.grad(plain)(raw, m_real, m_fake)
-            if key.unroll_first_order:
-                grads = {k: v.detach() for k, v in grads.items()}
+            if plain_autograd():  # the same ops and bits, without functorch's layers
+                grads = autograd_grads(plain, raw, m_real, m_fake,
+                                       create_graph=not key.unroll_first_order)
+            else:
+                grads = torch.func.grad(plain)(raw, m_real, m_fake)
+                if key.unroll_first_order:
+                    grads = {k: v.detach() for k, v in grads.items()}
             raw, ds, _ = apply_update(self.opt, raw, grads, ds, h, t_d + i + 1)
         return raw
 
