@@ -174,7 +174,7 @@ def flat_norms(x: Tensor, like: Params) -> Tensor:
     """Each run's L2 norm (S,) of the tensors laid out in x (S, N) as flat(like) lays
     them: squared and summed tensor by tensor, then over tensors, as a per-tensor loop
     would (the same sums, so the same bits), in 1 + n + 3 ops rather than 3n + 3."""
-    squares = x.pow(2).split_with_sizes(_layout(tuple(v.shape for v in like.values())).sizes, 1)
+    squares = x.pow(2).split_with_sizes(_sizes(like), 1)
     return torch.stack([sq.sum(1) for sq in squares]).sum(0).sqrt()
 
 
@@ -184,7 +184,7 @@ def unflat(x: Tensor, like: Params) -> Params:
     shapes = tuple(v.shape for v in like.values())
     if x.requires_grad or torch.compiler.is_compiling() or not x.is_contiguous():
         # Differentiated (the unrolled look-ahead) or traced: split's backward, as ever.
-        pieces = torch.split(x, _layout(shapes).sizes, 1)
+        pieces = torch.split(x, _sizes(like), 1)
         return {k: piece.view(shape) for k, piece, shape in zip(like, pieces, shapes)}
     # Eagerly, one as_strided view per piece: the same memory as split + view, at ~1 µs
     # a piece instead of ~4 (split's Python wrapper, then a view of a view).
@@ -199,6 +199,14 @@ class Layout:
     sizes: tuple[int, ...]  # per run, per tensor
     views: tuple[tuple[tuple[int, ...], int], ...]  # per tensor: as_strided's strides, offset
     n: int  # N: the values per run
+
+
+def _sizes(like: Params) -> list[int]:
+    """Each tensor's values per run. Traced, computed (dynamo skips lru_cache's wrapper
+    with a warning); eagerly, read from the cached layout."""
+    if torch.compiler.is_compiling():
+        return [math.prod(v.shape[1:]) for v in like.values()]
+    return list(_layout(tuple(v.shape for v in like.values())).sizes)
 
 
 @functools.lru_cache(maxsize=256)
