@@ -107,9 +107,10 @@ class Nets:
         self._g_plan = layer_plan(self.G, Generator.CHAIN)
         self._d_plan = None if self.D.batch_aware else layer_plan(self.D, Discriminator.CHAIN)
 
-    # Eagerly, the weights go straight into the modules' slots (`Slots`); dynamo traces
-    # functional_call. tie_weights=False: no module here shares a tensor, and torch's check
-    # for tied weights costs ~20 µs a call (5 calls a step) for nothing.
+    # Eagerly, a plain chain runs as a layer plan and anything else with the weights put
+    # straight into the modules' slots (`Slots`); dynamo traces functional_call.
+    # tie_weights=False: no module here shares a tensor, and torch's check for tied
+    # weights costs ~20 µs a call (5 calls a step) for nothing.
     def g(self, p: Params, z: Tensor) -> Tensor:
         if not torch.compiler.is_compiling():
             if self._g_plan is not None:
@@ -119,8 +120,6 @@ class Nets:
 
     def features(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """D's penultimate features (models.Discriminator.features) with weights p."""
-        if mask is None and not torch.compiler.is_compiling():
-            return self._d_slots.call(p, self.D.features, x)
         with self._masks(mask):
             if not torch.compiler.is_compiling():
                 return self._d_slots.call(p, self.D.features, x)
@@ -129,10 +128,8 @@ class Nets:
 
     def d(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """D's output with weights p; mask (layers, S, rows, width): dropout's keep masks."""
-        if mask is None and not torch.compiler.is_compiling():  # the usual case, directly
-            if self._d_plan is not None:
-                return run_plan(self._d_plan, p, self.D._packed(x)).squeeze(-1)
-            return self._d_slots.call(p, self.D, x)
+        if mask is None and self._d_plan is not None and not torch.compiler.is_compiling():
+            return run_plan(self._d_plan, p, self.D._packed(x)).squeeze(-1)
         with self._masks(mask):
             if not torch.compiler.is_compiling():
                 return self._d_slots.call(p, self.D, x)

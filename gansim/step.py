@@ -175,8 +175,11 @@ class Step:
         for i in range(key.unroll):
             m_real, m_fake = (None, None) if masks is None else (masks[i][0], masks[i][1])
             if plain_autograd():  # the same ops and bits, without functorch's layers
+                # Differentiable onward (second order) where G's fakes or D's weights
+                # carry a graph: G's update.
+                onward = fake.requires_grad or any(v.requires_grad for v in raw.values())
                 grads = autograd_grads(plain, raw, m_real, m_fake,
-                                       create_graph=not key.unroll_first_order)
+                                       create_graph=onward and not key.unroll_first_order)
             else:
                 grads = torch.func.grad(plain)(raw, m_real, m_fake)
                 if key.unroll_first_order:
