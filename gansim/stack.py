@@ -55,7 +55,12 @@ def plain_autograd() -> bool:
     """True where torch.autograd may stand in for a torch.func transform: eagerly, outside
     any functorch transform (a caller's torch.func.grad, slow motion's probe) and outside
     dynamo, which traces the transforms whole."""
-    return not (torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active())
+    return not (torch.compiler.is_compiling() or _functorch_active())
+
+
+# torch's own test for an active torch.func transform (private: a torch without it gets
+# the torch.func forms everywhere, as before issue 21).
+_functorch_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
 
 
 def frozen(tree: Any) -> Any:
