@@ -306,8 +306,12 @@ def main() -> None:
     if not args.no_compile_times:
         compile_times()
     if args.baseline:
+        import atexit
+        import shutil
         import tempfile
-        load_baseline(args.baseline, tempfile.mkdtemp(prefix="gansim-base-"))
+        into = tempfile.mkdtemp(prefix="gansim-base-")
+        atexit.register(shutil.rmtree, into, True)  # imported by then: gone at exit
+        load_baseline(args.baseline, into)
         print(f"base:KIND columns: the engine as of {args.baseline}")
     stacked = set(filter(None, args.stacked.split(",")))
     for name in args.only.split(","):
