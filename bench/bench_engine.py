@@ -1,6 +1,7 @@
 """Engine vs a plain textbook PyTorch loop: steps/s of Trainer.step() for the same GAN.
 
     python bench/bench_engine.py [--steps 300] [--repeats 5] [--only ns,wgan-gp,...]
+                                 [--baseline REV]   # before/after, interleaved
 
 Same config on both sides: ring8 from gansim.data, 2×128 ReLU MLPs, z_dim 64, batch 256,
 Adam betas (0.5, 0.999), lr_d 1e-4, lr_g 1e-3; one process, one thread. Each variant is
@@ -177,14 +178,39 @@ KINDS = {
 }
 
 
+BASELINE: dict = {}  # --baseline: the other revision's Config and Trainer
+
+
 def make(kind: str, variant: dict):
     if kind == "textbook":
         return Textbook(variant)
+    config, trainer = Config, Trainer
+    if kind.startswith("base:"):  # the same column, trained by the baseline's engine
+        kind, config, trainer = kind[5:], BASELINE["Config"], BASELINE["Trainer"]
     k = KINDS[kind]
-    runs = Trainer(Config(**BASE, **variant, device="cpu"), seeds=list(range(k["runs"])),
+    runs = trainer(config(**BASE, **variant, device="cpu"), seeds=list(range(k["runs"])),
                    compile=k["compile"], eval_every=100 if k["evaluate"] else 10**9,
                    log_every=10)
     return PerRun(runs)
+
+
+def load_baseline(rev: str, into: str) -> None:
+    """gansim as of git revision `rev`, importable beside this one as `gansim_base` (its
+    imports are relative), so both engines are timed interleaved in one process."""
+    import importlib
+    import subprocess
+    import tarfile
+
+    root = Path(__file__).resolve().parents[1]
+    archive = Path(into) / "base.tar"
+    subprocess.run(["git", "-C", str(root), "archive", "-o", str(archive), rev, "gansim"],
+                   check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    (Path(into) / "gansim").rename(Path(into) / "gansim_base")
+    sys.path.insert(0, into)
+    BASELINE["Config"] = importlib.import_module("gansim_base.config").Config
+    BASELINE["Trainer"] = importlib.import_module("gansim_base.trainer").Trainer
 
 
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
@@ -264,6 +290,9 @@ def main() -> None:
     p.add_argument("--stacked", default="ns",
                    help=f"variants also timed as {STACK} stacked seeds, eager and compiled ('' = none)")
     p.add_argument("--no-compile-times", action="store_true", help="skip the compile timings")
+    p.add_argument("--baseline", metavar="REV", default="",
+                   help="also time each engine column as git revision REV trains it "
+                        "(columns base:KIND, interleaved in this process): before/after")
     p.add_argument("--clock", choices=CLOCKS, default="cpu",
                    help="cpu: process CPU time (robust on a busy machine); wall: elapsed time")
     args = p.parse_args()
@@ -276,16 +305,28 @@ def main() -> None:
           f"stack{STACK} counts run-steps/s ({STACK} runs × steps/s)")
     if not args.no_compile_times:
         compile_times()
+    if args.baseline:
+        import atexit
+        import shutil
+        import tempfile
+        into = tempfile.mkdtemp(prefix="gansim-base-")
+        atexit.register(shutil.rmtree, into, True)  # imported by then: gone at exit
+        load_baseline(args.baseline, into)
+        print(f"base:KIND columns: the engine as of {args.baseline}")
     stacked = set(filter(None, args.stacked.split(",")))
     for name in args.only.split(","):
         kinds = ["textbook"] + args.kinds.split(",")
         kinds += ["stack8-eager", "stack8-compiled"] if name in stacked else []
+        if args.baseline:
+            kinds += [f"base:{k}" for k in kinds[1:]]
         steps = args.steps // (8 if name.startswith("unroll-5") and "1st" not in name else 1)
         r = bench(name, VARIANTS[name], max(steps, 20), args.repeats, kinds)
         base = r["textbook"]
         parts = [f"{name:<14}textbook {base:7.1f}"]
         for k in kinds[1:]:
             goal = f" [>= {TARGETS[k]}]" if k in TARGETS else ""
+            if k.startswith("base:"):  # and what the change bought on that column
+                goal = f" [after/before {r[k[5:]] / r[k]:.2f}×]"
             parts.append(f"{k} {r[k]:7.1f} ({r[k] / base:.2f}×){goal}")
         print("  ".join(parts) + f"   load {os.getloadavg()[0]:.1f}", flush=True)
 

@@ -25,8 +25,9 @@ class Draws:
         self.layers = dropout_layers
 
     def _keyed_stack(self, tag: str, g_step: int, make: Callable, index: int = 0) -> Tensor:
-        return torch.stack([make(self._keyed.manual_seed(batch_key(s, g_step, tag, index)))
-                            for s in self.seeds]).to(self.device)
+        drawn = [make(self._keyed.manual_seed(batch_key(s, g_step, tag, index))) for s in self.seeds]
+        # One run: a view with the run axis, not stack's copy of the same numbers.
+        return (drawn[0][None] if len(drawn) == 1 else torch.stack(drawn)).to(self.device)
 
     def _real(self, n: int) -> Callable:
         return lambda gen: self.dataset.sample_torch(n, gen, "cpu")

@@ -36,6 +36,8 @@ class Minimax(Loss):
     """Saturating minimax (Goodfellow et al. 2014): G minimises log(1 − D(G(z)))."""
 
     def real_term(self, out, target=1.0):
+        if target is None:  # unsmoothed (d_objective): the target-1 term alone
+            return F.softplus(-out)
         return target * F.softplus(-out) + (1 - target) * F.softplus(out)
 
     def fake_term(self, out):
@@ -85,7 +87,7 @@ class LeastSquares(Loss):
     """Least-squares GAN (Mao et al. 2017), targets a=0, b=c=1 on D's raw output."""
 
     def real_term(self, out, target=1.0):
-        return 0.5 * (out - target) ** 2
+        return 0.5 * (out - (1.0 if target is None else target)) ** 2
 
     def fake_term(self, out):
         return 0.5 * out**2
@@ -98,14 +100,15 @@ class LeastSquares(Loss):
         return out.clamp(0, 1)
 
 
-def d_objective(loss: Loss, out_real: Tensor, out_fake: Tensor, smoothing: float = 0.0,
+def d_objective(loss: Loss, out_real: Tensor, out_fake: Tensor,
+                smoothing: float | Tensor | None = 0.0,
                 flip: Tensor | None = None) -> Tensor:
     """D's loss, averaged over the last axis: a scalar for one run, (S,) for a seed batch.
 
     smoothing: one-sided label smoothing (real target 1 − smoothing). flip: a mask of
     real samples shown to D as fake (label flipping).
     """
-    real_terms = loss.real_term(out_real, 1.0 - smoothing)
+    real_terms = loss.real_term(out_real, None if smoothing is None else 1.0 - smoothing)
     if flip is not None:
         real_terms = torch.where(flip, loss.fake_term(out_real), real_terms)
     return real_terms.mean(-1) + loss.fake_term(out_fake).mean(-1)

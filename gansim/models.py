@@ -69,13 +69,18 @@ def mlp(sizes: list[int], activation: str, dropout: float = 0.0) -> nn.Sequentia
 class Generator(nn.Module):
     """Maps latent z ~ N(0, I) to a point in the plane."""
 
+    # forward applies these sub-networks in order (nets.Nets runs the same chain eagerly).
+    CHAIN = ("body", "out")
+
     def __init__(self, cfg: Config):
         super().__init__()
         self.body = mlp([cfg.z_dim] + [cfg.g_hidden] * cfg.g_depth, cfg.activation)
         self.out = nn.Linear(cfg.g_hidden, 2)
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.out(self.body(z))
+        for name in self.CHAIN:
+            z = getattr(self, name)(z)
+        return z
 
 
 def l1_distances(a: Tensor, b: Tensor) -> Tensor:
@@ -119,6 +124,10 @@ def minibatch_std(f: Tensor, ref: Tensor | None = None) -> Tensor:
 
 class Discriminator(nn.Module):
     """Scores points (or packs of m points) as real; raw output, no sigmoid."""
+
+    # Without batch features (not batch_aware), forward is _packed, these sub-networks in
+    # order, then squeeze(-1) (nets.Nets runs the same chain eagerly).
+    CHAIN = ("body", "last", "head")
 
     def __init__(self, cfg: Config):
         super().__init__()
@@ -172,7 +181,12 @@ class StackedLinear(nn.Module):
         self.bias = nn.Parameter(torch.stack([l.bias.detach() for l in layers]))  # (S, out)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.baddbmm(self.bias.unsqueeze(-2), x, self.weight.transpose(-1, -2))
+        return stacked_linear(x, self.weight, self.bias)
+
+
+def stacked_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """StackedLinear's map with the weights passed in: (S, n, in) → (S, n, out)."""
+    return torch.baddbmm(bias.unsqueeze(-2), x, weight.transpose(-1, -2))
 
 
 def stack_networks(nets: list[nn.Module]) -> nn.Module:

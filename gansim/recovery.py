@@ -22,6 +22,8 @@ class Recovery:
         """Runs whose update the engine refused (NaN/Inf) are marked with a message; a run
         whose weights themselves had blown up gets its newest checkpoint's. Raises
         Diverged when no run is left."""
+        if bool(ok.all()):  # the usual case: one look at ok, not one per run
+            return
         newly = [i for i in range(self.S) if self.failed[i] is None and not bool(ok[i])]
         for i in newly:
             what = "loss" if not math.isfinite(float(loss[i])) else "gradient"

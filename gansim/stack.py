@@ -30,18 +30,14 @@ def write(dst: dict[str, Tensor], src: dict[str, Tensor]) -> None:
     torch._foreach_copy_([dst[k] for k in src], [src[k] for k in src])
 
 
-def grad_norms(grads: Params) -> Tensor:
-    """Each run's total gradient L2 norm, (S,)."""
-    return torch.stack([g.flatten(1).pow(2).sum(1) for g in grads.values()]).sum(0).sqrt()
-
-
 def finite_runs(params: Params) -> Tensor:
     """(S,) True where every weight of that run is finite."""
     return torch.stack([torch.isfinite(v).flatten(1).all(1) for v in params.values()]).all(0)
 
 
 def keep_where(ok: Tensor, new: Any, old: Any) -> Any:
-    """new where a run's step was finite (ok (S,)), old elsewhere, over nested dicts."""
+    """new where a run's step was finite (ok (S,)), old elsewhere, over nested dicts and
+    tuples (one call for all of an update's state: one look at ok)."""
     if not torch.compiler.is_compiling() and bool(ok.all()):
         return new  # the usual case: exactly what the selection gives, without its ops
     return _select(ok, new, old)
@@ -50,4 +46,29 @@ def keep_where(ok: Tensor, new: Any, old: Any) -> Any:
 def _select(ok: Tensor, new: Any, old: Any) -> Any:
     if isinstance(new, dict):
         return {k: _select(ok, v, old[k]) for k, v in new.items()}
+    if isinstance(new, tuple):
+        return tuple(_select(ok, n, o) for n, o in zip(new, old))
     return torch.where(broadcast_runs(ok, new), new, old)
+
+
+def plain_autograd() -> bool:
+    """True where torch.autograd may stand in for a torch.func transform: eagerly, outside
+    any functorch transform (a caller's torch.func.grad, slow motion's probe) and outside
+    dynamo, which traces the transforms whole."""
+    return not (torch.compiler.is_compiling() or _functorch_active())
+
+
+# torch's own test for an active torch.func transform (private: a torch without it gets
+# the torch.func forms everywhere, as before issue 21).
+_functorch_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
+
+
+def frozen(tree: Any) -> Any:
+    """Nested dicts of tensors cut from autograd's graph. Eagerly, tensors that carry no
+    graph (the usual case: the state between updates) are passed as they are, not
+    detached one by one (~1.5 µs each, 18 in a G update)."""
+    if isinstance(tree, dict):
+        return {k: frozen(v) for k, v in tree.items()}
+    if torch.compiler.is_compiling() or tree.requires_grad:
+        return tree.detach()
+    return tree

@@ -25,10 +25,10 @@ from torch.func import grad_and_value
 
 from .losses import LOSSES, d_objective
 from .nets import Nets
-from .optim import OPTIMISERS, apply_update
+from .optim import OPTIMISERS, apply_update, flat_grads, flat_norms
 from .penalties import D_PENALTIES
 from .spectral import normalised, power_iteration
-from .stack import Params, broadcast_runs, col, grad_norms, keep_where
+from .stack import Params, broadcast_runs, col, frozen, keep_where, plain_autograd
 from .stacking import StepKey
 
 State = dict[str, Any]
@@ -45,6 +45,17 @@ def autograd_grad_and_value(fn: Callable, has_aux: bool = True) -> Callable:
         return ({k: torch.zeros_like(p[k]) if g is None else g for k, g in zip(p, grads)},
                 (value.detach(), aux))
     return wrapped
+
+
+def autograd_grads(fn: Callable, params: Params, *args, create_graph: bool) -> Params:
+    """torch.func.grad(fn)(params, *args) by torch.autograd: the gradient with respect to
+    params' tensors as they are (a leaf for each without a history), differentiable
+    further with create_graph."""
+    with torch.enable_grad():
+        p = {k: v if v.requires_grad else v.detach().requires_grad_() for k, v in params.items()}
+        grads = torch.autograd.grad(fn(p, *args), list(p.values()), create_graph=create_graph,
+                                    allow_unused=True)
+    return {k: torch.zeros_like(p[k]) if g is None else g for k, g in zip(p, grads)}
 
 
 class Step:
@@ -82,14 +93,31 @@ class Step:
     def _d_loss(self, raw: Params, real: Tensor, fake: Tensor, b: dict, h: State, sn):
         nets = self.nets
         dp = normalised(raw, sn)
-        penalties = torch.zeros_like(h["lr"])
+        penalties = torch.zeros_like(h["lr"]) if self.penalties else None
         for name, term in self.penalties:
             penalties = penalties + term(nets, dp, real, fake, h[name], b)
         out_r, out_f = nets.d(dp, real, b.get("drop_real")), nets.d(dp, fake, b.get("drop_fake"))
-        per_run = d_objective(self.loss, out_r, out_f, col(h["label_smoothing"]),
-                              b.get("label_flip")) + penalties
+        per_run = d_objective(self.loss, out_r, out_f, self._smoothing(h, out_r),
+                              b.get("label_flip"))
+        if penalties is not None:  # without any, no "+ 0" (2 ops for the same values)
+            per_run = per_run + penalties
         # The sum's gradient is each run's own: runs share no weight.
         return per_run.sum(), (per_run.detach(), out_r.detach(), out_f.detach())
+
+    @staticmethod
+    def _smoothing(h: State, out_r: Tensor) -> Tensor | None:
+        """Each run's label smoothing (S, 1), or eagerly None when no run smooths and every
+        D(real) is finite: then 1·a + 0·b is a exactly and the unsmoothed real term gives
+        the same numbers without the second term's ~10 ops and their backward."""
+        smoothing = h["label_smoothing"]
+        if torch.compiler.is_compiling():
+            return col(smoothing)
+        # One look: sum(D(real))·0 is 0 when every output is finite (NaN otherwise; an
+        # overflowing sum only sends us the long way), and smoothing ≥ 0 sums to 0 only
+        # when no run smooths.
+        if float(out_r.detach().sum() * 0 + smoothing.sum()) != 0.0:
+            return col(smoothing)
+        return None
 
     def _scores(self, out_r: Tensor, out_f: Tensor) -> tuple[Tensor, Tensor]:
         """D's average verdicts: score_d (right on both sides), score_g (fakes called real);
@@ -119,17 +147,18 @@ class Step:
             fake, mem = self._replay(fake, mem, b)
         fake = self.noisy(fake, b.get("instance_noise_fake"), hd)
         grads, (_, (per_run, out_r, out_f)) = self._d_grad(d, real, fake, b, hd, sn_new)
-        norm = grad_norms(grads)
-        ok = alive & torch.isfinite(per_run + norm)
-        new_d, new_ds, finite = apply_update(self.opt, d, grads, ds, hd, t_d + 1,
+        grads = flat_grads(d, grads)  # laid out once, for the norm and the update
+        norm = flat_norms(grads, d)
+        t_new = t_d + 1
+        new_d, new_ds, finite = apply_update(self.opt, d, grads, ds, hd, t_new,
                                              hd["clip"] if key.clip else None)
-        ok = ok & finite  # an update that overflowed is not written either
-        d, ds = keep_where(ok, new_d, d), keep_where(ok, new_ds, ds)
-        sn = keep_where(ok, sn_new, sn) if key.spectral_norm else sn
+        # An update that overflowed is not written either.
+        ok = alive & torch.isfinite(per_run + norm) & finite
+        d, ds, sn, t_d = keep_where(ok, (new_d, new_ds, sn_new, t_new), (d, ds, sn, t_d))
         score_d, score_g = self._scores(out_r, out_f)
         stats = torch.stack([per_run, norm, score_d, score_g, out_r.mean(-1), out_f.mean(-1)], -1)
         seen = {"real": real, "fake": fake, "out_r": out_r, "out_f": out_f}
-        return d, ds, torch.where(ok, t_d + 1, t_d), ok, mem, sn, stats, seen
+        return d, ds, t_d, ok, mem, sn, stats, seen
 
     # --- G ---------------------------------------------------------------------------
     def _look_ahead(self, raw: Params, ds, t_d: Tensor, real: Tensor, fake: Tensor,
@@ -145,9 +174,16 @@ class Step:
 
         for i in range(key.unroll):
             m_real, m_fake = (None, None) if masks is None else (masks[i][0], masks[i][1])
-            grads = torch.func.grad(plain)(raw, m_real, m_fake)
-            if key.unroll_first_order:
-                grads = {k: v.detach() for k, v in grads.items()}
+            if plain_autograd():  # the same ops and bits, without functorch's layers
+                # Differentiable onward (second order) where G's fakes or D's weights
+                # carry a graph: G's update.
+                onward = fake.requires_grad or any(v.requires_grad for v in raw.values())
+                grads = autograd_grads(plain, raw, m_real, m_fake,
+                                       create_graph=onward and not key.unroll_first_order)
+            else:
+                grads = torch.func.grad(plain)(raw, m_real, m_fake)
+                if key.unroll_first_order:
+                    grads = {k: v.detach() for k, v in grads.items()}
             raw, ds, _ = apply_update(self.opt, raw, grads, ds, h, t_d + i + 1)
         return raw
 
@@ -182,15 +218,14 @@ class Step:
         return ((self.nets.features(dp, fake, m_fake).mean(-2) - target) ** 2).sum(-1)
 
     def g(self, g, d, gs, ds, t_g, t_d, alive, sn, h, b):
-        frozen_d = {k: v.detach() for k, v in d.items()}
-        frozen_ds = {k: {m: v.detach() for m, v in s.items()} for k, s in ds.items()}
-        grads, (_, (per_run, _)) = self._g_grad(g, frozen_d, frozen_ds, t_d, sn, b, h)
-        norm = grad_norms(grads)
-        ok = alive & torch.isfinite(per_run + norm)
-        new_g, new_gs, finite = apply_update(self.opt, g, grads, gs, h["g"], t_g + 1)
-        ok = ok & finite
-        g, gs = keep_where(ok, new_g, g), keep_where(ok, new_gs, gs)
-        return g, gs, torch.where(ok, t_g + 1, t_g), ok, torch.stack([per_run, norm], -1)
+        grads, (_, (per_run, _)) = self._g_grad(g, frozen(d), frozen(ds), t_d, sn, b, h)
+        grads = flat_grads(g, grads)
+        norm = flat_norms(grads, g)
+        t_new = t_g + 1
+        new_g, new_gs, finite = apply_update(self.opt, g, grads, gs, h["g"], t_new)
+        ok = alive & torch.isfinite(per_run + norm) & finite
+        g, gs, t_g = keep_where(ok, (new_g, new_gs, t_new), (g, gs, t_g))
+        return g, gs, t_g, ok, torch.stack([per_run, norm], -1)
 
     def probe(self, g, d, ds, t_d, sn, h, b):
         """G's fakes (noisy, as D sees them), D's verdict on them and ∂(G's loss)/∂fake,

@@ -28,7 +28,7 @@ from .logwindow import LogWindow
 from .losses import LOSSES
 from .models import Discriminator, Generator
 from .nets import Nets, init_weights
-from .optim import OPTIMISERS
+from .optim import OPTIMISERS, flat_views
 from .recovery import Diverged, Recovery  # noqa: F401  (callers catch trainer.Diverged)
 from .schedule import instance_noise_std, lr_factor
 from .spectral import init_sn
@@ -85,6 +85,7 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
         self.draws = Draws(self.seeds, self.dataset, self.device, len(self.nets.dropouts))
         self.gen = self.draws.gens[0]  # run 0's tricks generator
         self.h = hyper(cfg, self.S, self.device)
+        self._hyper_written: tuple | None = None  # (cfg, lr factor, σ) that h now holds
         self.capacity = REPLAY_BATCHES * cfg.batch  # replay's ring buffer, per run
         self.mem = {"buffer": torch.zeros(self.S, self.capacity, 2, device=self.device),
                     "pos": torch.zeros((), dtype=torch.long, device=self.device)}
@@ -148,8 +149,13 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
     def _fresh_optimiser(self) -> None:
         """Zero moments and step counts: a new optimiser (the weights are kept)."""
         moments = OPTIMISERS[self.cfg.optimizer].moments
-        self.gs = {k: {m: torch.zeros_like(v) for m in moments} for k, v in self.g.items()}
-        self.ds = {k: {m: torch.zeros_like(v) for m in moments} for k, v in self.d.items()}
+
+        def zeros(params):  # each moment as views of one flat buffer (optim.flat_views)
+            parts = {m: flat_views({k: torch.zeros_like(v) for k, v in params.items()})
+                     for m in moments}
+            return {k: {m: parts[m][k] for m in moments} for k in params}
+
+        self.gs, self.ds = zeros(self.g), zeros(self.d)
         self.t_g = torch.zeros(self.S, device=self.device)
         self.t_d = torch.zeros(self.S, device=self.device)
 
@@ -160,7 +166,12 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
         """The learning rates of the decay schedule and the annealed noise at this G step."""
         cfg = self.cfg
         factor = lr_factor(cfg.lr_decay_start, cfg.lr_decay_end, cfg.lr_decay_floor, self.g_step)
-        set_hyper(self.h, cfg, factor, self._sigma())
+        written = (cfg, factor, self._sigma())
+        # The tensors only change with the settings or the schedule: rewriting the same
+        # values every step cost ~20 tensor writes (~60 µs) for nothing.
+        if written != self._hyper_written:
+            set_hyper(self.h, *written)
+            self._hyper_written = written
 
     def lr(self, player: str) -> float:
         """The learning rate run 0's next `player` ("g" or "d") update uses."""

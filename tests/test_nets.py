@@ -16,8 +16,9 @@ ARCHITECTURES = {
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
 def test_the_eager_slot_call_is_functional_call_exactly(name):
-    """Nets' eager path (nets.Slots) gives functional_call's outputs and gradients bit
-    for bit, for every architecture, and leaves the modules' own weights in place."""
+    """Nets' eager path (the layer plan where the network is a plain chain, else
+    nets.Slots) gives functional_call's outputs and gradients bit for bit, for every
+    architecture, and leaves the modules' own weights in place."""
     from torch.func import functional_call
 
     cfg = Config(**SMALL, **ARCHITECTURES[name])
@@ -55,3 +56,16 @@ def test_the_slot_call_puts_the_modules_weights_back_when_the_call_fails():
     with pytest.raises(RuntimeError):
         nets.g(g, torch.zeros(1, 4, cfg.z_dim + 1))  # wrong latent width
     assert all(v is own[k] for k, v in nets.G.named_parameters())
+
+
+@pytest.mark.parametrize("name, g_plan, d_plan", [
+    ("plain", True, True), ("pack", True, True), ("tanh-deep", True, True),
+    ("spectral-norm", True, True), ("minibatch-mbstd", True, False), ("dropout", True, False)])
+def test_plain_chains_run_as_layer_plans_and_the_rest_through_their_modules(name, g_plan, d_plan):
+    """The eager plan (nets.layer_plan) covers every plain chain of layers and steps
+    aside for batch features and dropout masks, whose modules must run."""
+    nets = Nets(Config(**SMALL, **ARCHITECTURES[name]), 2, torch.device("cpu"))
+    assert (nets._g_plan is not None, nets._d_plan is not None) == (g_plan, d_plan)
+    if d_plan:  # every Linear layer of D, in the order of its parameters
+        names = [w for w, _, fn in nets._d_plan if fn is None]
+        assert names == [k for k, _ in nets.D.named_parameters() if k.endswith("weight")]

@@ -105,3 +105,45 @@ def test_flat_and_unflat_are_inverse_views():
     back = unflat(buffer, params)
     assert all(torch.equal(back[k], params[k]) for k in params)
     assert back["w"].data_ptr() == buffer.data_ptr()  # a view, not a copy
+
+
+def test_flat_takes_a_tiled_buffer_as_it_is_and_lays_anything_else_out_anew():
+    """unflat's views of one buffer give that buffer back uncopied (the Trainer keeps its
+    weights and moments so); views in another order, of another buffer's slice, or of a
+    buffer autograd tracks are laid out anew by cat, with the same values."""
+    from gansim.optim import flat, unflat
+    buffer = torch.randn(2, 15)
+    views = unflat(buffer, {"w": torch.empty(2, 3, 4), "b": torch.empty(2, 3)})
+    assert flat(views.values()) is buffer
+    swapped = flat([views["b"], views["w"]])
+    assert swapped.data_ptr() != buffer.data_ptr()
+    assert torch.equal(swapped, torch.cat([views["b"], views["w"].flatten(1)], 1))
+    wider = unflat(torch.randn(2, 20)[:, :15], {"w": torch.empty(2, 3, 4), "b": torch.empty(2, 3)})
+    assert torch.equal(flat(wider.values()), torch.cat([v.flatten(1) for v in wider.values()], 1))
+    tracked = unflat(buffer.clone().requires_grad_(), {"w": views["w"], "b": views["b"]})
+    out = flat(tracked.values())
+    assert out.grad_fn is not None and torch.equal(out, buffer)  # cat: gradients flow as before
+
+
+def test_flat_norms_are_the_per_tensor_norms_bit_for_bit():
+    """Each run's gradient norm from the flat buffer: the sums a per-tensor loop takes."""
+    from gansim.optim import flat, flat_norms
+    torch.manual_seed(2)
+    grads = {"w": torch.randn(3, 7, 5), "b": torch.randn(3, 7), "h": torch.randn(3, 1, 7).mT}
+    per_tensor = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads.values()]).sum(0).sqrt()
+    assert torch.equal(flat_norms(flat(grads.values()), grads), per_tensor)
+
+
+def test_the_cached_columns_follow_in_place_writes_to_the_hyper_parameters():
+    """optim.columns keeps (S, 1) views of h's tensors: a later fill_ (stacking.set_hyper)
+    shows through, and a new h gets its own."""
+    from gansim.optim import columns
+    h = {"lr": torch.tensor([1e-3, 2e-3]), "beta1": torch.tensor([0.5, 0.9])}
+    first = columns(h)
+    h["lr"].fill_(0.25)
+    again = columns(h)
+    assert again is first and again["lr"].tolist() == [[0.25], [0.25]]
+    other = {"lr": torch.tensor([7.0, 8.0]), "beta1": h["beta1"]}
+    assert columns(other)["lr"].tolist() == [[7.0], [8.0]]
+    h2 = dict(h, beta1=torch.tensor([0.1, 0.2]))  # same lr tensor, another beta1
+    assert torch.equal(columns(h2)["beta1"], h2["beta1"][:, None])

@@ -142,3 +142,38 @@ def test_the_unrolled_look_ahead_gradient_matches_finite_differences(first_order
         numeric[idx] = (up - float(loss(true_step, nudged))) / (2 * eps)
     close = torch.allclose(analytic[name], numeric, rtol=1e-4, atol=1e-8)
     assert close != first_order, (analytic[name] - numeric).abs().max()
+
+
+# Settings that take each eager shortcut: penalties' input gradients, the look-ahead in
+# both orders, spectral norm, dropout (modules, no plan), label smoothing (the long way).
+SHORTCUT_SETTINGS = ["wgan-gp", "minimax-r1-r2", "unroll-3", "unroll-3-1st", "plain",
+                     "spectral-norm-gp-unroll", "dropout-gp-r1", "noise-smooth-flip"]
+
+
+@pytest.mark.parametrize("name", SHORTCUT_SETTINGS)
+def test_the_eager_shortcuts_give_the_numbers_of_the_forms_they_replace(name, monkeypatch):
+    """Eagerly, plain autograd stands in for torch.func.grad (penalties.input_grad_norms,
+    step.autograd_grads), the real term drops its zero-weighted smoothing half, and plain
+    networks run as layer plans; with all of them undone the run is the same, bit for bit:
+    weights, moments and every history row after 12 steps of two stacked seeds."""
+    import gansim.penalties
+    import gansim.step
+    from gansim.stack import col
+
+    cfg = Config(**SMALL, **SETTINGS[name])
+
+    def trained(t):
+        t.train(12)
+        return t
+
+    fast = trained(Trainer(cfg, seeds=[3, 11], compile=False, log_every=2))
+    monkeypatch.setattr(gansim.step, "plain_autograd", lambda: False)
+    monkeypatch.setattr(gansim.penalties, "plain_autograd", lambda: False)
+    monkeypatch.setattr(Step, "_smoothing", staticmethod(lambda h, out_r: col(h["label_smoothing"])))
+    slow = Trainer(cfg, seeds=[3, 11], compile=False, log_every=2)
+    slow.nets._g_plan = slow.nets._d_plan = None  # the modules, through their slots
+    trained(slow)
+    for mine, theirs in ((fast.g, slow.g), (fast.d, slow.d)):
+        assert all(torch.equal(mine[k], theirs[k]) for k in mine)
+    assert all(torch.equal(fast.ds[k][m], slow.ds[k][m]) for k in fast.ds for m in fast.ds[k])
+    assert [repr(h.rows) for h in fast.histories] == [repr(h.rows) for h in slow.histories]
