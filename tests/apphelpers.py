@@ -53,11 +53,16 @@ CLAIMS = Path(__file__).parent / "fixtures" / "lessons_claims"
 
 
 def finish(at):
-    """Rerun until the step's run (and any replayed steps before it) has ended."""
-    for _ in range(40):
-        if not at.session_state["train_left"] and not at.session_state["lesson_queue"]:
-            return at
+    """Rerun until the step's run (and any replayed steps before it) has ended and the
+    page has stopped playing: the worker counts its last step down a moment before it
+    says it has finished, and the frame that sees that reruns the page (transport.follow),
+    which draws the lesson panel's verdict on the ended run."""
+    state = at.session_state
+    for _ in range(200):
+        if not state["train_left"] and not state["lesson_queue"] and not state["playing"]:
+            return at.run()  # the page's rerun after the end (AppTest may not replay it)
         at.run()
+        time.sleep(0.02)
     raise AssertionError("the step's run did not end")
 
 

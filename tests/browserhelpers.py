@@ -136,6 +136,16 @@ def pause_latency(page, watch_s: float = 2.0) -> float:
     return max(0.0, changed - t0)
 
 
+def run_lesson_step(page, step, timeout: float) -> None:
+    """Answer the step's question right, press its Run button, and wait until its run has
+    ended at exactly its N steps (the Play button is back)."""
+    page.get_by_text(step.question.choices[step.question.answer], exact=True).click()
+    page.get_by_role("button", name=f"Run ({step.train} steps)").click()
+    wait_for(lambda: step_of(page) == step.train
+             and page.get_by_role("button", name="Play").is_visible(),
+             timeout, f"the lesson run to end at step {step.train}")
+
+
 def arena_pixels(page) -> bytes:
     return page.locator(ARENA).first.screenshot()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import tomllib
 
 import numpy as np
@@ -155,7 +156,11 @@ def test_a_diverged_run_shows_its_message_and_stops():
 
     # Play trains whole steps, or a step's D and G updates when a step overruns a turn.
     run_of(at).trainer.step = run_of(at).trainer.step_d = blow_up
-    at.run()
+    for _ in range(100):  # the run's worker thread meets the error on its next step
+        at.run()
+        if not at.session_state["playing"]:
+            break
+        time.sleep(0.05)
     assert not at.exception
     assert any("diverged" in e.body for e in at.error)
     assert not at.session_state["playing"]

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from browserhelpers import ARTIFACTS, METRIC, open_page, step_of, wait_for
+from browserhelpers import ARTIFACTS, METRIC, open_page, run_lesson_step
 from gansim.diagnosis import EVALS, KINDS
 from gansim.lessons import load_all
 
@@ -33,18 +33,18 @@ def test_lesson_6s_cure_ends_with_counters_banner_and_lesson_in_agreement(server
     context, page = open_page(browser, f"{url}/?lesson={LESSON}&lesson_step={STEP_INDEX}")
     page.set_viewport_size({"width": 1366, "height": 768})
     try:
-        page.get_by_text(step.question.choices[step.question.answer], exact=True).click()
-        page.get_by_role("button", name=f"Run ({step.train:,} steps)").click()
-        wait_for(lambda: step_of(page) == step.train
-                 and page.get_by_role("button", name="Play").is_visible(),
-                 900, f"the unrolled run to end at step {step.train}")
+        run_lesson_step(page, step, 900)
         page.get_by_text("the banner ends on").first.wait_for(timeout=30_000)
         page.wait_for_timeout(1000)
         modes, hq = _counters(page)
         banner = page.locator('[data-testid="stAlert"]').first.inner_text()
         panel = page.get_by_text("the banner ends on").first.inner_text()
         captions = page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
-        page.screenshot(path=str(ARTIFACTS / "lesson6-cure-1366.png"))
+        page.screenshot(path=str(ARTIFACTS / "lesson6-cure-1366-panel.png"))
+        page.evaluate("document.querySelectorAll('section, [data-testid=\"stMain\"]')"
+                      ".forEach(e => e.scrollTo(0, 0))")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "lesson6-cure-1366.png"))  # counters, banner
     finally:
         context.close()
     shown = next(title for title in KINDS.values() if banner.startswith(title))

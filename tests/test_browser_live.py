@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from browserhelpers import (ARENA, ARENA_STATS, SAMPLE_FRAMES, open_page, pause_latency,
-                            step_of, wait_for)
+                            run_lesson_step, step_of, wait_for)
 from gansim.lessons import load_all
 from gansim.trainer import Trainer
 
@@ -82,11 +82,7 @@ def test_a_lesson_run_stops_at_exactly_n_with_the_numbers_of_its_link(server, br
     context, page = open_page(browser, f"{url}/?lesson={LESSON}&lesson_step={STEP_INDEX}"
                                        f"&seed={SEED}")
     try:
-        page.get_by_text(step.question.choices[step.question.answer], exact=True).click()
-        page.get_by_role("button", name=f"Run ({step.train} steps)").click()
-        wait_for(lambda: step_of(page) == step.train
-                 and page.get_by_role("button", name="Play").is_visible(),
-                 120, f"the lesson run to end at step {step.train}")
+        run_lesson_step(page, step, 120)
         page.wait_for_timeout(1500)
         assert step_of(page) == step.train, "the lesson run overshot its N steps"
         fakes = _fakes_of_the_download(page)

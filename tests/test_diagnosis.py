@@ -104,6 +104,10 @@ def test_a_steady_d_ahead_beside_samples_near_the_data_is_not_an_oscillation():
     swung = np.full(N, 0.05)
     swung[-6] = 0.8
     assert diagnose(hist(**ahead, distance=swung), n_modes=8).kind == "oscillation"
+    # a young run (fewer than 10 evaluations) whose G still comes in from afar: D ahead is
+    # not an orbit yet (the banner's packing cure at step ~400)
+    young = {k: v[:8] for k, v in hist(**ahead, distance=np.linspace(2.0, 0.3, N)).items()}
+    assert diagnose(young, n_modes=8).kind != "oscillation"
     swing = 0.5 + 0.3 * np.sin(np.arange(N))  # a swinging G is an orbit, crisp or not
     assert diagnose(hist(score_g=swing, score_d=1 - swing / 2), n_modes=8).kind == "oscillation"
 
