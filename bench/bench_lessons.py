@@ -36,7 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import bench_engine  # noqa: E402  (its textbook loop is the yardstick)
 from gansim import ahead  # noqa: E402
 from gansim.config import restart_fields_changed  # noqa: E402
-from gansim.diagnosis import Tracker  # noqa: E402
+from gansim.tracker import Tracker  # noqa: E402
 from gansim.lessons import Lesson, load_all  # noqa: E402
 from gansim.ui import charts, keys, lesson_panel, live, transport  # noqa: E402
 from gansim.ui.session import Run  # noqa: E402

@@ -6,7 +6,8 @@ tests/test_diagnosis_real.py; these pin each rule's edge and the Tracker's hyste
 import numpy as np
 import pytest
 
-from gansim.diagnosis import KINDS, RULES, Tracker, crisp_limit, diagnose, settled
+from gansim.diagnosis import KINDS, RULES, crisp_limit, diagnose, settled
+from gansim.tracker import Tracker
 
 N = 30
 

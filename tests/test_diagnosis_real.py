@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from gansim import Config, Diverged, Trainer
-from gansim.diagnosis import Tracker
+from gansim.tracker import Tracker
 
 TWO = dict(data="two_gaussians", z_dim=2, batch=128)
 

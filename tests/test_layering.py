@@ -13,7 +13,7 @@ LAYERS = [
     {"config", "data", "history", "metrics", "seeding", "stack", "schedule", "serve"},
     {"game_config"},
     {"losses", "models", "diagnosis", "drawing", "optim", "grid", "settings_doc", "cost"},
-    {"nets", "spectral", "stacking", "dirac", "spectrum", "lessons"},
+    {"nets", "spectral", "stacking", "dirac", "spectrum", "lessons", "tracker"},
     {"penalties", "draws"},
     {"step"},
     {"compile", "snapshot"},

@@ -12,7 +12,8 @@ import time
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from ..diagnosis import EVALS, Tracker, settled
+from ..diagnosis import EVALS, settled
+from ..tracker import Tracker
 from . import arena_canvas, charts, fair, generator_view, layout, transport
 from .arena_payload import arena_payload
 from .keys import (ARENA_FILM, ARENA_MODE, DIAGNOSIS, PLAYING, SHOW_ARROWS, SHOW_CIRCLES,
