@@ -136,6 +136,18 @@ def pause_latency(page, watch_s: float = 2.0) -> float:
     return max(0.0, changed - t0)
 
 
+def glides(page, reads: int, every_ms: int) -> list:
+    """Pairs of consecutive reads of the film's stats (`reads` of them, `every_ms` apart)
+    in which fake 0 moved although no payload arrived: the points glide between
+    snapshots, as a film does and a slideshow does not."""
+    seen = []
+    for _ in range(reads):
+        seen.append(page.evaluate(ARENA_STATS))
+        page.wait_for_timeout(every_ms)
+    return [(r, q) for r, q in zip(seen, seen[1:])
+            if r["payloads"] == q["payloads"] and r["fake0"] != q["fake0"]]
+
+
 def run_lesson_step(page, step, timeout: float) -> None:
     """Answer the step's question right, press its Run button, and wait until its run has
     ended at exactly its N steps (the Play button is back)."""

@@ -1,26 +1,19 @@
 """bench/bench_lessons.py: a lesson run replayed frame by frame records when each claim
 first holds, and a bounded run stops at its bound. Tiny networks, a second or two."""
 import sys
-import textwrap
 from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import bench_lessons  # noqa: E402
 from gansim.lessons import load_lesson  # noqa: E402
+from lessonhelpers import TINY_CONFIG, write_lesson  # noqa: E402
 
 TINY = """
 id = "tiny"
 title = "Tiny"
 goal = "A test lesson."
-
-[config]
-data = "two_gaussians"
-g_hidden = 8
-d_hidden = 8
-batch = 16
-z_dim = 2
-
+""" + TINY_CONFIG + """
 [[steps]]
 label = "look"
 text = "Nothing trains here."
@@ -43,9 +36,7 @@ window = 1
 
 
 def tiny(tmp_path, train: int):
-    path = tmp_path / "01_tiny.toml"
-    path.write_text(textwrap.dedent(TINY.replace("TRAIN", str(train))))
-    return load_lesson(path)
+    return load_lesson(write_lesson(tmp_path, TINY.replace("TRAIN", str(train)), "01_tiny.toml"))
 
 
 def test_a_replayed_run_records_when_each_claim_first_holds(tmp_path):

@@ -11,8 +11,8 @@ import pytest
 
 from browserhelpers import ARENA as CANVAS
 from browserhelpers import ARENA_STATS as STATS
-from browserhelpers import (ARTIFACTS, SAMPLE_FRAMES, distinct_frames, require_chromium,
-                            streamlit_server)
+from browserhelpers import (ARTIFACTS, SAMPLE_FRAMES, distinct_frames, glides,
+                            require_chromium, streamlit_server)
 
 pytestmark = pytest.mark.browser
 PAGE = "tests/pages/arena_demo.py"
@@ -80,13 +80,8 @@ def test_the_arena_is_a_film_not_a_slideshow(browser, url):
 def test_points_move_between_payloads_and_an_idle_arena_paints_nothing(browser, url):
     with arena_page(browser, url, "?payloads=12") as page:
         # Two reads with no payload between them and fake 0 elsewhere: it glides.
-        reads = []
-        for _ in range(100):
-            reads.append(page.evaluate(STATS))
-            page.wait_for_timeout(30)
-        glides = [(r, q) for r, q in zip(reads, reads[1:])
-                  if r["payloads"] == q["payloads"] and r["fake0"] != q["fake0"]]
-        assert glides, "fake 0 only ever moved when a payload arrived: a slideshow"
+        assert glides(page, 100, 30), \
+            "fake 0 only ever moved when a payload arrived: a slideshow"
         wait_step(page, 12)
         page.wait_for_timeout(1500)  # the last easing ends; the page still re-sends
         still = page.evaluate(STATS)

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from browserhelpers import (ARENA, ARENA_STATS, SAMPLE_FRAMES, open_page, pause_latency,
-                            run_lesson_step, step_of, wait_for)
+from browserhelpers import (ARENA, ARENA_STATS, SAMPLE_FRAMES, glides, open_page,
+                            pause_latency, run_lesson_step, step_of, wait_for)
 from gansim.lessons import load_all
 from gansim.trainer import Trainer
 
@@ -44,13 +44,7 @@ def test_playing_paints_a_film_and_pause_stills_it(server, browser):
         assert sampled["changed"] > payloads, \
             f"{fps:.1f} changed arena frames/s of {sampled['frames'] / seconds:.1f} " \
             f"displayed, from {payloads / seconds:.1f} snapshots/s"
-        reads = []
-        for _ in range(60):
-            reads.append(page.evaluate(ARENA_STATS))
-            page.wait_for_timeout(20)
-        glides = [(r, q) for r, q in zip(reads, reads[1:])
-                  if r["payloads"] == q["payloads"] and r["fake0"] != q["fake0"]]
-        assert glides, "fake 0 only moved when a snapshot arrived: a slideshow"
+        assert glides(page, 60, 20), "fake 0 only moved when a snapshot arrived: a slideshow"
 
         took = pause_latency(page)
         assert took <= PAUSE_FLOOR_S, f"the step counter stilled {took:.2f} s after Pause"

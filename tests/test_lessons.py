@@ -11,6 +11,8 @@ from gansim.lesson_check import (ClaimResult, check, enter_step, estimated_cost,
                                   table)
 from gansim.lessons import AGGREGATES, Expectation, LessonError, load_all, load_lesson
 
+from lessonhelpers import TINY_CONFIG, write_lesson
+
 # --- the shipped lessons -------------------------------------------------------------
 
 LESSONS = load_all()
@@ -44,14 +46,7 @@ id = "tiny"
 title = "Tiny"
 goal = "A test lesson."
 controls = ["lr_d"]
-
-[config]
-data = "two_gaussians"
-g_hidden = 8
-d_hidden = 8
-batch = 16
-z_dim = 2
-
+""" + TINY_CONFIG + """
 [[steps]]
 label = "run"
 train = 20
@@ -70,9 +65,7 @@ window = 2
 
 
 def write(tmp_path, text, name="07_broken.toml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_lesson(tmp_path, text, name)
 
 
 def test_every_checked_run_names_the_verdicts_it_may_end_on():

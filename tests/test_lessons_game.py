@@ -1,7 +1,5 @@
 """A lesson step's Dirac-GAN: [steps.game] settings and exact [[steps.game_claims]],
 validated when the file loads and checked once (no seeds) by the lesson check."""
-import textwrap
-
 import pytest
 
 from gansim import dirac
@@ -9,19 +7,14 @@ from gansim.game_config import GameConfig
 from gansim.lesson_check import check, play, table
 from gansim.lessons import LessonError, load_all, load_lesson
 
+from lessonhelpers import TINY_CONFIG, write_lesson
+
 TINY = """
 id = "tiny_game"
 title = "Tiny game"
 goal = "A test lesson."
 controls = ["r1"]
-
-[config]
-data = "two_gaussians"
-g_hidden = 8
-d_hidden = 8
-batch = 16
-z_dim = 2
-
+""" + TINY_CONFIG + """
 [[steps]]
 label = "plain"
 text = "The game alone."
@@ -53,9 +46,7 @@ window = 2
 
 
 def write(tmp_path, text, name="16_game.toml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_lesson(tmp_path, text, name)
 
 
 def test_a_step_carries_its_game_and_claims(tmp_path):
