@@ -122,18 +122,39 @@ def step_of(page) -> int:
     return int(page.locator(METRIC).first.inner_text().replace(",", ""))
 
 
-def pause_latency(page, watch_s: float = 2.0) -> float:
-    """Click Pause; seconds until the step counter showed its last value (watched for
-    `watch_s` after the click): what a person sees of a Pause."""
-    t0 = time.monotonic()
+# In the page: the time of the next pointer press (the event's own stamp, when the input
+# arrived) and of the frame that shows each change of the step counter's text after it
+# (the animation frame after the change: the paint follows it), both on the page's
+# clock, so the driver's own delays (finding the button, waiting for it) are not counted.
+WATCH_PAUSE = """
+(metric) => {
+  const w = window.__pauseWatch = {click: null, changes: [], epoch: performance.timeOrigin};
+  document.addEventListener('pointerdown', (e) => { if (w.click === null) w.click = e.timeStamp; },
+                            {capture: true, once: true});
+  let last = document.querySelector(metric)?.textContent;
+  new MutationObserver(() => {
+    const now = document.querySelector(metric)?.textContent;
+    if (now !== last) { last = now; requestAnimationFrame(() => w.changes.push(performance.now())); }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
+def pause_timing(page, watch_s: float = 2.0) -> tuple[float, float]:
+    """Click Pause; (seconds from the press, as the page received it, until the step
+    counter showed its last value, watched for `watch_s`: what a person sees of a Pause;
+    the press's Unix time, to line it up with the server's click log)."""
+    page.evaluate(WATCH_PAUSE, METRIC)
     page.get_by_role("button", name="Pause").click()
-    last, changed = step_of(page), time.monotonic()
-    while time.monotonic() - t0 < watch_s:
-        now = step_of(page)
-        if now != last:
-            last, changed = now, time.monotonic()
-        time.sleep(0.01)
-    return max(0.0, changed - t0)
+    page.wait_for_timeout(watch_s * 1000)
+    w = page.evaluate("window.__pauseWatch")
+    after = [t for t in w["changes"] if t >= w["click"]]
+    took = (after[-1] - w["click"]) / 1000 if after else 0.0
+    return max(0.0, took), (w["epoch"] + w["click"]) / 1000
+
+
+def pause_latency(page, watch_s: float = 2.0) -> float:
+    return pause_timing(page, watch_s)[0]
 
 
 def glides(page, reads: int, every_ms: int) -> list:

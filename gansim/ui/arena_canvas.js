@@ -1,13 +1,11 @@
 // The arena film (gansim/ui/arena_canvas.py): Python sends a payload per snapshot; this
 // keeps its state on the mounted element, eases every point from where it is drawn to
 // its new place over about the time between payloads, cross-fades D's landscape, and
-// asks for no frame once nothing moves (an idle arena costs no CPU).
+// asks for no frame once nothing moves (an idle arena costs no CPU). The painter
+// (arena_paint.js) draws each frame.
 
-const MARGIN = { left: 40, right: 10, top: 8, bottom: 22 };  // axis labels
-const LEGEND_ROW = 17, LEGEND_H = 2 * LEGEND_ROW + 4;  // two legend rows under the x axis
 const FIRST_MS = 250, MIN_MS = 60, MAX_MS = 1000;  // an easing's duration bounds
 const REACH_PX = 8;  // hover or click within this of a point picks it
-const VEGA_PX = 460;  // charts.ARENA_PX: dot sizes below are the Vega arena's at this size
 const STATS = (window.__gansimArena = window.__gansimArena || { frames: 0, payloads: 0 });
 
 export default function (component) {
@@ -23,9 +21,9 @@ export default function (component) {
 function create(root) {
   const canvas = root.querySelector("canvas");
   return {
-    root, canvas, tip: root.querySelector(".tip"), ctx: canvas.getContext("2d"),
+    root, canvas, tip: root.querySelector(".tip"), draw: painter(canvas),
     p: null, sig: "", from: null, to: null, cur: null, t0: 0, dur: FIRST_MS,
-    arrived: 0, gap: null, landOld: null, landNew: null, raf: 0, armed: false,
+    arrived: 0, gap: null, raf: 0, armed: false,
     size: null, mouse: null, handlers: null, observer: null,
   };
 }
@@ -81,8 +79,8 @@ function receive(s, p, now) {
   const sameBox = s.p && s.p.box.every((v, i) => v === p.box[i]);
   const to = arrays(p);
   s.from = sameBox && s.to ? startFrom(s.cur || s.to, to) : to;
-  s.landOld = sameBox && s.landNew ? blendNow(s, now) : null;
-  s.landNew = landscape(p);
+  // The landscape fades on from where the last fade got (sameBox), else shows anew.
+  s.draw.payload(p, Boolean(sameBox), s.p ? ease(progress(s, now)) : 1);
   s.to = to;
   s.cur = cloneArrays(s.from);
   s.p = p;
@@ -137,21 +135,6 @@ function step(s, now) {
   return k;
 }
 
-// --- D's landscape cross-fade ---------------------------------------------------
-
-// The landscape as it shows now (mid-fade: the blend), the next fade's starting image.
-function blendNow(s, now) {
-  const k = ease(progress(s, now));
-  if (!s.landOld || k >= 1) return s.landNew;
-  const c = document.createElement("canvas");
-  c.width = s.landNew.width; c.height = s.landNew.height;
-  const g = c.getContext("2d");
-  g.drawImage(s.landOld, 0, 0);
-  g.globalAlpha = k;
-  g.drawImage(s.landNew, 0, 0);
-  return c;
-}
-
 // --- size ---------------------------------------------------------------------------
 
 function resize(s) {
@@ -168,8 +151,7 @@ function resize(s) {
   const dpr = window.devicePixelRatio || 1;
   if (s.size && s.size.width === width && s.size.height === height && s.size.dpr === dpr) return;
   s.size = { width, height, side, dpr };
-  s.canvas.width = Math.round(width * dpr);
-  s.canvas.height = Math.round(height * dpr);
+  s.draw.size(s.size);
   s.canvas.style.width = width + "px";
   s.canvas.style.height = height + "px";
   paintSoon(s);
@@ -185,48 +167,18 @@ function tick(s) {
   s.raf = 0;
   const now = performance.now();
   if (!s.p || !s.size) return;
-  paint(s, now);
+  frame(s, now);
   if (progress(s, now) < 1) paintSoon(s);  // nothing moves after: no more frames
 }
 
-function paint(s, now) {
-  const { ctx, p } = s, { width, height, side, dpr } = s.size;
-  const k = step(s, now);
-  const view = makeView(p.box, side);
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.globalAlpha = 1;
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, width, height);
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(MARGIN.left, MARGIN.top, side, side);
-  ctx.clip();  // a fake that wanders off the fixed box is not drawn over the axes
-  drawLandscape(s, view, k);
-  drawRings(ctx, p, view);
-  drawManifold(ctx, p, s.cur.manifold, view);
-  const scale = Math.sqrt(Math.max(1, side / VEGA_PX));  // dots grow a little with the arena
-  drawDots(ctx, s.cur.real, view, 1.78 * scale, () => [p.colours.real, p.opacity.real], dpr);
-  drawArrows(ctx, p, s.cur, view);
-  drawDots(ctx, s.cur.fake, view, 2.26 * scale, (i) => fakeStyle(p, i), dpr);
-  ctx.restore();
-  drawAxes(ctx, p.box, view);
-  drawLegend(ctx, p, view, width, scale);
+function frame(s, now) {
+  const k = step(s, now), view = makeView(s.p.box, s.size.side);
+  s.draw.frame(s.cur, k);
   hover(s, view);
   STATS.frames += 1;
-  STATS.step = p.step;
+  STATS.step = s.p.step;
   STATS.fake0 = [s.cur.fake[0], s.cur.fake[1]];  // box units, as drawn this frame
   STATS.fake0px = [view.px(s.cur.fake[0]), view.py(s.cur.fake[1])];  // CSS px in the canvas
-}
-
-function makeView(box, side) {
-  const [x0, x1, y0, y1] = box;
-  return {
-    box, side,
-    px: (x) => MARGIN.left + ((x - x0) / (x1 - x0)) * side,
-    py: (y) => MARGIN.top + ((y1 - y) / (y1 - y0)) * side,
-    ux: (px) => x0 + ((px - MARGIN.left) / side) * (x1 - x0),
-    uy: (py) => y1 - ((py - MARGIN.top) / side) * (y1 - y0),
-  };
 }
 
 // --- hover and click ----------------------------------------------------------------

@@ -17,9 +17,10 @@ from .arena_payload import arena_payload  # noqa: F401  (the API: build, then dr
 
 HERE = Path(__file__).parent
 HTML = '<div class="gansim-arena"><canvas></canvas><div class="tip" hidden></div></div>'
-# One inline module from two files split by idea: the film's lifecycle, then the marks.
+# One inline module from three files split by idea: the film (easing, size, hover), its
+# painter, the marks.
 JS = "\n".join((HERE / name).read_text(encoding="utf-8")
-                for name in ("arena_canvas.js", "arena_marks.js"))
+                for name in ("arena_canvas.js", "arena_paint.js", "arena_marks.js"))
 # Registered once at import: a second registration under one name replaces the first.
 _COMPONENT = st.components.v2.component(
     "gansim.arena_canvas", html=HTML, js=JS,

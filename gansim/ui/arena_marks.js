@@ -1,13 +1,12 @@
-// The arena's marks (appended to arena_canvas.js by arena_canvas.py, which
-// holds the film's lifecycle): D's landscape image, rings, manifold, dots, arrows, axes
-// and legend, each drawn as the Vega arena in charts.py draws it.
+// The arena's marks, for the painter (arena_paint.js; arena_canvas.py joins the files):
+// D's landscape image, rings, manifold, dots, arrows, axes and legend, each drawn as the
+// Vega arena in charts.py draws it.
 
 // --- D's landscape: one small image per payload, cross-faded ------------------------
 
 function landscape(p) {
   const [ny, nx] = p.d.shape, v = p.d.values, ramp = p.ramp;
-  const c = document.createElement("canvas");
-  c.width = nx; c.height = ny;
+  const c = newCanvas(nx, ny);
   const g = c.getContext("2d"), img = g.createImageData(nx, ny);
   const critic = p.d.scale === "critic";
   for (let iy = 0; iy < ny; iy++) {
@@ -32,22 +31,33 @@ function rampAt(ramp, t) {
 
 // --- layers -----------------------------------------------------------------------
 
-function drawLandscape(s, view, k) {
-  const { ctx, p } = s, [ny, nx] = p.d.shape, [x0, x1, y0, y1] = p.box;
-  // Grid values sit on the box's edges (linspace): pixel centres on grid points.
+// The landscape at the plot's size in device pixels: scaled once (smoothed, grid values
+// on the box's edges as pixel centres) with the Vega image's opacity on white applied.
+function bakeLandscape(p, small, side, dpr) {
+  const n = Math.max(1, Math.round(side * dpr)), [ny, nx] = p.d.shape, [x0, x1, y0, y1] = p.box;
+  const c = newCanvas(n, n);
+  const g = c.getContext("2d", { alpha: false });  // opaque: a frame copies it, no blending
+  g.setTransform(n / side, 0, 0, n / side, 0, 0);  // the plot's CSS pixels
   const cx = (x1 - x0) / (nx - 1), cy = (y1 - y0) / (ny - 1);
-  const left = view.px(x0 - cx / 2), top = view.py(y1 + cy / 2);
-  const w = view.px(x1 + cx / 2) - left, h = view.py(y0 - cy / 2) - top;
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = "high";
+  const perX = side / (x1 - x0), perY = side / (y1 - y0);
+  g.imageSmoothingEnabled = true;
+  g.imageSmoothingQuality = "high";
+  g.drawImage(small, -(cx / 2) * perX, -(cy / 2) * perY, (x1 - x0 + cx) * perX, (y1 - y0 + cy) * perY);
+  g.globalAlpha = 1 - p.opacity.landscape;
+  g.fillStyle = "#fff";
+  g.fillRect(0, 0, side, side);
+  return c;
+}
+
+// The cross-fade: the old picture, the new one over it at the easing's share (device px).
+function drawLandscape(s, L, k) {
+  const { ctx } = s, dpr = s.size.dpr;
+  const x = Math.round(MARGIN.left * dpr), y = Math.round(MARGIN.top * dpr);
   if (s.landOld && k < 1) {
-    ctx.drawImage(s.landOld, left, top, w, h);
+    ctx.drawImage(baked(s, L, s.landOld), x, y);
     ctx.globalAlpha = k;
   }
-  ctx.drawImage(s.landNew, left, top, w, h);
-  ctx.globalAlpha = 1 - p.opacity.landscape;  // the Vega image's opacity on white
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(MARGIN.left, MARGIN.top, view.side, view.side);
+  ctx.drawImage(baked(s, L, s.landNew), x, y);
   ctx.globalAlpha = 1;
 }
 
@@ -104,8 +114,7 @@ function sprite(colour, alpha, radius, dpr) {
   if (!c) {
     if (SPRITES.size > 256) SPRITES.clear();  // sizes seen while a window was resized
     const side = Math.ceil((2 * radius + 2) * dpr);
-    c = document.createElement("canvas");
-    c.width = c.height = side;
+    c = newCanvas(side, side);
     const g = c.getContext("2d");
     g.fillStyle = colour;
     g.globalAlpha = alpha;
@@ -117,13 +126,21 @@ function sprite(colour, alpha, radius, dpr) {
   return c;
 }
 
-function drawDots(ctx, xy, view, radius, style, dpr) {
-  const half = radius + 1;
+// The stamps of a payload at a size: one for the real dots, one per fake (its mode's
+// colour, faint beyond 3σ), and each stamp's half width in CSS px.
+function stamps(p, side, dpr) {
+  const scale = Math.sqrt(Math.max(1, side / VEGA_PX));  // dots grow a little with the arena
+  const rReal = 1.78 * scale, rFake = 2.26 * scale;
+  const fake = p.fake_colour.map((_, i) => sprite(...fakeStyle(p, i), rFake, dpr));
+  return { real: sprite(p.colours.real, p.opacity.real, rReal, dpr), fake,
+           half: { real: rReal + 1, fake: rFake + 1 } };
+}
+
+function drawDots(ctx, xy, view, half, stampOf) {
   for (let i = 0; i < xy.length / 2; i++) {
     const x = view.px(xy[2 * i]), y = view.py(xy[2 * i + 1]);
     if (!Number.isFinite(x + y)) continue;
-    const [colour, alpha] = style(i);
-    ctx.drawImage(sprite(colour, alpha, radius, dpr), x - half, y - half, 2 * half, 2 * half);
+    ctx.drawImage(stampOf(i), x - half, y - half, 2 * half, 2 * half);
   }
 }
 
@@ -172,7 +189,6 @@ function drawAxes(ctx, box, view) {
   ctx.lineWidth = 1;
   ctx.font = "10px sans-serif";
   ctx.beginPath();
-  ctx.moveTo(MARGIN.left, MARGIN.top); ctx.lineTo(MARGIN.left, bottom); ctx.lineTo(MARGIN.left + side, bottom);
   ctx.textAlign = "center"; ctx.textBaseline = "top";
   const stepX = niceStep(x1 - x0, count), stepY = niceStep(y1 - y0, count);
   for (const t of ticks(x0, x1, count)) {
@@ -187,6 +203,37 @@ function drawAxes(ctx, box, view) {
     ctx.fillText(label(t, stepY), MARGIN.left - 7, y);
   }
   ctx.stroke();
+}
+
+// The two axis lines on the plot's edges, drawn each frame: the landscape covers half
+// of their width.
+function drawAxisLines(ctx, side) {
+  const bottom = MARGIN.top + side;
+  ctx.strokeStyle = "#888";
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(MARGIN.left, MARGIN.top); ctx.lineTo(MARGIN.left, bottom); ctx.lineTo(MARGIN.left + side, bottom);
+  ctx.stroke();
+}
+
+// What the backdrop depends on besides the size: a new payload with the same looks
+// keeps it.
+function backdropSig(p) {
+  return JSON.stringify([p.box, p.legend, p.arrows.length > 0, p.palette, p.rings.radii.length,
+                         p.d.scale, p.ramp, p.colours, p.opacity]);
+}
+
+// White, the ticks, their labels and the legend: an opaque canvas the arena's size
+// (device px) that a frame copies first.
+function backdrop(p, view, width, height, dpr) {
+  const c = newCanvas(Math.round(width * dpr), Math.round(height * dpr));
+  const g = c.getContext("2d", { alpha: false });
+  g.fillStyle = "#fff";
+  g.fillRect(0, 0, c.width, c.height);
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  drawAxes(g, p.box, view);
+  drawLegend(g, p, view, width, Math.sqrt(Math.max(1, view.side / VEGA_PX)));
+  return c;
 }
 
 // Two rows under the plot, filled left to right: real dot, fake dots, arrow, D's colour
