@@ -94,8 +94,9 @@ def _stat(pid: int) -> tuple[int, float, str]:
     return int(f[1]), (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK"), name
 
 
-def _tree_cpu(root: int, skip: int) -> float:
-    """CPU seconds of `root`'s descendants, less the `skip` subtree and the node driver."""
+def browser_procs(root: int, skip: int) -> dict[int, tuple[float, str]]:
+    """{pid: (CPU seconds, name)} of `root`'s descendants, less the `skip` subtree (the
+    server) and Playwright's node driver: the browser's processes."""
     procs = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -113,8 +114,12 @@ def _tree_cpu(root: int, skip: int) -> float:
             pid = procs[pid][0]
         return False
 
-    return sum(cpu for pid, (_, cpu, name) in procs.items()
-               if pid != skip and under(pid) and name != "node")
+    return {pid: (cpu, name) for pid, (_, cpu, name) in procs.items()
+            if pid != skip and under(pid) and not name.startswith("node")}
+
+
+def _tree_cpu(root: int, skip: int) -> float:
+    return sum(cpu for cpu, _ in browser_procs(root, skip).values())
 
 
 def _server_cpu(pid: int) -> float:
