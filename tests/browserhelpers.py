@@ -132,12 +132,16 @@ WATCH_PAUSE = """
   document.addEventListener('pointerdown', (e) => { if (w.click === null) w.click = e.timeStamp; },
                             {capture: true, once: true});
   let last = document.querySelector(metric)?.textContent;
-  new MutationObserver(() => {
+  window.__pauseObserver?.disconnect();
+  window.__pauseObserver = new MutationObserver(() => {
     const now = document.querySelector(metric)?.textContent;
     if (now !== last) { last = now; requestAnimationFrame(() => w.changes.push(performance.now())); }
-  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+  });
+  window.__pauseObserver.observe(document.body, {subtree: true, childList: true, characterData: true});
 }
 """
+# The watch's record, and the watch ended (it observes the whole page while it runs).
+READ_PAUSE = "() => { window.__pauseObserver.disconnect(); return window.__pauseWatch; }"
 
 
 def pause_timing(page, watch_s: float = 2.0) -> tuple[float, float]:
@@ -147,7 +151,7 @@ def pause_timing(page, watch_s: float = 2.0) -> tuple[float, float]:
     page.evaluate(WATCH_PAUSE, METRIC)
     page.get_by_role("button", name="Pause").click()
     page.wait_for_timeout(watch_s * 1000)
-    w = page.evaluate("window.__pauseWatch")
+    w = page.evaluate(READ_PAUSE)
     after = [t for t in w["changes"] if t >= w["click"]]
     took = (after[-1] - w["click"]) / 1000 if after else 0.0
     return max(0.0, took), (w["epoch"] + w["click"]) / 1000

@@ -126,11 +126,17 @@ function sprite(colour, alpha, radius, dpr) {
   return c;
 }
 
+// Dot radii in CSS px, the Vega arena's at VEGA_PX; the arena's dots and the legend's.
+const DOT_R = { real: 1.78, fake: 2.26 };
+
+function dotScale(side) {  // dots grow a little with the arena
+  return Math.sqrt(Math.max(1, side / VEGA_PX));
+}
+
 // The stamps of a payload at a size: one for the real dots, one per fake (its mode's
 // colour, faint beyond 3σ), and each stamp's half width in CSS px.
 function stamps(p, side, dpr) {
-  const scale = Math.sqrt(Math.max(1, side / VEGA_PX));  // dots grow a little with the arena
-  const rReal = 1.78 * scale, rFake = 2.26 * scale;
+  const rReal = DOT_R.real * dotScale(side), rFake = DOT_R.fake * dotScale(side);
   const fake = p.fake_colour.map((_, i) => sprite(...fakeStyle(p, i), rFake, dpr));
   return { real: sprite(p.colours.real, p.opacity.real, rReal, dpr), fake,
            half: { real: rReal + 1, fake: rFake + 1 } };
@@ -232,7 +238,7 @@ function backdrop(p, view, width, height, dpr) {
   g.fillRect(0, 0, c.width, c.height);
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   drawAxes(g, p.box, view);
-  drawLegend(g, p, view, width, Math.sqrt(Math.max(1, view.side / VEGA_PX)));
+  drawLegend(g, p, view, width, dotScale(view.side));
   return c;
 }
 
@@ -261,7 +267,7 @@ function drawLegend(ctx, p, view, width, scale) {
     ctx.beginPath(); ctx.arc(x + r, y(), r, 0, 2 * Math.PI); ctx.fill(); x += 2 * r + 3;
   };
   const L = p.legend, width_ = (words) => ctx.measureText(words).width;
-  const rReal = 1.78 * scale + 0.5, rFake = 2.26 * scale;
+  const rReal = DOT_R.real * scale + 0.5, rFake = DOT_R.fake * scale;
   if (place(width_(L.real) + 2 * rReal + 3)) { dot(p.colours.real, p.opacity.real, rReal); text(L.real); }
   const modes = p.rings.radii.length ? Math.min(3, p.palette.length) : 0;
   if (place(width_(L.fake) + Math.max(1, modes) * (2 * rFake + 3))) {
