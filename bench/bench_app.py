@@ -16,9 +16,11 @@
 
 Goals (2 cores, browser on the same machine): arena ≥ 30 distinct frames/s, browser
 ≤ 0.5 core; page ≥ 1.0× textbook (≥ 0.7× engine alone); Pause ≤ 0.2 s page-side.
-Everything trains eagerly (GANSIM_COMPILE=0), as the tests do: the textbook loop is eager
-too, and a compiled step's first build costs 10–100 s on a shared machine.
-Run:  python bench/bench_app.py [--seconds 10] [--no-browser]
+The engine, the worker and the page train on the default path (engine "auto": the
+compiled step, which the bench builds first if this machine lacks it, as a machine that
+ran the app once has it); `--engine eager` times them all on the eager step instead
+(the tests' path, GANSIM_COMPILE=0): before and after, on one machine.
+Run:  python bench/bench_app.py [--seconds 10] [--no-browser] [--engine auto|eager]
 """
 from __future__ import annotations
 
@@ -31,7 +33,6 @@ import threading
 import time
 from pathlib import Path
 
-os.environ.setdefault("GANSIM_COMPILE", "0")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
@@ -81,7 +82,7 @@ def loops(seconds: float, repeats: int = 3) -> dict[str, float]:
     for i in range(repeats):
         for k in (list(kinds) if i % 2 == 0 else list(kinds)[::-1]):
             rates[k].append(kinds[k](seconds))
-    return {k: statistics.median(v) for k, v in rates.items()}
+    return {**{k: statistics.median(v) for k, v in rates.items()}, "path": engine.engine}
 
 
 # --- 2. the page --------------------------------------------------------------------------
@@ -185,12 +186,19 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="page window to measure")
     ap.add_argument("--loop-seconds", type=float, default=3.0, help="each loop's window")
     ap.add_argument("--no-browser", action="store_true", help="the loops only")
+    ap.add_argument("--engine", choices=("auto", "eager"), default="auto",
+                    help="auto: the default path, built first if missing; eager: as the tests")
     args = ap.parse_args()
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), "?")
-    print(f"CPU: {cpu}; load before: {os.getloadavg()[0]:.2f}")
+    if args.engine == "eager":
+        os.environ["GANSIM_COMPILE"] = "0"  # here, in the worker and in the app's server
+    else:
+        os.environ.pop("GANSIM_COMPILE", None)
+        bench_engine.built(Config(), 1)  # the default page's step, as after a first run
+    print(f"CPU: {cpu}; engine {args.engine}; load before: {os.getloadavg()[0]:.2f}")
     r = loops(args.loop_seconds)
-    print(f"textbook {r['textbook']:.0f} steps/s; engine alone {r['engine']:.0f} "
+    print(f"textbook {r['textbook']:.0f} steps/s; engine alone ({r['path']}) {r['engine']:.0f} "
           f"({r['engine'] / r['textbook']:.2f}× textbook); engine in a worker thread, no page "
           f"{r['worker']:.0f} ({r['worker'] / r['engine']:.2f}× engine)")
     if args.no_browser:

@@ -1,20 +1,22 @@
 """Compiling ahead: make settings' compiled steps ready before their runs start (a
-lesson's runs: prepare), and fill the on-disk caches for every lesson in one background
-child at the app's first start (compile_ahead). This builds throwaway Trainers, so it
-sits above trainer.py; the compiled steps themselves are compile.py's.
+lesson's runs: prepare), and build every lesson's in one background child at the app's
+first start (compile_ahead). A build child makes a throwaway Trainer, so this sits above
+trainer.py; the compiled steps themselves are compile.py's, their packages aot.py's.
 """
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import torch
 
-from .compile import (CHILD_TIMEOUT_S, child_compile, compile_wanted, is_loaded, mark_on_disk,
-                      on_disk, without_data)
-from .config import Config
+from . import aot, compile as steps
+from .compile import CHILD_TIMEOUT_S, compiled_step, engine_mode, is_loaded, without_data
+from .config import DEFAULT, Config
+from .lessons import Lesson
 from .stacking import StepKey
+from .step import Step
 from .trainer import Trainer
 
 _QUEUED: set[StepKey] = set()
@@ -24,10 +26,11 @@ _PREPARE: "queue.Queue[tuple[Config, int]]" = queue.Queue()
 def prepare(cfgs: list[Config], runs: int = 1) -> None:
     """Make these settings' compiled steps ready ahead, one after another, without
     waiting: a lesson opening its runs' settings, so that each run finds its step loaded
-    when it starts (compiling takes 17-40 s the first time, loading a cached one a few)."""
-    if not compile_wanted(None):
-        return
+    when it starts (a build takes ~30 s of one core the first time on a machine; loading
+    one takes milliseconds)."""
     for cfg in cfgs:
+        if engine_mode(None, cfg.engine) == "eager":
+            continue
         key = StepKey.of(cfg, runs)
         if key not in _QUEUED and not is_loaded(key):
             _QUEUED.add(key)
@@ -37,46 +40,83 @@ def prepare(cfgs: list[Config], runs: int = 1) -> None:
 
 
 def _prepare_queued() -> None:
-    """A throwaway Trainer of each queued setting warms the step every Trainer of that
-    StepKey shares (compiled_step): a run that starts meanwhile waits on the same one."""
+    """Build (or load) each queued setting's step, the one every Trainer of that StepKey
+    shares (compiled_step): a run that starts after it is loaded trains compiled."""
     while True:
         try:
             cfg, runs = _PREPARE.get(timeout=5)
         except queue.Empty:
             return
-        t = Trainer(without_data(cfg), seeds=list(range(runs)), compile=True, background_compile=True)
-        t.ready()
-        t.wait_compiled(CHILD_TIMEOUT_S)
+        step = compiled_step(StepKey.of(cfg, runs), without_data(cfg))
+        step.warm_in_background()
+        step.wait(CHILD_TIMEOUT_S)
 
 
 def _child_compiles(values: list[dict], runs: int) -> None:
+    """A build child's work: each setting's package, unless on disk or being built by
+    another process (a lock file beside it, younger than a build may take)."""
     torch.set_num_threads(1)
     for one in values:
         cfg = Config.from_dict(one)
         key = StepKey.of(cfg, runs)
-        if not on_disk(key):
-            Trainer(cfg, seeds=list(range(runs)), compile=True).step()
-            mark_on_disk(key)
+        path = steps.package_path(key)
+        if steps.on_disk(key) or not steps.claim_build(path):
+            continue
+        try:
+            t = Trainer(cfg, seeds=list(range(runs)), compile=False)
+            aot.build(Step(key, t.nets, compiled=True), t._step_args(t._batch()), path)
+        except Exception as err:  # noqa: BLE001 - recorded: this machine runs it eagerly
+            aot.failure_file(path).write_text(f"{type(err).__name__}: "
+                                              f"{str(err).splitlines()[0][:200] if str(err) else ''}")
+        finally:
+            steps.build_lock(path).unlink(missing_ok=True)
 
 
 _AHEAD: list[threading.Thread] = []
 
 
 def compile_ahead(cfgs: Iterable[Config], runs: int = 1) -> None:
-    """Fill the disk cache for these settings in the background, in order, in one child
-    process, once per process: the app's first start on a machine compiles every
-    lesson's steps (17-40 s each on a 2-core AMD EPYC) so later runs only load them.
+    """Build these settings' steps in the background, in order, in one child process,
+    once per process: the app's first start on a machine builds every lesson's steps
+    (~30 s of one core each on a 2-core AMD EPYC, at low priority) so later runs load them.
     `cfgs` may be lazy: the app calls this on every rerun, and it is read only once."""
-    if _AHEAD or not compile_wanted(None):
+    if _AHEAD:
         return
     keys, todo = set(), []
     for cfg in cfgs:
         key = StepKey.of(cfg, runs)
-        if key not in keys and not on_disk(key):
+        if engine_mode(None, cfg.engine) == "eager":
+            continue
+        if key not in keys and not steps.on_disk(key):
             keys.add(key)
             todo.append(cfg)
-    thread = threading.Thread(target=child_compile, args=(todo, runs, 60 * 60), daemon=True,
+    thread = threading.Thread(target=steps.child_compile,
+                              args=(todo, runs, CHILD_TIMEOUT_S * len(todo)), daemon=True,
                               name="gansim-compile-ahead")
     _AHEAD.append(thread)
     if todo:
         thread.start()
+
+
+def lesson_settings(lessons: Iterable[Lesson]) -> Iterator[Config]:
+    """The default settings, then every lesson run's, in lesson order: what a machine
+    builds ahead for a class (lazily: the app reads it once)."""
+    yield DEFAULT
+    for lesson in lessons:
+        for i, step in enumerate(lesson.steps):
+            if step.train:
+                yield lesson.config_at(i)
+
+
+def build_now(cfgs: Iterable[Config], runs: int = 1) -> tuple[int, int]:
+    """Build these settings' steps now, in one child, skipping those on disk; returns
+    (settings built, settings that failed), counted from the packages on disk after."""
+    keys: dict[StepKey, Config] = {}
+    for cfg in cfgs:
+        key = StepKey.of(cfg, runs)
+        if key not in keys and engine_mode(None, cfg.engine) != "eager" and not steps.on_disk(key):
+            keys[key] = cfg
+    if keys:
+        steps.child_compile(list(keys.values()), runs, CHILD_TIMEOUT_S * len(keys))
+    built = sum(steps.package_path(k).exists() for k in keys)
+    return built, len(keys) - built

@@ -105,7 +105,8 @@ def write_run(trainer, out: Path, seconds: float, requested: int) -> dict[str, A
     from .snapshot import verdict
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(trainer.cfg.to_dict(), indent=2) + "\n")
+    replay = trainer.replay_config()  # the step it trained with, not "auto"
+    (out / "config.json").write_text(json.dumps(replay.to_dict(), indent=2) + "\n")
     samples = np.asarray(trainer.sample(EVAL_SAMPLES), dtype=np.float32)  # evaluation size
     np.save(out / "samples.npy", samples)
     history = trainer.history.as_arrays()
@@ -121,7 +122,8 @@ def write_run(trainer, out: Path, seconds: float, requested: int) -> dict[str, A
         "final": {**final, "precision": precision, "recall": recall},
         "diagnosis": {"kind": getattr(diag, "kind", None),
                       "explanation": getattr(diag, "explanation", None)},
-        "changed": trainer.cfg.changed(),
+        "engine": trainer.engine,
+        "changed": replay.changed(),
     }
     (out / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
     return summary
@@ -164,7 +166,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet or code:
         f = summary["final"]
         print(f"gansim: {summary['steps']} steps in {seconds:.1f} s "
-              f"({summary['steps_per_s'] or 0:.0f} steps/s); modes {f.get('modes', 'n/a')}, "
+              f"({summary['steps_per_s'] or 0:.0f} steps/s, {trainer.engine} step); "
+              f"modes {f.get('modes', 'n/a')}, "
               f"HQ {_pct(f.get('hq'))}; diagnosis: {summary['diagnosis']['kind']}; "
               f"files in {out}", file=sys.stderr)
     return code
@@ -289,6 +292,26 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- build ----------------------------------------------------------------------------
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Build compiled steps now: the given settings', or the default and every lesson's."""
+    from . import ahead
+    from .lessons import load_all
+
+    if args.config or args.set:
+        cfgs = [resolve_config(args.config, args.set, None)]
+    else:
+        cfgs = list(ahead.lesson_settings(load_all()))
+    if args.runs < 1:
+        raise UsageError(f"--runs must be >= 1, got {args.runs}")
+    start = time.perf_counter()
+    built, failed = ahead.build_now(cfgs, args.runs)
+    print(f"gansim build: {built} built, {failed} failed (those train eagerly), the rest "
+          f"already on this machine; {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    return EXIT_OK
+
+
 # --- wiring -------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -346,6 +369,14 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--markdown", action="store_true",
                     help="print the settings reference as Markdown (docs/settings.md)")
     st.set_defaults(func=cmd_settings)
+
+    bd = sub.add_parser("build", help="build the compiled steps now (default: the default "
+                                      "settings' and every lesson's), ~30 s each", **listed)
+    bd.add_argument("--config", metavar="FILE", help="settings as .json or .toml")
+    bd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="one setting (repeatable): build only these settings' step")
+    bd.add_argument("--runs", type=int, default=1, help="seeds stacked in one step (sweeps)")
+    bd.set_defaults(func=cmd_build)
 
     lessons = sub.add_parser("lessons", help="lesson tools")
     lsub = lessons.add_subparsers(dest="action", required=True, parser_class=_Parser)

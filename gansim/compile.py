@@ -1,14 +1,15 @@
-"""Compiling the step: one compiled whole step per StepKey per process (compiled_step),
-its fallback to the eager step, the on-disk caches and markers, and compiling in a child
-process so that a compile never stalls this one.
+"""Compiling the step: which step a run trains with (engine_mode), one compiled whole
+step per StepKey per process (compiled_step, FallBack: the package of aot.py, or the
+eager step when there is none), the packages on disk, and the child processes that build
+them, so that a build never stalls the process that trains.
 
-Compiling ahead (ahead.py: a lesson's settings before its runs start, every lesson's at
-the app's first start) builds Trainers, so it lives above trainer.py; this module is
-below it and builds none.
+Building ahead (ahead.py: a lesson's settings before its runs start, every lesson's at
+the app's first start, `gansim build`) makes Trainers, so it lives above trainer.py; this
+module is below it and makes none.
 """
 from __future__ import annotations
 
-import contextlib
+import atexit
 import functools
 import hashlib
 import json
@@ -17,22 +18,21 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
 import torch
 
 from .config import Config
-from .nets import Nets
-from .stack import clone_tree
+from . import aot
 from .stacking import StepKey
-from .step import Step
 
 log = logging.getLogger(__name__)
 CHILD_TIMEOUT_S = 900  # a cold compile takes 17-40 s on an idle 2-core AMD EPYC
 # What a compiled step is made of: a change to any of them invalidates the markers.
 _SOURCES = ("step.py", "penalties.py", "optim.py", "nets.py", "spectral.py", "stack.py",
-            "stacking.py", "models.py", "losses.py")
+            "stacking.py", "models.py", "losses.py", "aot.py")
 
 
 def use_persistent_cache() -> Path:
@@ -53,111 +53,118 @@ use_persistent_cache()
 
 
 class FallBack:
-    """The compiled whole step of one StepKey, shared by every Trainer in the process.
+    """The compiled whole step of one StepKey (an AOTInductor package, aot.py), shared by
+    every Trainer in the process.
 
-    `try_call` runs it, or returns None when it is not available: compiling or running it
-    failed (no C++ compiler, an op inductor cannot lower: logged once, then never tried
-    again) or it is still compiling in the background. The caller then runs its own
-    eager step, the same function (equal up to float rounding).
-    `warm_in_background(args)` compiles in a thread, on copies of the inputs (the step is
-    pure), so a caller need not block on a compile (the app waits for `loaded`, drawing
-    meanwhile). Calls are serialised by a lock: one compiled graph, one thread at a time."""
+    `load()` loads the package if this machine has built it (milliseconds). `try_call`
+    runs it, or returns None when it is not available: building or running it failed
+    (no C++ compiler, an op inductor cannot lower: logged once, then never tried again)
+    or it is still building in the background. The caller then runs its own eager step,
+    the same function (equal up to float rounding). `warm_in_background()` builds it in
+    a child process from a thread, so no caller blocks on a build. Calls are serialised
+    by a lock: one package, one thread at a time."""
 
-    def __init__(self, compiled: Callable, key: StepKey, cfg: Config | None = None):
-        self.compiled, self.key, self.cfg = compiled, key, cfg
+    def __init__(self, key: StepKey, cfg: Config | None = None):
+        self.key, self.cfg = key, cfg
+        self.path = package_path(key)
         self.fell_back: str | None = None
-        self.loaded = False  # compiled and run once: calls from now on run it
+        self.package: Callable | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     @property
+    def loaded(self) -> bool:
+        """Whether calls run the package now."""
+        return self.package is not None
+
+    @property
     def ready(self) -> bool:
-        """False while a background compile runs."""
+        """False while a background build runs."""
         return self._thread is None or not self._thread.is_alive()
 
+    def load(self) -> bool:
+        """Load the package if it is on disk (once); True when calls will run it."""
+        if self.package is None and self.fell_back is None:
+            failed = aot.failure_file(self.path)
+            if failed.exists():
+                self._fail(failed.read_text().strip() or "the build failed")
+            elif self.path.exists():
+                try:
+                    self.package = aot.Package(self.path)
+                except Exception as err:  # noqa: BLE001 - a bad package means "run eager"
+                    self._fail(f"{type(err).__name__}: {str(err).splitlines()[0][:200]}")
+        return self.package is not None
+
     def wait(self, timeout: float | None = None) -> None:
-        """Block until a background compile (warm_in_background) ends, or `timeout` s."""
+        """Block until a background build (warm_in_background) ends, or `timeout` s."""
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def warm_in_background(self, *args) -> None:
-        if self._thread is not None or self.fell_back is not None:
+    def warm_in_background(self) -> None:
+        """Build (in a child process) and load, in a thread, unless done or under way."""
+        if self._thread is not None or self.fell_back is not None or self.loaded:
             return
-        copies = clone_tree(args)
-        self._thread = threading.Thread(target=self._warm, args=copies, daemon=True,
+        self._thread = threading.Thread(target=self._build, daemon=True,
                                         name=f"gansim-compile-{self.key.loss}")
         self._thread.start()
 
-    def _warm(self, *args) -> None:
-        """Compile in a child process first (it fills the on-disk caches), then here,
-        where the compile is then a cache hit. A compile holds this process's GIL for
-        seconds at a time (measured up to 5 s on a cold cache), which would stall every
-        session of this process; the child's compile stalls nothing. A step compiled
-        by an earlier child (a marker file, which the child writes, says so) skips it."""
-        if self.cfg is not None and not on_disk(self.key):
+    def _build(self) -> None:
+        if not on_disk(self.key) and self.cfg is not None:
             compile_in_child(self.cfg, self.key.runs)
-        self._call(*args)
+            wait_for_builder(self.path)  # another process had it under way: its package
+        if not self.load() and self.fell_back is None:
+            self._fail("no package was built (see the log)")
 
-    def _call(self, *args):
-        try:
-            # Only compiling needs the raised limit; a loaded step's calls skip the patch.
-            with self._lock, (contextlib.nullcontext() if self.loaded else many_settings()):
-                out = self.compiled(*args)
-            self.loaded = True
-            return out
-        except Exception as err:  # noqa: BLE001 - any compile failure means "run eager"
-            self.fell_back = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
-            log.warning("gansim: compiling the training step failed (%s); training "
-                        "eagerly instead", self.fell_back)
-            return None
+    def _fail(self, why: str) -> None:
+        self.fell_back = why
+        log.warning("gansim: the compiled training step is unavailable (%s); training "
+                    "eagerly instead", why)
 
     def try_call(self, *args):
-        """The compiled step's outputs, or None: compiling failed, or a background
-        compile has not finished (the caller runs the eager step)."""
+        """The compiled step's outputs, or None: building or running it failed, or a
+        background build has not finished (the caller runs the eager step). Not built
+        and not building: built now, in a child process, while this call waits."""
         if self.fell_back is not None or not self.ready:
             return None
-        return self._call(*args)
+        if not self.loaded:
+            self._build()
+            if not self.loaded:
+                return None
+        try:
+            with self._lock:
+                return self.package(*args)
+        except Exception as err:  # noqa: BLE001 - any failure means "run eager"
+            self._fail(f"{type(err).__name__}: {str(err).splitlines()[0][:200]}")
+            return None
 
 
 _COMPILED: dict[StepKey, FallBack] = {}
 
 
-def many_settings():
-    """Every StepKey compiles the same function (Step.whole): dynamo counts them all as
-    recompiles of one code object and, past its default of 8, would refuse the ninth
-    setting a process meets (the lesson check meets ~20). A context, not a global
-    assignment: dynamo's settings made in one thread are not seen by another (the
-    background compile's)."""
-    import torch._dynamo  # noqa: F401  (torch imports its compiler lazily)
-
-    return torch._dynamo.config.patch(recompile_limit=1024, accumulated_recompile_limit=4096)
-
-
-def compile_wanted(compile: bool | None) -> bool:
-    """Whether to compile: GANSIM_COMPILE=1 asks for it wherever `compile` is None (the app,
-    `gansim run`, sweeps, the lesson check), GANSIM_COMPILE=0 forbids it everywhere, and
-    by default only an explicit compile=True compiles (the benchmarks). Eager is the
-    default because on a 2-core AMD EPYC a first compile (17-40 s) or a cached load
-    (~3-9 s in the app) costs more than the 1.2-1.8x it gains on runs of a few thousand
-    steps; a class server that replays the same lessons daily, or a long sweep, gains."""
+def engine_mode(compile: bool | None, engine: str = "auto") -> str:
+    """Which step a run trains with: "eager", "compiled" or "auto" (the compiled step
+    where this machine has built it, else eager while it builds for the next run).
+    GANSIM_COMPILE=0 forbids compiling everywhere (the tests), an explicit compile=True
+    or False decides (the benchmarks), GANSIM_COMPILE=1 asks for "compiled" wherever
+    nothing else is said, and otherwise the run's own `engine` setting decides."""
     env = os.environ.get("GANSIM_COMPILE")
     if env == "0":
-        return False
-    return bool(compile) if compile is not None else env == "1"
+        return "eager"
+    if compile is not None:
+        return "compiled" if compile else "eager"
+    return "compiled" if env == "1" else engine
 
 
-def compiled_step(key: StepKey, cfg: Config, device: torch.device) -> FallBack:
-    """The compiled whole step of `key`, built once per process (its own modules: a
-    compiled graph runs no module code, so every Trainer of this key may call it)."""
+def compiled_step(key: StepKey, cfg: Config) -> FallBack:
+    """The compiled whole step of `key`, one per process, loaded when it is on disk."""
     if key not in _COMPILED:
-        use_persistent_cache()
-        step = Step(key, Nets(cfg, key.runs, device), compiled=True)
-        _COMPILED[key] = FallBack(torch.compile(step.whole, fullgraph=True, dynamic=False), key,
-                                  cfg)
+        _COMPILED[key] = FallBack(key, cfg)
+    _COMPILED[key].load()
     return _COMPILED[key]
 
+
 def is_loaded(key: StepKey) -> bool:
-    """Whether this process holds `key`'s compiled step, compiled and run once."""
+    """Whether this process holds `key`'s compiled step, loaded."""
     return key in _COMPILED and _COMPILED[key].loaded
 
 
@@ -168,19 +175,61 @@ def _code_version() -> str:
     return hashlib.sha1((torch.__version__ + text).encode()).hexdigest()[:16]
 
 
-def _marker(key: StepKey) -> Path:
-    name = hashlib.sha1(f"{_code_version()} {key!r}".encode()).hexdigest()[:24]
-    return use_persistent_cache() / "gansim-steps" / name
+def package_path(key: StepKey) -> Path:
+    """Where `key`'s package lives for this code, torch version and CPU."""
+    return aot.package_file(use_persistent_cache() / "gansim-steps", _code_version(), key)
 
 
 def on_disk(key: StepKey) -> bool:
-    """Whether a child process of this code and torch version compiled `key` already."""
-    return _marker(key).exists()
+    """Whether a child process of this code and torch version built `key` already (or
+    tried and failed: a failure is not retried)."""
+    path = package_path(key)
+    return path.exists() or aot.failure_file(path).exists()
 
 
-def mark_on_disk(key: StepKey) -> None:
-    _marker(key).parent.mkdir(parents=True, exist_ok=True)
-    _marker(key).write_text(repr(key))
+def build_lock(path: Path) -> Path:
+    """The file that says a process is building `path` (its pid inside)."""
+    return path.with_suffix(".lock")
+
+
+def claim_build(path: Path) -> bool:
+    """Take the build of `path` for this process; False when another live process holds
+    it. A build killed with its parent leaves a lock whose process is gone, or one older
+    than any build takes, and either is taken over."""
+    lock = build_lock(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if lock_stale(lock):
+            lock.unlink(missing_ok=True)
+        with open(lock, "x") as f:
+            f.write(str(os.getpid()))
+        return True
+    except FileExistsError:
+        return False
+
+
+def lock_stale(lock: Path) -> bool:
+    """Whether a build lock is left over (False when there is none)."""
+    try:
+        age, text = time.time() - lock.stat().st_mtime, lock.read_text()
+    except FileNotFoundError:
+        return False
+    if age > CHILD_TIMEOUT_S or (not text.isdigit() and age > 10):  # 10 s: being written
+        return True
+    try:
+        os.kill(int(text), 0)  # signal 0: only asks whether the builder lives
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):  # alive, another user's; or being written
+        return False
+    return False
+
+
+def wait_for_builder(path: Path, timeout: float = CHILD_TIMEOUT_S) -> None:
+    """While another process builds `path` (its lock held), wait for it to finish."""
+    lock, end = build_lock(path), time.monotonic() + timeout
+    while lock.exists() and not lock_stale(lock) and time.monotonic() < end:
+        time.sleep(0.5)
 
 
 def without_data(cfg: Config) -> Config:
@@ -190,25 +239,53 @@ def without_data(cfg: Config) -> Config:
 
 
 def compile_in_child(cfg: Config, runs: int) -> bool:
-    """Compile cfg's whole step for `runs` stacked runs in a child process, filling the
-    on-disk caches (use_persistent_cache); True when it succeeded."""
+    """Build cfg's whole step for `runs` stacked runs in a child process (its package
+    on disk, aot.py); True when it succeeded."""
     return child_compile([cfg], runs, CHILD_TIMEOUT_S)
 
 
+_CHILDREN: set[subprocess.Popen] = set()
+
+
 def child_compile(cfgs: list[Config], runs: int, timeout: float) -> bool:
-    """One child process (at low priority) compiles these settings' steps one after
-    another, on ring8 (without_data), and marks each on disk."""
+    """One child process (at low priority) builds these settings' steps one after
+    another, on ring8 (without_data), and writes each package. The child ends with this
+    process (stop_children at exit): a build is for this machine's next runs, never an
+    orphan left working after its parent."""
     plain = [without_data(c).to_dict() for c in cfgs]
     code = ("import json, sys; from gansim.ahead import _child_compiles; "
             "_child_compiles(json.loads(sys.argv[1]), int(sys.argv[2]))")
     root = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "GANSIM_COMPILE": "1", "OMP_NUM_THREADS": "1",
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    env.pop("GANSIM_COMPILE", None)  # the child builds whatever this process decided
     try:
-        done = subprocess.run([sys.executable, "-c", code, json.dumps(plain), str(runs)],
-                              env=env, capture_output=True, timeout=timeout,
-                              preexec_fn=lambda: os.nice(10))
-    except (OSError, subprocess.TimeoutExpired) as err:
-        log.info("gansim: compiling in a child process failed (%s)", err)
+        child = subprocess.Popen([sys.executable, "-c", code, json.dumps(plain), str(runs)],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 preexec_fn=lambda: os.nice(10))
+    except OSError as err:
+        log.info("gansim: building in a child process failed to start (%s)", err)
         return False
-    return done.returncode == 0
+    _CHILDREN.add(child)
+    try:
+        _, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        log.info("gansim: building in a child process took over %.0f s; stopped", timeout)
+        return False
+    finally:
+        _CHILDREN.discard(child)
+    if child.returncode != 0:
+        log.info("gansim: building in a child process failed: %s",
+                 err.decode(errors="replace").strip().splitlines()[-1:] or child.returncode)
+    return child.returncode == 0
+
+
+def stop_children() -> None:
+    """Stop every build child this process started (at exit, and by tests)."""
+    for child in list(_CHILDREN):
+        child.kill()
+
+
+atexit.register(stop_children)

@@ -56,10 +56,10 @@ def enter_step(trainer, lesson: Lesson, index: int, seed: int | None = None,
     if seed is not None:
         cfg = cfg.replace(seed=seed)
     if trainer is None or step.reset or restart_fields_changed(trainer.cfg, cfg):
-        # Eager unless GANSIM_COMPILE=1: the check meets ~20 settings of 300-3,000 steps,
-        # and compiling them costs more than it saves (lesson 5 on 10 seeds, 2-core AMD
-        # EPYC: 94 s eager, 157 s compiled on a cold cache as CI has, 85 s on a warm one).
-        return Trainer(cfg, seeds=seeds)
+        # The compiled step where this machine has built it (engine "auto"), and no build
+        # started for the rest: each setting's run is met once per check, and a build
+        # (~30 s of a core) would only take the cores the check is using.
+        return Trainer(cfg, seeds=seeds, build_missing=False)
     trainer.update(**{k: getattr(cfg, k) for k in step.changes})
     return trainer
 

@@ -16,7 +16,7 @@ from .config import Config
 from .models import (Discriminator, Generator, SeededDropout, StackedLinear, stack_networks,
                      stacked_linear)
 from .optim import flat_views
-from .stack import Params
+from .stack import Params, traced
 
 
 class _Features(torch.nn.Module):
@@ -112,7 +112,7 @@ class Nets:
     # tie_weights=False: no module here shares a tensor, and torch's check for tied
     # weights costs ~20 µs a call (5 calls a step) for nothing.
     def g(self, p: Params, z: Tensor) -> Tensor:
-        if not torch.compiler.is_compiling():
+        if not traced():
             if self._g_plan is not None:
                 return run_plan(self._g_plan, p, z)
             return self._g_slots.call(p, self.G, z)
@@ -121,17 +121,17 @@ class Nets:
     def features(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """D's penultimate features (models.Discriminator.features) with weights p."""
         with self._masks(mask):
-            if not torch.compiler.is_compiling():
+            if not traced():
                 return self._d_slots.call(p, self.D.features, x)
             return functional_call(self._features, {f"D.{k}": v for k, v in p.items()}, (x,),
                                    tie_weights=False)
 
     def d(self, p: Params, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """D's output with weights p; mask (layers, S, rows, width): dropout's keep masks."""
-        if mask is None and self._d_plan is not None and not torch.compiler.is_compiling():
+        if mask is None and self._d_plan is not None and not traced():
             return run_plan(self._d_plan, p, self.D._packed(x)).squeeze(-1)
         with self._masks(mask):
-            if not torch.compiler.is_compiling():
+            if not traced():
                 return self._d_slots.call(p, self.D, x)
             return functional_call(self.D, p, (x,), tie_weights=False)
 

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 
-from .stack import Params
+from .stack import Params, traced
 
 State = dict[str, Any]
 
@@ -118,7 +118,7 @@ def columns(h: State) -> State:
     """h's per-run values (S,) as (S, 1) views, to broadcast against (S, N). Eagerly made
     once per h and kept: a view follows set_hyper's in-place writes, so it never goes
     stale; the same values as unsqueezing each time (~8 ops an update)."""
-    if torch.compiler.is_compiling():
+    if traced():
         return {k: v[:, None] for k, v in h.items()}
     ids = tuple(map(id, h.values()))
     cached = _COLUMNS.get(h["lr"])
@@ -147,7 +147,7 @@ def _tiled(tensors: list[Tensor]) -> Tensor | None:
     """The (S, N) buffer whose unflat views `tensors` are, exactly and in order, or None.
     Eager and outside autograd only, so a differentiated or traced step sees cat as ever."""
     base = tensors[0]._base
-    if base is None or base.requires_grad or torch.compiler.is_compiling():
+    if base is None or base.requires_grad or traced():
         return None
     layout = _layout(tuple(v.shape for v in tensors))
     if base.shape != (tensors[0].shape[0], layout.n) or not base.is_contiguous():
@@ -182,7 +182,7 @@ def unflat(x: Tensor, like: Params) -> Params:
     """flat's inverse: views of x (S, N) shaped like `like`'s tensors (no copy: each
     piece's rows are contiguous, so (S, n) views as (S, out, in))."""
     shapes = tuple(v.shape for v in like.values())
-    if x.requires_grad or torch.compiler.is_compiling() or not x.is_contiguous():
+    if x.requires_grad or traced() or not x.is_contiguous():
         # Differentiated (the unrolled look-ahead) or traced: split's backward, as ever.
         pieces = torch.split(x, _sizes(like), 1)
         return {k: piece.view(shape) for k, piece, shape in zip(like, pieces, shapes)}
@@ -204,7 +204,7 @@ class Layout:
 def _sizes(like: Params) -> list[int]:
     """Each tensor's values per run. Traced, computed (dynamo skips lru_cache's wrapper
     with a warning); eagerly, read from the cached layout."""
-    if torch.compiler.is_compiling():
+    if traced():
         return [math.prod(v.shape[1:]) for v in like.values()]
     return list(_layout(tuple(v.shape for v in like.values())).sizes)
 

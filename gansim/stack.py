@@ -25,6 +25,16 @@ def clone_tree(x: Any) -> Any:
     return torch.utils._pytree.tree_map(lambda v: v.clone() if isinstance(v, Tensor) else v, x)
 
 
+_TRACING = [False]  # aot.tracing() sets it while make_fx records the step (a child process)
+
+
+def traced() -> bool:
+    """True while the step is recorded as a graph (aot.py's make_fx, in a build's child
+    process): the step then takes its graph-friendly branches, which never read a
+    tensor's value in Python. Eagerly False, and the step takes its shortcuts."""
+    return _TRACING[0] or torch.compiler.is_compiling()
+
+
 def write(dst: dict[str, Tensor], src: dict[str, Tensor]) -> None:
     """Copy src's tensors into dst's in place: the single-run views share dst's memory."""
     torch._foreach_copy_([dst[k] for k in src], [src[k] for k in src])
@@ -38,7 +48,7 @@ def finite_runs(params: Params) -> Tensor:
 def keep_where(ok: Tensor, new: Any, old: Any) -> Any:
     """new where a run's step was finite (ok (S,)), old elsewhere, over nested dicts and
     tuples (one call for all of an update's state: one look at ok)."""
-    if not torch.compiler.is_compiling() and bool(ok.all()):
+    if not traced() and bool(ok.all()):
         return new  # the usual case: exactly what the selection gives, without its ops
     return _select(ok, new, old)
 
@@ -55,7 +65,7 @@ def plain_autograd() -> bool:
     """True where torch.autograd may stand in for a torch.func transform: eagerly, outside
     any functorch transform (a caller's torch.func.grad, slow motion's probe) and outside
     dynamo, which traces the transforms whole."""
-    return not (torch.compiler.is_compiling() or _functorch_active())
+    return not (traced() or _functorch_active())
 
 
 # torch's own test for an active torch.func transform (private: a torch without it gets
@@ -69,6 +79,6 @@ def frozen(tree: Any) -> Any:
     detached one by one (~1.5 µs each, 18 in a G update)."""
     if isinstance(tree, dict):
         return {k: frozen(v) for k, v in tree.items()}
-    if torch.compiler.is_compiling() or tree.requires_grad:
+    if traced() or tree.requires_grad:
         return tree.detach()
     return tree

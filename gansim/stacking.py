@@ -68,7 +68,7 @@ STACKING: dict[str, Row] = {
     "lr_decay_floor": Row((TENSOR,)),
     "g_hidden": Row((ARCH,)), "g_depth": Row((ARCH,)), "d_hidden": Row((ARCH,)),
     "d_depth": Row((ARCH,)), "activation": Row((ARCH,)), "z_dim": Row((KEY, ARCH)),
-    "seed": Row((RUN,)), "device": Row((RUN,)),
+    "seed": Row((RUN,)), "device": Row((RUN,)), "engine": Row((RUN,)),
 }
 KEY_FIELDS = tuple(f for f, row in STACKING.items() if KEY in row.how)
 ARCH_FIELDS = tuple(f for f, row in STACKING.items() if ARCH in row.how)

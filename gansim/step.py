@@ -28,7 +28,7 @@ from .nets import Nets
 from .optim import OPTIMISERS, apply_update, flat_grads, flat_norms
 from .penalties import D_PENALTIES
 from .spectral import normalised, power_iteration
-from .stack import Params, broadcast_runs, col, frozen, keep_where, plain_autograd
+from .stack import Params, broadcast_runs, col, frozen, keep_where, plain_autograd, traced
 from .stacking import StepKey
 
 State = dict[str, Any]
@@ -110,7 +110,7 @@ class Step:
         D(real) is finite: then 1·a + 0·b is a exactly and the unsmoothed real term gives
         the same numbers without the second term's ~10 ops and their backward."""
         smoothing = h["label_smoothing"]
-        if torch.compiler.is_compiling():
+        if traced():
             return col(smoothing)
         # One look: sum(D(real))·0 is 0 when every output is finite (NaN otherwise; an
         # overflowing sum only sends us the long way), and smoothing ≥ 0 sums to 0 only

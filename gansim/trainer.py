@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from .checkpoints import Checkpoints
-from .compile import FallBack, compile_wanted, compiled_step
+from .compile import FallBack, compiled_step, engine_mode
 from .config import Config, restart_fields_changed
 from .data import make_dataset
 from .draws import Draws
@@ -60,6 +60,7 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
 
     def __init__(self, cfg: Config, dataset: Any = None, *, seeds: list[int] | None = None,
                  compile: bool | None = None, background_compile: bool = False,
+                 build_missing: bool = True,
                  log_every: int = 10, eval_every: int = 100, history_rows: int = 2000,
                  checkpoint_every: int | None = None):
         if cfg.data == "points" and dataset is None:
@@ -74,10 +75,12 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
         self.log_every, self.eval_every = log_every, eval_every
         # None: the module's CHECKPOINT_EVERY, read now (a test may patch it).
         self.checkpoint_every = checkpoint_every or CHECKPOINT_EVERY
-        # compile: None = the environment's choice (compile.compile_wanted: eager unless
-        # GANSIM_COMPILE=1); background: ready() compiles without blocking and says when
-        # step() may run (the app).
+        # compile: None = cfg.engine decides (compile.engine_mode; GANSIM_COMPILE=0 or 1
+        # overrides); background: ready() builds without blocking and says when step()
+        # may run (the app); build_missing: with engine "auto", a step this machine has
+        # not built trains eagerly while a child process builds it for the next run.
         self.compile, self.background_compile = compile, background_compile
+        self.build_missing = build_missing
         self.nets = Nets(cfg, self.S, self.device)  # this Trainer's own modules
         self._steps: dict[StepKey, Step] = {}
         self.g, self.d = init_weights(cfg, self.seeds, self.device)
@@ -119,32 +122,57 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
         if self.key not in self._steps:
             self._steps[self.key] = Step(self.key, self.nets)
         self._step = self._steps[self.key]
-        wanted = compile_wanted(self.compile)
-        self._compiled: FallBack | None = (compiled_step(self.key, cfg, self.device)
-                                           if wanted else None)
+        # "auto" keeps the path a run started on: compiled where this machine has built
+        # the step, else eager to the end (a link records which: Trainer.engine).
+        staying = self.engine if hasattr(self, "_compiled") else "compiled"
+        self._compiled: FallBack | None = None
+        self._building: FallBack | None = None  # auto: built for the next run meanwhile
+        mode = engine_mode(self.compile, cfg.engine)
+        if mode != "eager":
+            step = compiled_step(self.key, cfg)
+            if mode == "compiled" or (step.loaded and staying == "compiled"):
+                self._compiled = step
+            elif not step.loaded and self.build_missing:  # eager now, compiled next run
+                step.warm_in_background()
+                self._building = step
         self._schedule()
 
     @property
+    def engine(self) -> str:
+        """The step this run trains with now, "compiled" or "eager": the same math,
+        rounded differently, so a link records it and `gansim run` replays it."""
+        fb = self._compiled
+        return "compiled" if fb is not None and fb.loaded and fb.fell_back is None else "eager"
+
+    def replay_config(self) -> Config:
+        """The settings that replay this run: its own, with the step it trains with
+        instead of "auto" (a link, `gansim run`'s config.json)."""
+        return self.cfg.replace(engine=self.engine)
+
+    @property
     def compiling(self) -> bool:
-        """True while the step for the current settings compiles in the background."""
+        """True while this run waits for its compiled step to be built (engine "compiled")."""
         return self._compiled is not None and not self._compiled.ready
 
     def ready(self) -> bool:
         """Whether step() now runs the step it will keep running: the compiled one, or the
-        eager one for good (compiling off or failed). With background_compile the first
-        call starts the compile (a child process, then a load in a thread) and the caller
-        polls until True instead of blocking. A run never switches from eager to compiled
-        midway, so the app replays what `gansim run` trains with the same settings."""
+        eager one for good. Only a run that asks for engine "compiled" on a machine
+        without its package waits: with background_compile the first call starts the
+        build (a child process, then a load in a thread) and the caller polls until True
+        instead of blocking. A run never switches path midway, so the app replays what
+        `gansim run` trains with the same settings."""
         fb = self._compiled
         if fb is None or fb.fell_back is not None or fb.loaded or not self.background_compile:
             return True
-        fb.warm_in_background(*self._step_args(self._batch(keep_streams=True)))
+        fb.warm_in_background()
         return fb.loaded or fb.fell_back is not None
 
     def wait_compiled(self, timeout: float | None = None) -> None:
-        """Block until a background compile of the current step ends (or `timeout` s)."""
-        if self._compiled is not None:
-            self._compiled.wait(timeout)
+        """Block until a background build of the current settings' step ends (or
+        `timeout` s): the one this run waits for, or the one it started for the next."""
+        step = self._compiled or self._building
+        if step is not None:
+            step.wait(timeout)
 
     def _fresh_optimiser(self) -> None:
         """Zero moments and step counts: a new optimiser (the weights are kept)."""

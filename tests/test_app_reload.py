@@ -17,10 +17,14 @@ def test_a_reload_takes_the_tabs_run_back():
     at.button(key="pause").click().run()
     run, step = run_of(at), run_of(at).step
     assert step > 0
-    again = app(seed="3", lr_d="0.0005", run=token_of(at))  # what a reload sends
+    sent = query(at)  # what a reload sends: the address bar, "engine=eager" included
+    assert sent["engine"] == "eager"
+    again = app(**sent, run=token_of(at))
     assert not again.exception
     assert run_of(again) is run and step_shown(again) == step
     assert any(f"continues at step {step:,}" in t.body for t in again.toast)
+    again.run()  # the widgets say "eager", the run's own setting "auto": no new run
+    assert run_of(again) is run and step_shown(again) == step and not again.exception
     assert again.number_input(key="cfg_seed").value == 3
     assert token_of(again) == token_of(at) and query(again) == query(at)
 

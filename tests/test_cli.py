@@ -40,7 +40,8 @@ def test_a_short_run_writes_the_four_files(tmp_path):
                  str(out), "--quiet"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert set(cfg) == FIELD_NAMES
-    assert Config.from_dict(cfg) == Config(loss="hinge", seed=3)
+    # The step it trained with, not "auto", so the file replays it (eager: conftest).
+    assert Config.from_dict(cfg) == Config(loss="hinge", seed=3, engine="eager")
     samples = np.load(out / "samples.npy")
     assert samples.shape == (2500, 2) and samples.dtype == np.float32
     assert np.isfinite(samples).all()
@@ -49,6 +50,7 @@ def test_a_short_run_writes_the_four_files(tmp_path):
     assert metrics["step"].tolist() == [10, 20, 30]  # one row per logged step
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 30 and summary["diverged"] is None
+    assert summary["engine"] == "eager"
     assert summary["seconds"] > 0 and summary["steps_per_s"] > 0
     for key in ("modes", "hq", "reverse_kl", "distance", "precision", "recall"):
         assert key in summary["final"]
@@ -64,7 +66,7 @@ def test_config_files_json_and_toml_then_set_then_seed(tmp_path):
         assert main(["run", "--config", str(tmp_path / name), "--set", "gp=5", "--seed", "2",
                      "--steps", "1", "--out", str(out), "--quiet"]) == 0
         cfg = Config.from_dict(json.loads((out / "config.json").read_text()))
-        assert cfg == Config(loss="wasserstein", gp=5.0, seed=2)
+        assert cfg == Config(loss="wasserstein", gp=5.0, seed=2, engine="eager")
 
 
 def test_a_resolved_config_json_runs_again_unchanged(tmp_path):

@@ -16,6 +16,7 @@ LAYERS = [
     {"nets", "spectral", "stacking", "dirac", "spectrum", "lessons", "tracker"},
     {"penalties", "draws"},
     {"step"},
+    {"aot"},
     {"compile", "snapshot"},
     {"trace", "timeline", "views"},
     {"recovery", "logwindow", "checkpoints"},

@@ -115,6 +115,7 @@ GROUPS: dict[str, tuple[Widget, ...]] = {
     "Seed": (
         W("seed", "Seed", step=1),
         W("device", "Device", "select"),
+        W("engine", "Engine", "select"),
     ),
 }
 WIDGETS = {w.field: w for group in GROUPS.values() for w in group}

@@ -45,12 +45,10 @@ def lessons() -> tuple[list[Lesson], str | None]:
 
 
 def compile_ahead() -> None:
-    """Every lesson's steps (and the default settings'), in lesson order, into the disk
-    cache in the background: once per machine, the first time the app starts."""
+    """Every lesson's steps (and the default settings'), in lesson order, built in the
+    background: once per machine, the first time the app starts."""
     shipped, _ = lessons()
-    ahead.compile_ahead(itertools.chain([DEFAULT], (
-        lesson.config_at(i) for lesson in shipped
-        for i, step in enumerate(lesson.steps) if step.train)))
+    ahead.compile_ahead(ahead.lesson_settings(shipped))
 
 
 def current() -> Lesson | None:

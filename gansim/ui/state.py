@@ -155,7 +155,9 @@ def sync_url() -> None:
     """Keep the address bar equal to the current settings (and lesson step)."""
     lesson = lesson_panel.current()
     arena = arena_modes.link_of(ARENA_MODE.get()) if VIEW.get() == VIEW.default else None
-    params = urlstate.to_params(run().cfg, lesson.id if lesson else None,
+    # The step the run trains with, not "auto": a link replays the same numbers even
+    # where "auto" would now choose the other (a step built since the run started).
+    params = urlstate.to_params(run().trainer.replay_config(), lesson.id if lesson else None,
                                 lesson_panel.step_index(lesson) if lesson else 0,
                                 game=GAME.get(), arena=arena)
     params[urlstate.RUN_KEY] = RUN_TOKEN.get()  # this tab's run, for a reload
