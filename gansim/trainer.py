@@ -123,7 +123,8 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
             self._steps[self.key] = Step(self.key, self.nets)
         self._step = self._steps[self.key]
         # "auto" keeps the path a run started on: compiled where this machine has built
-        # the step, else eager to the end (a link records which: Trainer.engine).
+        # the step, else eager to the end (a link records which: Trainer.engine). At the
+        # first call (from __init__) there is no path yet.
         staying = self.engine if hasattr(self, "_compiled") else "compiled"
         self._compiled: FallBack | None = None
         self._building: FallBack | None = None  # auto: built for the next run meanwhile
@@ -277,17 +278,13 @@ class Trainer(Recovery, LogWindow, Views, Checkpoints):
         self._record_d(d_stats)
         self._finish_g(g_stats)
 
-    def _batch(self, keep_streams: bool = False) -> dict:
-        """The next step's draws: d_steps D updates' and the G update's. keep_streams:
-        leave the tricks' generators where they were (inputs to compile on)."""
-        states = [gen.get_state() for gen in self.draws.gens] if keep_streams else None
+    def _batch(self) -> dict:
+        """The next step's draws: d_steps D updates' and the G update's."""
         stored, batch = self.stored, {"d": [], "g": None}
         for i in range(self.cfg.d_steps):
             batch["d"].append(self._d_draws(self._d_in_step + i, min(self.capacity, stored)))
             stored += self.cfg.batch
         batch["g"] = self._g_draws()
-        for gen, state in zip(self.draws.gens, states or []):
-            gen.set_state(state)
         return batch
 
     def _step_args(self, batch: dict) -> tuple:
