@@ -168,7 +168,7 @@ class PerRun:
 
 STACK = 8  # runs in the stacked figures
 # What each engine column runs: compile (None: the default path every caller takes, the
-# environment decides: compile.compile_wanted), runs stacked, evaluations on or off.
+# run's engine setting decides: compile.engine_mode), runs stacked, evaluations on or off.
 KINDS = {
     "default": dict(compile=None, runs=1, evaluate=True),     # what the app and `gansim run` do
     "eager": dict(compile=False, runs=1, evaluate=True),
