@@ -200,14 +200,13 @@ def make(kind: str, variant: dict):
 
 def built(cfg, runs: int) -> None:
     """Build cfg's package for `runs` stacked runs unless this machine has it."""
-    from gansim.compile import compile_in_child, on_disk
-    from gansim.stacking import StepKey
+    from gansim.ahead import build_now
 
-    if not on_disk(StepKey.of(cfg, runs)):
-        start = time.perf_counter()
-        ok = compile_in_child(cfg, runs)
+    start = time.perf_counter()
+    done, failed = build_now([cfg], runs)
+    if done or failed:
         print(f"  built {cfg.loss}{' gp' if cfg.gp else ''}{' unroll' if cfg.unroll else ''} "
-              f"× {runs} runs: {time.perf_counter() - start:.0f} s ({'ok' if ok else 'failed'})",
+              f"× {runs} runs: {time.perf_counter() - start:.0f} s ({'ok' if done else 'failed'})",
               flush=True)
 
 

@@ -66,8 +66,7 @@ def _child_compiles(values: list[dict], runs: int) -> None:
             t = Trainer(cfg, seeds=list(range(runs)), compile=False)
             aot.build(Step(key, t.nets, compiled=True), t._step_args(t._batch()), path)
         except Exception as err:  # noqa: BLE001 - recorded: this machine runs it eagerly
-            aot.failure_file(path).write_text(f"{type(err).__name__}: "
-                                              f"{str(err).splitlines()[0][:200] if str(err) else ''}")
+            aot.failure_file(path).write_text(steps.describe(err))
         finally:
             steps.build_lock(path).unlink(missing_ok=True)
 
@@ -82,14 +81,7 @@ def compile_ahead(cfgs: Iterable[Config], runs: int = 1) -> None:
     `cfgs` may be lazy: the app calls this on every rerun, and it is read only once."""
     if _AHEAD:
         return
-    keys, todo = set(), []
-    for cfg in cfgs:
-        key = StepKey.of(cfg, runs)
-        if engine_mode(None, cfg.engine) == "eager":
-            continue
-        if key not in keys and not steps.on_disk(key):
-            keys.add(key)
-            todo.append(cfg)
+    todo = steps.missing(cfgs, runs)
     thread = threading.Thread(target=steps.child_compile,
                               args=(todo, runs, CHILD_TIMEOUT_S * len(todo)), daemon=True,
                               name="gansim-compile-ahead")
@@ -111,12 +103,8 @@ def lesson_settings(lessons: Iterable[Lesson]) -> Iterator[Config]:
 def build_now(cfgs: Iterable[Config], runs: int = 1) -> tuple[int, int]:
     """Build these settings' steps now, in one child, skipping those on disk; returns
     (settings built, settings that failed), counted from the packages on disk after."""
-    keys: dict[StepKey, Config] = {}
-    for cfg in cfgs:
-        key = StepKey.of(cfg, runs)
-        if key not in keys and engine_mode(None, cfg.engine) != "eager" and not steps.on_disk(key):
-            keys[key] = cfg
-    if keys:
-        steps.child_compile(list(keys.values()), runs, CHILD_TIMEOUT_S * len(keys))
-    built = sum(steps.package_path(k).exists() for k in keys)
-    return built, len(keys) - built
+    todo = steps.missing(cfgs, runs)
+    if todo:
+        steps.child_compile(todo, runs, CHILD_TIMEOUT_S * len(todo))
+    built = sum(steps.package_path(StepKey.of(c, runs)).exists() for c in todo)
+    return built, len(todo) - built

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 
@@ -29,8 +29,8 @@ from . import aot
 from .stacking import StepKey
 
 log = logging.getLogger(__name__)
-CHILD_TIMEOUT_S = 900  # a cold compile takes 17-40 s on an idle 2-core AMD EPYC
-# What a compiled step is made of: a change to any of them invalidates the markers.
+CHILD_TIMEOUT_S = 900  # a build takes 20-60 s of one core on a 2-core AMD EPYC
+# What a compiled step is made of: a change to any of them names new packages.
 _SOURCES = ("step.py", "penalties.py", "optim.py", "nets.py", "spectral.py", "stack.py",
             "stacking.py", "models.py", "losses.py", "aot.py")
 
@@ -92,7 +92,7 @@ class FallBack:
                 try:
                     self.package = aot.Package(self.path)
                 except Exception as err:  # noqa: BLE001 - a bad package means "run eager"
-                    self._fail(f"{type(err).__name__}: {str(err).splitlines()[0][:200]}")
+                    self._fail(describe(err))
         return self.package is not None
 
     def wait(self, timeout: float | None = None) -> None:
@@ -134,8 +134,14 @@ class FallBack:
             with self._lock:
                 return self.package(*args)
         except Exception as err:  # noqa: BLE001 - any failure means "run eager"
-            self._fail(f"{type(err).__name__}: {str(err).splitlines()[0][:200]}")
+            self._fail(describe(err))
             return None
+
+
+def describe(err: Exception) -> str:
+    """An error in one line for the log and a .failed file: its type and first line."""
+    lines = str(err).splitlines()
+    return f"{type(err).__name__}: {lines[0][:200] if lines else ''}"
 
 
 _COMPILED: dict[StepKey, FallBack] = {}
@@ -161,6 +167,17 @@ def compiled_step(key: StepKey, cfg: Config) -> FallBack:
         _COMPILED[key] = FallBack(key, cfg)
     _COMPILED[key].load()
     return _COMPILED[key]
+
+
+def missing(cfgs: Iterable[Config], runs: int) -> list[Config]:
+    """The settings among cfgs whose step this machine has yet to build, one per step,
+    in order (settings that ask for the eager step need none)."""
+    todo: dict[StepKey, Config] = {}
+    for cfg in cfgs:
+        key = StepKey.of(cfg, runs)
+        if key not in todo and engine_mode(None, cfg.engine) != "eager" and not on_disk(key):
+            todo[key] = cfg
+    return list(todo.values())
 
 
 def is_loaded(key: StepKey) -> bool:
