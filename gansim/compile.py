@@ -112,6 +112,8 @@ class FallBack:
         if not on_disk(self.key) and self.cfg is not None:
             compile_in_child(self.cfg, self.key.runs)
             wait_for_builder(self.path)  # another process had it under way: its package
+        if _EXITING.is_set():  # this process stopped the build: nothing failed
+            return
         if not self.load() and self.fell_back is None:
             self._fail("no package was built (see the log)")
 
@@ -305,4 +307,12 @@ def stop_children() -> None:
         child.kill()
 
 
-atexit.register(stop_children)
+_EXITING = threading.Event()  # set at exit: a build stopped then is not a failure to log
+
+
+def _at_exit() -> None:
+    _EXITING.set()
+    stop_children()
+
+
+atexit.register(_at_exit)

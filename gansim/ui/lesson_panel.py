@@ -124,8 +124,9 @@ def run_step(run, lesson: Lesson, index: int) -> None:
         run.apply(cfg)
     controls.seed_widgets(run.cfg)
     LESSON_QUEUE.set([])
-    _train_step(step)
+    # The end is fixed before the worker starts: it may train a step before we read run.step.
     keys.write(LESSON_RAN.name(lesson.id, index), (id(run.trainer), _end_step(run, [step])))
+    _train_step(step)
 
 
 def speed_for(step, current: str) -> str:
