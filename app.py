@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from gansim.ui import (arena_modes, compare_view, controls, layout, lesson_panel, live, sidebar,
-                       slowmo_view, state, sweep_panel, transport)
+from gansim.ui import (arena_modes, compare_view, controls, fair, layout, lesson_panel, live,
+                       sidebar, slowmo_view, state, sweep_panel, transport)
 from gansim.ui.keys import PLAYING, SPEED, VIEW, button
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
@@ -182,10 +182,11 @@ def publish() -> None:
 
 def main() -> None:
     open_page()
-    take_settings()
-    publish()
-    view, mode = view_switch()
-    PAGES[view](mode)
+    with fair.CLICKS.running(transport.run().lock):  # other pages' frames wait for it
+        take_settings()
+        publish()
+        view, mode = view_switch()
+        PAGES[view](mode)
 
 
 main()

@@ -219,3 +219,34 @@ def test_the_costly_settings_named_are_the_ones_the_cost_function_reads():
         assert relative_step_cost(dear) > relative_step_cost(cheap), field
     assert fair.costly_settings(Config(batch=4096, unroll=20)) == \
         "batch=4096, unroll=20, unroll_first_order=False"
+
+
+def test_another_sessions_click_holds_a_workers_training_and_its_own_does_not():
+    """While another session's full run (a click) is drawn, a worker ends its turn after
+    the update under way and waits (at most CLICK_WAIT_S); its own page's click does not
+    hold it (that page's Pause must still find the turn ending by itself)."""
+    torch.set_num_threads(1)
+    run, other = Run(Config(seed=1)), Run(Config(seed=2))
+    run.train_for(0.01)  # warm: the first step builds what later steps reuse
+    with fair.CLICKS.running(run.lock):  # its own click: trains a whole turn
+        assert run.train_for(0.05, max_steps=5) == 5
+    with fair.CLICKS.running(other.lock):
+        start = time.perf_counter()
+        done = run.train_for(0.05, max_steps=5)
+        waited = time.perf_counter() - start
+    assert done == 1, "the turn went on past one update during another page's click"
+    assert fair.CLICK_WAIT_S <= waited < fair.CLICK_WAIT_S + 0.5, waited
+
+
+def test_a_click_ending_releases_the_waiting_frames_at_once():
+    owner, other = object(), object()
+    released = []
+    with fair.CLICKS.running(owner):
+        thread = threading.Thread(target=lambda: (fair.CLICKS.wait_for_others(other, 5.0),
+                                                  released.append(time.perf_counter())))
+        thread.start()
+        time.sleep(0.2)
+        assert not released and fair.CLICKS.others(other) and not fair.CLICKS.others(owner)
+        ended = time.perf_counter()
+    thread.join(5)
+    assert released and released[0] - ended < 0.1 and not fair.CLICKS.others(other)

@@ -243,6 +243,7 @@ def frame() -> None:
     comp = comparison()
     if comp is None:
         return
+    transport.yield_to_clicks()
     if CMP_PLAYING.get():
         comp.train_for(TRAIN_S)
         if comp.all_diverged():  # nothing left to train; the timer lives in the page

@@ -151,7 +151,52 @@ class FifoLock:
         self.release()
 
 
+CLICK_WAIT_S = 0.5  # the longest another session's click holds a frame or a worker's turn
+
+
+class Clicks:
+    """Full page runs under way in this process (a click, a first visit), per session.
+
+    A click's run draws the whole page (~0.1–0.3 s of Python) while every other playing
+    session's frames and worker turns want the same GIL: with ten sessions playing, the
+    server's part of a Pause was ~1 s and of a Reset ~2 s. While one session's full run
+    is under way, the other sessions' frames and turns wait for it, at most CLICK_WAIT_S
+    (a long run only delays them): a click goes before a frame. A session is named by
+    its Run's lock, which its comparison shares (session.Comparison)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._running: dict[object, int] = {}  # session → its full runs under way
+
+    @contextmanager
+    def running(self, owner: object):
+        with self._cond:
+            self._running[owner] = self._running.get(owner, 0) + 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running[owner] -= 1
+                if not self._running[owner]:
+                    del self._running[owner]
+                self._cond.notify_all()
+
+    def others(self, owner: object) -> bool:
+        """Whether a session other than `owner` has a full run under way."""
+        with self._cond:
+            return self._others(owner)
+
+    def _others(self, owner: object) -> bool:
+        return any(o is not owner for o in self._running)
+
+    def wait_for_others(self, owner: object, timeout: float = CLICK_WAIT_S) -> None:
+        """Wait while another session's full run is under way, at most `timeout` s."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._others(owner), timeout)
+
+
 TURNSTILE = Turnstile()  # one per process: the process is what the sessions share
+CLICKS = Clicks()
 CLICK_LOG = os.environ.get("GANSIM_CLICK_LOG")  # set by bench/bench_class.py only
 
 

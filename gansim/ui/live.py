@@ -10,7 +10,6 @@ import math
 import time
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from ..diagnosis import EVALS, settled
 from ..tracker import Tracker
@@ -28,11 +27,11 @@ def frame() -> None:
     (worker.py), never here; while playing, each frame tells the worker the page still
     watches and ends the play when the worker has finished a lesson run or diverged."""
     run = transport.run()
+    transport.yield_to_clicks()
     if PLAYING.get() and transport.follow(run):
         st.rerun(scope="app")  # training stopped: the frame timer lives in the page
-    ctx = get_script_run_ctx(suppress_warning=True)
     _frame(run)
-    if not (ctx and ctx.fragment_ids_this_run):  # a full rerun (a click), not the timer's
+    if not transport.timer_frame():  # a full rerun (a click), not the timer's
         fair.note("drawn")
 
 

@@ -66,6 +66,7 @@ class Run:
             self._tick()  # the compiled step is being prepared: draw, do not train
             return 0
         stop = stop or (lambda: False)
+        fair.CLICKS.wait_for_others(self.lock)  # another page's click goes first
         with fair.TURNSTILE.turn(id(self), yield_check=yield_check):
             budget = fair.TURNSTILE.turn_seconds(seconds)
             start = time.perf_counter()
@@ -73,7 +74,8 @@ class Run:
                 try:
                     while (max_steps is None or done < max_steps) and not stop():
                         done += self._update(phase)
-                        if self.error or time.perf_counter() - start >= budget:
+                        if (self.error or time.perf_counter() - start >= budget
+                                or fair.CLICKS.others(self.lock)):
                             break
                 except Diverged as err:
                     self.error = str(err)

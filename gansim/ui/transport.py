@@ -7,6 +7,8 @@ re-seeds the widgets, so it must run in a callback or before the sidebar is draw
 """
 from __future__ import annotations
 
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
 from ..config import Config
 from . import controls, fair, worker
 from .keys import (CMP_PLAYING, NOTICE, PLAYING, RESEED, RUN, SPEED, TRAIN_LEFT,
@@ -31,6 +33,18 @@ STEPS = {"d": Run.step_d, "g": Run.step_g, "both": Run.step_both}  # the Step bu
 
 def run() -> Run:
     return RUN.get()
+
+
+def timer_frame() -> bool:
+    """Whether this script run is a fragment's timer frame (not a click's full run)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return bool(ctx and ctx.fragment_ids_this_run)
+
+
+def yield_to_clicks() -> None:
+    """A timer frame waits while another session's click is being drawn (fair.Clicks)."""
+    if timer_frame():
+        fair.CLICKS.wait_for_others(run().lock)
 
 
 def live_tick() -> float:
