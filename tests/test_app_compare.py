@@ -1,6 +1,7 @@
 """Compare mode and small sweeps in the app (AppTest), plus their pure helpers."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,12 @@ def test_compare_from_here_opens_two_panes_of_the_current_config():
     assert [t.cfg for t in panes(at)] == [cfg, cfg] and cfg.loss == "hinge"
     assert at.selectbox(key="pane1_loss").value == "hinge"  # pane B starts as a copy
     assert "identical" in captions(at)
-    keys = [e.proto.id for e in at.get("vega_lite_chart")]
-    assert len(keys) == 4  # an arena and a modes curve per pane
+    assert len(at.get("vega_lite_chart")) == 2  # a modes curve per pane
+    films = [json.loads(e.proto.json) for e in at.get("bidi_component")
+             if e.proto.id.split("-")[-1].startswith("cmp_film_")]
+    assert len(films) == 2 and all(f["max_side"] == compare_view.ARENA_PX[2] for f in films)
+    assert all(len(f["fake"]) == 2 * len(cfg_fakes) for f, cfg_fakes in
+               zip(films, [t.snapshot().fake for t in panes(at)]))  # each pane's own film
     assert len(at.dataframe) == 1 and list(at.dataframe[0].value["pane"]) == ["A", "B"]
 
 

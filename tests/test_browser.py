@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from browserhelpers import (ARENA, ARENA_FRAMES, ARTIFACTS, COUNT_FRAMES, arena_pixels,
-                            open_page, step_of, wait_for, wait_loaded)
+from browserhelpers import (ARENA, ARENA_FRAMES, ARENA_STATS, ARTIFACTS, COUNT_FRAMES,
+                            arena_pixels, open_page, step_of, wait_for, wait_loaded)
 
 pytestmark = pytest.mark.browser
 
@@ -88,9 +88,9 @@ def test_compare_mode_animates_two_panes(server, browser):
     try:
         page.get_by_role("button", name="Compare from here").click()
         page.get_by_text("Pane B", exact=True).wait_for(timeout=30_000)
-        canvases = page.locator('[data-testid="stVegaLiteChart"] canvas')
-        wait_for(lambda: canvases.count() == 4, 30, "two arenas and two modes curves")
-        before = [canvases.nth(i).screenshot() for i in (0, 2)]  # the arenas of A and B
+        canvases = page.locator(ARENA)  # each pane's film (arena_canvas.js)
+        wait_for(lambda: canvases.count() == 2, 30, "the films of panes A and B")
+        before = [canvases.nth(i).screenshot() for i in (0, 1)]
 
         def pane_steps() -> list[int]:
             texts = [page.get_by_text(f"{name} · step").first.inner_text() for name in "AB"]
@@ -98,8 +98,14 @@ def test_compare_mode_animates_two_panes(server, browser):
 
         page.get_by_role("button", name="Play").click()
         wait_for(lambda: min(pane_steps()) >= 20, 45, "both panes to pass step 20")
-        after = [canvases.nth(i).screenshot() for i in (0, 2)]
+        after = [canvases.nth(i).screenshot() for i in (0, 1)]
         assert before[0] != after[0] and before[1] != after[1], "a pane's arena did not move"
+        first = page.evaluate(ARENA_STATS)
+        page.wait_for_timeout(2000)
+        last = page.evaluate(ARENA_STATS)
+        painted, sent = last["frames"] - first["frames"], last["payloads"] - first["payloads"]
+        assert sent > 0 and painted > 2 * sent, \
+            f"the panes did not glide between frames ({painted} painted for {sent} sent)"
         page.get_by_role("button", name="Pause").click()
         page.get_by_role("button", name="Play").wait_for(timeout=10_000)
         assert proc.poll() is None

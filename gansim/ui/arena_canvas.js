@@ -67,7 +67,8 @@ function receive(s, p, now) {
   if (!p || !p.box) return;
   const sig = JSON.stringify(p);
   if (sig === s.sig) { paintSoon(s); return; }  // a rerun that changed nothing
-  const heightChanged = s.p && (s.p.height !== p.height || s.p.leave_px !== p.leave_px);
+  const heightChanged = s.p && (s.p.height !== p.height || s.p.leave_px !== p.leave_px ||
+                                s.p.max_side !== p.max_side);
   s.sig = sig;
   STATS.payloads += 1;
   const gap = s.arrived ? now - s.arrived : null;
@@ -146,6 +147,7 @@ function resize(s) {
   else if (s.p.leave_px !== null && s.p.leave_px !== undefined) {
     side = Math.min(side, Math.max(s.p.min_fit, window.innerHeight - s.p.leave_px) - frame);
   }
+  if (s.p.max_side) side = Math.min(side, s.p.max_side);
   side = Math.max(40, side);
   const height = s.p.height || side + frame;
   const dpr = window.devicePixelRatio || 1;

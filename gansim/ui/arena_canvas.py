@@ -28,16 +28,18 @@ _COMPONENT = st.components.v2.component(
 
 
 MIN_HEIGHT = 120  # px: below this the plot has no room beside its axes and legend
+MIN_SIDE = 60  # px: the least side a capped plot may ask for (its axes need room)
 MIN_FIT = 280  # px: the least a window-fitted arena shrinks to (layout.py's CSS floor)
 
 
 def draw(payload: dict, *, key: str, height: int | None = None, leave_px: int | None = None,
-         on_click: Callable[[], None] | None = None):
+         max_side: int | None = None, on_click: Callable[[], None] | None = None):
     """Mount (or update) the arena film; it fills its column's width.
 
     height: the canvas's height in CSS pixels (None: the plot is square, as tall as wide,
     plus its axis and legend rows). leave_px: without a height, keep the canvas within
     the window's height less this much (what sits above it; never under MIN_FIT px).
+    max_side: the square plot's side at most this many px (a comparison's panes).
     on_click: called when a person clicks the plot; the result's `click` then holds
     {"x", "y": box coordinates, "kind": "fake" | "real" | None, "index": the nearest
     point within reach, or None}.
@@ -48,7 +50,9 @@ def draw(payload: dict, *, key: str, height: int | None = None, leave_px: int | 
     if leave_px is not None and leave_px < 0:
         raise ValueError(f"leave_px must be >= 0 (the window height kept above the arena), "
                          f"got {leave_px}")
+    if max_side is not None and max_side < MIN_SIDE:
+        raise ValueError(f"max_side must be at least {MIN_SIDE} px, got {max_side}")
     data = {**payload, "height": height, "leave_px": leave_px, "min_fit": MIN_FIT,
-            "clickable": on_click is not None}
+            "max_side": max_side, "clickable": on_click is not None}
     callbacks = {"on_click_change": on_click} if on_click is not None else {}
     return _COMPONENT(key=key, data=data, width="stretch", height="content", **callbacks)

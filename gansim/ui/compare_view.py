@@ -19,7 +19,8 @@ import streamlit as st
 from ..compare import MAX_PANES, MIN_PANES
 from ..config import Config, coerce, split_setting
 from ..diagnosis import settled
-from . import charts, controls, keys, transport
+from . import arena_canvas, charts, controls, keys, transport
+from .arena_payload import arena_payload
 from .keys import (CMP_PLAYING, COMPARE, PANE_EXTRA, PANE_OPEN, PANE_SETTING, SHOW_ARROWS,
                    SHOW_CIRCLES, SHOW_MANIFOLD, VIEW as VIEW_KEY, button)
 from .session import Comparison
@@ -252,16 +253,16 @@ def frame() -> None:
     snaps = comp.snapshots()
     _, rows, diverged = comp.read()
     px = ARENA_PX[len(snaps)]
-    toggles = {"arrows": SHOW_ARROWS.get(), "manifold": SHOW_MANIFOLD.get(),
-               "circles": SHOW_CIRCLES.get()}
+    toggles = {"show_arrows": SHOW_ARROWS.get(), "show_manifold": SHOW_MANIFOLD.get(),
+               "show_rings": SHOW_CIRCLES.get()}
     for i, (col, snap) in enumerate(zip(st.columns(len(snaps), gap="medium"), snaps)):
         with col:
             st.markdown(_counters(i, snap))
             with st.container():  # keeps the charts at a fixed place in the page tree
                 if diverged[i]:
                     st.error(diverged[i])
-            st.vega_lite_chart(charts.arena(snap, px=px, **toggles), theme=None,
-                               width="content", key=f"cmp_arena_{i}")
+            # A film per pane (arena_canvas.js): points glide between the frames.
+            arena_canvas.draw(arena_payload(snap, **toggles), key=f"cmp_film_{i}", max_side=px)
             st.vega_lite_chart(charts.modes_curve(snap, width=px - 40), theme=None,
                                width="content", key=f"cmp_modes_{i}")
     st.dataframe(summary_frame(rows), hide_index=True, column_config=SUMMARY_FORMATS)
