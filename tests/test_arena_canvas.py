@@ -136,10 +136,12 @@ def _page():
     draw(arena_payload(t.snapshot()), key="arena", leave_px=410)
     draw(arena_payload(t.snapshot(), show_arrows=False), key="small", height=300,
          on_click=lambda: None)
-    try:
-        draw(arena_payload(t.snapshot()), key="tiny", height=50)
-    except ValueError as e:
-        st.write(str(e))
+    draw(arena_payload(t.snapshot()), key="pane", max_side=180)
+    for bad in ({"height": 50}, {"max_side": 30}):
+        try:
+            draw(arena_payload(t.snapshot()), key="tiny", **bad)
+        except ValueError as e:
+            st.write(str(e))
 
 
 def test_a_page_that_draws_the_film_runs():
@@ -147,3 +149,6 @@ def test_a_page_that_draws_the_film_runs():
     assert not at.exception, at.exception
     assert "height must be at least 120 px" in at.markdown[0].value
     assert "got 50" in at.markdown[0].value
+    assert at.markdown[1].value == "max_side must be at least 60 px, got 30"
+    films = {e.proto.id.split("-")[-1]: json.loads(e.proto.json) for e in at.get("bidi_component")}
+    assert films["pane"]["max_side"] == 180 and films["arena"]["max_side"] is None
