@@ -5,7 +5,8 @@ loopback port, pinned with taskset to one core; headless Chromium pinned to the 
 core opens K sessions (own cookie jars, own seeds; one browser, K pages), loads them
 all, presses Play in each, and counts over a window each session's steps and arena
 frames. Then, in a few sessions while the others keep playing, Reset is pressed (timed
-until the step counter drops) and Pause (timed until the page shows Play again).
+until the step counter drops) and Pause (timed until the page shows Play again; then
+Play is pressed again, so every click is timed with the same class playing).
 Errors: exceptions on the page, page errors, a dead server. Server memory: RSS of the
 worker after each K. The first measurement is one session alone, in the same run, and
 every figure is also given as a ratio to it, with the machine's load average.
@@ -16,7 +17,7 @@ is the arena film's painted frames (its own counter, arena_canvas.js).
 Goals (issue 22), 10 sessions on one server core: total steps/s >= 80 % of one session
 alone, slowest session >= 80 % of the fastest, server's part of Pause <= 0.3 s, Reset
 <= 1 s, no errors.
-Run:  python bench/bench_class.py [--sessions 4,10,20] [--seconds 20] [--budget 900]
+Run:  python bench/bench_class.py [--sessions 4,10,20] [--seconds 20] [--budget 900] [--clicks 3]
 Loopback only; stops by itself after --budget seconds at most.
 """
 from __future__ import annotations
@@ -40,7 +41,7 @@ from gansim import serve  # noqa: E402
 
 SERVER_CORE, BROWSER_CORE = 0, 1
 EXCEPTION = '[data-testid="stException"]'
-PAUSES = 3  # sessions whose Pause is timed while the others keep playing
+CLICKS_TIMED = 3  # sessions whose Reset and Pause are timed while the others play (--clicks)
 
 
 class Deadline(Exception):
@@ -81,7 +82,7 @@ def spread(values: list[float], digits: int = 1) -> str:
 
 
 def measure(browser, url: str, proc, k: int, seconds: float, end: float,
-            alone: dict | None = None) -> dict:
+            alone: dict | None = None, clicks: int = CLICKS_TIMED) -> dict:
     """K sessions play; per-session steps/s and frames/s, Pause latency, errors, RSS."""
     errors: list[str] = []
     sessions = []
@@ -116,8 +117,12 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float,
         steps = [(b[0] - a[0]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         frames = [(b[1] - a[1]) / (b[2] - a[2]) for a, b in zip(start, stop)]
         # Reset then Pause in a few sessions while the others keep playing.
-        resets = [_latency(page, "Reset", RESET_SHOWN) for _, page in sessions[:PAUSES]]
-        pauses = [_latency(page, "Pause", PLAY_SHOWN) for _, page in sessions[:PAUSES]]
+        resets = [_latency(page, "Reset", RESET_SHOWN) for _, page in sessions[:clicks]]
+        pauses = []
+        for _, page in sessions[:clicks]:
+            pauses.append(_latency(page, "Pause", PLAY_SHOWN))
+            # Play again, so every Pause is timed with the same number of sessions playing.
+            page.get_by_role("button", name="Play").click(timeout=_ms_left(end))
         _phase(k, "clicks timed")
         errors += [f"session {i}: exception on the page" for i, (_, p) in enumerate(sessions)
                    if p.locator(EXCEPTION).count()]
@@ -230,7 +235,11 @@ def main() -> None:
     ap.add_argument("--sessions", default="4,10,20", help="K values, comma-separated")
     ap.add_argument("--seconds", type=float, default=20.0, help="measuring window per K")
     ap.add_argument("--budget", type=float, default=900.0, help="stop after this many s")
+    ap.add_argument("--clicks", type=int, default=CLICKS_TIMED,
+                    help="sessions whose Reset and Pause are timed (at most K)")
     args = ap.parse_args()
+    if args.clicks < 1:
+        ap.error(f"--clicks must be at least 1, got {args.clicks}")
     end = time.monotonic() + args.budget
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the server on the way out
     os.sched_setaffinity(0, {BROWSER_CORE})  # Chromium inherits this core
@@ -254,7 +263,7 @@ def main() -> None:
                 sys.exit(f"stopped: the {args.budget:.0f} s budget ran out with one session")
             for k in (int(x) for x in args.sessions.split(",")):
                 try:
-                    measure(browser, url, proc, k, args.seconds, end, alone)
+                    measure(browser, url, proc, k, args.seconds, end, alone, args.clicks)
                 except Deadline:
                     print(f"K={k}: stopped, the {args.budget:.0f} s budget ran out")
                     break
