@@ -221,18 +221,21 @@ def test_the_costly_settings_named_are_the_ones_the_cost_function_reads():
         "batch=4096, unroll=20, unroll_first_order=False"
 
 
-def test_another_sessions_click_holds_a_workers_training_and_its_own_does_not():
+def test_another_sessions_click_holds_a_workers_training_and_its_own_does_not(monkeypatch):
     """While another session's full run (a click) is drawn, a worker ends its turn after
     the update under way and waits (at most CLICK_WAIT_S); its own page's click does not
     hold it (that page's Pause must still find the turn ending by itself)."""
     torch.set_num_threads(1)
+    # Turns as long as asked (turn_seconds shares ROUND_S among the sessions seen lately,
+    # other tests' runs included): 5 steps then fit in a turn on a busy machine.
+    monkeypatch.setattr(fair, "ROUND_S", 100.0)
     run, other = Run(Config(seed=1)), Run(Config(seed=2))
     run.train_for(0.01)  # warm: the first step builds what later steps reuse
-    with fair.CLICKS.running(run.lock):  # its own click: trains a whole turn
-        assert run.train_for(0.05, max_steps=5) == 5
+    with fair.CLICKS.running(run.lock):  # its own click: the turn goes on
+        assert run.train_for(5.0, max_steps=5) == 5
     with fair.CLICKS.running(other.lock):
         start = time.perf_counter()
-        done = run.train_for(0.05, max_steps=5)
+        done = run.train_for(5.0, max_steps=5)
         waited = time.perf_counter() - start
     assert done == 1, "the turn went on past one update during another page's click"
     assert fair.CLICK_WAIT_S <= waited < fair.CLICK_WAIT_S + 0.5, waited

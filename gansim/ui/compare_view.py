@@ -21,8 +21,8 @@ from ..config import Config, coerce, split_setting
 from ..diagnosis import settled
 from . import arena_canvas, charts, controls, keys, transport
 from .arena_payload import arena_payload
-from .keys import (CMP_PLAYING, COMPARE, PANE_EXTRA, PANE_OPEN, PANE_SETTING, SHOW_ARROWS,
-                   SHOW_CIRCLES, SHOW_MANIFOLD, VIEW as VIEW_KEY, button)
+from .keys import (CMP_PLAYING, COMPARE, PANE_EXTRA, PANE_FILM, PANE_OPEN, PANE_SETTING,
+                   SHOW_ARROWS, SHOW_CIRCLES, SHOW_MANIFOLD, VIEW as VIEW_KEY, button)
 from .session import Comparison
 
 VIEW = "Compare"
@@ -262,7 +262,7 @@ def frame() -> None:
                 if diverged[i]:
                     st.error(diverged[i])
             # A film per pane (arena_canvas.js): points glide between the frames.
-            arena_canvas.draw(arena_payload(snap, **toggles), key=f"cmp_film_{i}", max_side=px)
+            arena_canvas.draw(arena_payload(snap, **toggles), key=PANE_FILM.name(i), max_side=px)
             st.vega_lite_chart(charts.modes_curve(snap, width=px - 40), theme=None,
                                width="content", key=f"cmp_modes_{i}")
     st.dataframe(summary_frame(rows), hide_index=True, column_config=SUMMARY_FORMATS)

@@ -139,6 +139,7 @@ CMP_PLAYING = Key("cmp_playing", False, "whether the compare panes train between
 PANE_SETTING = Family("pane{}_{}", "a compare pane's setting widget, by pane and field", WIDGET)
 PANE_EXTRA = Family("pane{}_extra", "a compare pane's key=value box, by pane", WIDGET)
 PANE_OPEN = Family("pane{}_settings_open", "whether a pane's Settings is open", WIDGET)
+PANE_FILM = Family("cmp_film_{}", "a compare pane's arena film component state, by pane", WIDGET)
 
 # --- sweep ----------------------------------------------------------------------------
 # D's learning rate, default against ten times it: at the default 2,000 steps on the ring
