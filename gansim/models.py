@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import Config
+from .stack import traced
 
 ACTIVATION_LAYERS = {
     "relu": nn.ReLU,
@@ -184,8 +185,28 @@ class StackedLinear(nn.Module):
         return stacked_linear(x, self.weight, self.bias)
 
 
+NARROW = 2  # a layer with this few inputs or outputs is not given to a matrix product
+
+
 def stacked_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """StackedLinear's map with the weights passed in: (S, n, in) → (S, n, out)."""
+    """StackedLinear's map with the weights passed in: (S, n, in) → (S, n, out).
+
+    Compiled, a narrow layer (the data's 2 coordinates in or out, D's one score out) is
+    written as products and sums, column by column: torch's CPU matrix products are slow
+    on such skinny shapes, most of all in their backward (~40-55 µs a layer per run for
+    ~1 µs of arithmetic: bench/bench_products.py), and the autograd of products and sums
+    is products and sums, which the compiler fuses. Eagerly each of those is an operator
+    call of its own, which costs more than the skinny product saves (measured: the eager
+    step 0.90× as fast), so eagerly every layer stays one baddbmm for all S runs."""
+    n_out, n_in = weight.shape[-2:]
+    if traced() and n_out <= NARROW:  # each output a sum over the inputs
+        columns = [(x * weight[:, j:j + 1, :]).sum(-1, keepdim=True) for j in range(n_out)]
+        return (columns[0] if n_out == 1 else torch.cat(columns, -1)) + bias.unsqueeze(-2)
+    if traced() and n_in <= NARROW:  # the outputs, one input's contribution at a time
+        y = bias.unsqueeze(-2)
+        for k in range(n_in):
+            y = y + x[..., k:k + 1] * weight[:, :, k].unsqueeze(-2)
+        return y
     return torch.baddbmm(bias.unsqueeze(-2), x, weight.transpose(-1, -2))
 
 
