@@ -65,3 +65,31 @@ def test_a_stacked_network_gives_each_networks_own_output(changes):
         torch.testing.assert_close(D(x)[i], Ds[i](x[i]), rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(D(x, ref=x.flip(1))[i], Ds[i](x[i], ref=x[i].flip(0)),
                                    rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_out,n_in", [(1, 128), (2, 128), (128, 2), (1, 2)])
+def test_the_compiled_form_of_a_narrow_layer_gives_the_products_values_and_gradients(n_out, n_in):
+    """Recorded for a package (aot.tracing), a layer with ≤ NARROW inputs or outputs is
+    products and sums; it must compute what the eager baddbmm computes, and so must its
+    gradients (the compiled step differentiates it, twice when unrolled)."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    from gansim import aot
+    from gansim.models import stacked_linear
+    torch.manual_seed(0)
+    x = torch.randn(3, 64, n_in, requires_grad=True)
+    w = torch.randn(3, n_out, n_in, requires_grad=True)
+    b = torch.randn(3, n_out, requires_grad=True)
+    g = torch.randn(3, 64, n_out)
+
+    def values_and_grads():
+        y = stacked_linear(x, w, b)
+        return (y, *torch.autograd.grad(y, (x, w, b), g))
+
+    eager = values_and_grads()
+    with aot.tracing():
+        narrow = values_and_grads()
+        recorded = make_fx(stacked_linear)(x.detach(), w.detach(), b.detach()).code
+    assert "baddbmm" not in recorded and "bmm" not in recorded
+    for a, c in zip(eager, narrow):
+        torch.testing.assert_close(c, a, rtol=1e-5, atol=1e-5)
