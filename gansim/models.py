@@ -193,7 +193,7 @@ def stacked_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
 
     Compiled, a narrow layer (the data's 2 coordinates in or out, D's one score out) is
     written as products and sums, column by column: torch's CPU matrix products are slow
-    on such skinny shapes, most of all in their backward (~40-55 µs a layer per run for
+    on such skinny shapes, most of all in their backward (~55-100 µs a layer per run for
     ~1 µs of arithmetic: bench/bench_products.py), and the autograd of products and sums
     is products and sums, which the compiler fuses. Eagerly each of those is an operator
     call of its own, which costs more than the skinny product saves (measured: the eager
