@@ -81,5 +81,6 @@ def main() -> None:
                        f"{one[kind]:6.1f} alone ({rate:5.1f} GFLOP/s)")
         print(f"{name:9s} {fan_in:3d}→{fan_out:<3d} " + " | ".join(row))
 
+
 if __name__ == "__main__":
     main()
