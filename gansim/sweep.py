@@ -179,8 +179,8 @@ def _done_rows(path: Path, jobs: list[Job], steps: int) -> dict[tuple[str, int],
         rows = list(csv.DictReader(f))
     wanted = {(j.setting, j.seed): j for j in jobs}
     done = {}
-    for row in rows:
-        key = (row["setting"], int(row["seed"]))
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        key = (row["setting"], _seed_of(row, path, line))
         job = wanted.get(key)
         if job is None:
             continue
@@ -191,6 +191,16 @@ def _done_rows(path: Path, jobs: list[Job], steps: int) -> dict[tuple[str, int],
                              f"settings or steps; use another --out to start a new sweep")
         done[key] = row
     return done
+
+
+def _seed_of(row: dict, path: Path, line: int) -> int:
+    """A row's seed; ValueError naming the line when the row is not a run's (a second
+    header, a line cut short by a crash while writing)."""
+    try:
+        return int(row["seed"])
+    except (TypeError, ValueError):
+        raise ValueError(f"{path} line {line} is not a finished run (seed={row['seed']!r}); "
+                         f"delete that line and run the sweep again to resume it") from None
 
 
 def run_jobs(jobs: list[Job], steps: int, out: Path, n_jobs: int, eval_last: int = 3,

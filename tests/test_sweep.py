@@ -85,6 +85,18 @@ def test_an_interrupted_sweep_resumes_with_the_missing_runs_only(tmp_path, monke
     assert len(df) == 4 and len(pd.read_csv(out / "runs.csv")) == 4
 
 
+def test_a_line_that_is_not_a_run_is_named_before_anything_trains(tmp_path, monkeypatch):
+    base = Config(g_hidden=16, d_hidden=16, batch=32)
+    sweep.run_sweep(base, {"gp": [0]}, [0, 1], 5, tmp_path, jobs=1)
+    path = tmp_path / "runs.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + lines[1] + lines[0])  # a second header where seed 1 was
+    monkeypatch.setattr(sweep, "run_task", no_training)
+    with pytest.raises(ValueError, match=r"runs.csv line 3 is not a finished run \(seed='seed'\)"):
+        sweep.run_sweep(base, {"gp": [0]}, [0, 1], 5, tmp_path, jobs=1)
+    assert path.read_text() == lines[0] + lines[1] + lines[0]  # nothing lost or added
+
+
 def test_resuming_with_other_steps_is_refused(tmp_path):
     base = Config(g_hidden=16, d_hidden=16, batch=32)
     sweep.run_sweep(base, {"gp": [0]}, [0], 5, tmp_path, jobs=1)
