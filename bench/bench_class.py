@@ -14,6 +14,12 @@ every figure is also given as a ratio to it, with the machine's load average.
 Each session trains in its own worker thread (gansim/ui/worker.py) and the process's fair
 share (gansim/ui/fair.py) governs those workers, not the page's frames; "frames/s" here
 is the arena film's painted frames (its own counter, arena_canvas.js).
+A click's delay is split in three, all on this machine's clock: the browser's part (the
+click until the page's websocket sends it; ten pages share one browser core here, where
+a class has a machine per student), the way across (until the server's session takes the
+request in: bench/click_probe.py, through which the worker is started, notes it), and
+the server's part (from there until the button's callback has run and the page is
+redrawn: gansim.ui.fair's GANSIM_CLICK_LOG). The goals below are the server's part.
 Goals (issue 22), 10 sessions on one server core: total steps/s >= 80 % of one session
 alone, slowest session >= 80 % of the fastest, server's part of Pause <= 0.3 s, Reset
 <= 1 s, no errors.
@@ -54,7 +60,10 @@ CLICKS = tb.ARTIFACTS / "bench-class-clicks.log"  # the server's side of each cl
 def start_server(log: Path) -> tuple[subprocess.Popen, str]:
     port = serve.free_port()
     CLICKS.write_text("")
-    proc = subprocess.Popen(["taskset", "-c", str(SERVER_CORE), *serve.worker_command(port)],
+    python, *streamlit = serve.worker_command(port)  # python -m streamlit run app.py ...
+    assert streamlit[:2] == ["-m", "streamlit"], streamlit
+    command = [python, str(ROOT / "bench" / "click_probe.py"), *streamlit[2:]]
+    proc = subprocess.Popen(["taskset", "-c", str(SERVER_CORE), *command],
                             cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
                             env={**os.environ, "OMP_NUM_THREADS": "1",
                                  "GANSIM_CLICK_LOG": str(CLICKS)})
@@ -76,9 +85,19 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return mine, busy / ticks
 
 
-def spread(values: list[float], digits: int = 1) -> str:
-    return (f"min {min(values):.{digits}f} / median {statistics.median(values):.{digits}f} / "
-            f"max {max(values):.{digits}f}")
+def spread(values, digits: int = 1) -> str:
+    """"min / median / max" of the values that were measured (NaN marks a missing one)."""
+    known = [v for v in values if v == v]
+    missing = f" ({len(values) - len(known)} not measured)" if len(known) < len(values) else ""
+    if not known:
+        return "not measured"
+    return (f"min {min(known):.{digits}f} / median {statistics.median(known):.{digits}f} / "
+            f"max {max(known):.{digits}f}{missing}")
+
+
+def worst(values) -> float:
+    """The largest measured value (NaN when none was)."""
+    return max((v for v in values if v == v), default=float("nan"))
 
 
 def measure(browser, url: str, proc, k: int, seconds: float, end: float,
@@ -145,7 +164,16 @@ PRESS = """(label) => {
   const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim().endsWith(label));
   const m = document.querySelector('[data-testid="stMetricValue"]');
   window.__before = parseInt(m.innerText.replace(/,/g, ''));
-  window.__pressed = performance.now(); b.click(); return Date.now() / 1000; }"""
+  if (!window.__probe) {  // the first websocket send after a press is the click's request
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+      if (window.__sent === null) window.__sent = Date.now() / 1000;
+      return send.call(this, data);
+    };
+    window.__probe = true;
+  }
+  window.__sent = null;
+  window.__pressed = performance.now(); const t = Date.now() / 1000; b.click(); return t; }"""
 PLAY_SHOWN = """() => [...document.querySelectorAll('button')].some(b => b.innerText.trim().endsWith('Play'))
   ? performance.now() - window.__pressed : null"""
 RESET_SHOWN = """() => { const m = document.querySelector('[data-testid="stMetricValue"]');
@@ -153,28 +181,37 @@ RESET_SHOWN = """() => { const m = document.querySelector('[data-testid="stMetri
   ? performance.now() - window.__pressed : null; }"""
 
 
-def _latency(page, label: str, shown: str) -> tuple[float, float]:
+def _latency(page, label: str, shown: str) -> tuple[float, ...]:
     """Seconds from a click until the page shows its effect (Play back for Pause, a
     lower step for Reset), timed inside the page (playwright's own round trips to a
-    busy browser are not the server's delay); and the server's part of them: from the
-    click until the server had run the button's callback and redrawn the page."""
+    busy browser are not the server's delay); then its parts (_parts)."""
     clicked = page.evaluate(PRESS, label)
     total = page.wait_for_function(shown, timeout=30_000, polling=20).json_value() / 1000
-    return total, _server_part(clicked, label.lower())
+    sent = page.evaluate("() => window.__sent")
+    return (total, *_parts(clicked, sent, label.lower()))
 
 
-def _server_part(clicked: float, event: str) -> float:
-    """From GANSIM_CLICK_LOG: the first `event` callback after the click, then the first
-    page redrawn after it (NaN when the log has none)."""
-    seen = False
+def _parts(clicked: float, sent: float | None, event: str) -> tuple[float, float, float]:
+    """(browser, across, server) seconds of one click: the click until the page's
+    websocket sent it; until the server's session received a full rerun request; from
+    there until the `event` callback had run and the page was redrawn (GANSIM_CLICK_LOG).
+    NaN where a mark is missing."""
+    nan = float("nan")
+    if sent is None:
+        return nan, nan, nan
+    marks = {"received": nan, event: nan, "drawn": nan}
+    order = iter(marks)
+    want = next(order)
     for line in CLICKS.read_text().splitlines():
         t, what = line.split()
-        if float(t) < clicked - 0.05:  # clocks read in two processes: small slack
+        if float(t) < sent - 0.05:  # clocks read in two processes: small slack
             continue
-        seen = seen or what == event
-        if seen and what == "drawn":
-            return float(t) - clicked
-    return float("nan")
+        if what == want:
+            marks[want] = float(t)
+            want = next(order, None)
+            if want is None:
+                break
+    return sent - clicked, marks["received"] - sent, marks["drawn"] - marks["received"]
 
 
 def _ms_left(end: float) -> float:
@@ -196,10 +233,11 @@ def _check(end: float, need: float = 0.0) -> None:
         raise Deadline()
 
 
-def clicks(latencies: list[tuple[float, float]]) -> str:
-    """"on the page min/median/max s (server's part: …)" for a list of (total, server)."""
-    return (f"{spread([t for t, _ in latencies], 2)} s (server's part "
-            f"{spread([s for _, s in latencies], 2)} s)")
+def clicks(latencies: list[tuple[float, ...]]) -> str:
+    """A line for a list of (total, browser, across, server): each min/median/max."""
+    total, browser, across, server = zip(*latencies)
+    return (f"{spread(total, 2)} s on the page; browser's part {spread(browser, 2)} s, "
+            f"across {spread(across, 2)} s, server's part {spread(server, 2)} s")
 
 
 def report(r: dict, alone: dict | None) -> None:
@@ -216,11 +254,12 @@ def report(r: dict, alone: dict | None) -> None:
         return
     base = alone["steps"][0]
     fair = min(r["steps"]) / max(r["steps"]) if max(r["steps"]) > 0 else 0.0
-    worst = {k: [max(x) for x in zip(*r[k])] for k in ("pauses", "resets")}
+    most = {k: [worst(x) for x in zip(*r[k])] for k in ("pauses", "resets")}
+    server = {k: most[k][3] for k in most}
     print(f"      vs one session alone ({base:.0f} steps/s): total {total / base:.0%} "
           f"[goal ≥ 80%], slowest/fastest {fair:.0%} [≥ 80%], worst Pause "
-          f"{worst['pauses'][0]:.2f} s (server's part {worst['pauses'][1]:.2f} s [≤ 0.3 s]), worst "
-          f"Reset {worst['resets'][0]:.2f} s (server's part {worst['resets'][1]:.2f} s) "
+          f"{most['pauses'][0]:.2f} s (server's part {server['pauses']:.2f} s [≤ 0.3 s]), worst "
+          f"Reset {most['resets'][0]:.2f} s (server's part {server['resets']:.2f} s) "
           f"[≤ 1 s], errors {len(r['errors'])} [0]", flush=True)
 
 
