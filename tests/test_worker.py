@@ -114,6 +114,30 @@ def test_the_worker_ends_when_the_page_stops_drawing(monkeypatch):
     run.worker.pause()
 
 
+def test_a_connected_page_that_does_not_draw_keeps_training_until_starved_s(monkeypatch):
+    """A tab that is still connected but too busy to draw (ten live pages on one browser
+    core) is not a closed tab: its run trains on, up to STARVED_S without a frame."""
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.2)
+    monkeypatch.setattr(worker, "STARVED_S", 1.5)
+    run = Run(CFG)
+    run.worker.connected = lambda: True
+    run.worker.play()
+    time.sleep(0.8)  # four heartbeats without a frame
+    assert run.worker.alive, run.worker.ended
+    _wait(lambda: not run.worker.alive, timeout=5.0)
+    assert run.worker.ended == "heartbeat"
+
+
+def test_a_closed_tab_still_stops_its_worker_at_the_heartbeat(monkeypatch):
+    monkeypatch.setattr(worker, "HEARTBEAT_S", 0.2)
+    monkeypatch.setattr(worker, "STARVED_S", 60.0)
+    run = Run(CFG)
+    run.worker.connected = lambda: False
+    run.worker.play()
+    _wait(lambda: not run.worker.alive, timeout=3.0)
+    assert run.worker.ended == "heartbeat"
+
+
 def test_a_beating_page_keeps_the_worker_alive(monkeypatch):
     monkeypatch.setattr(worker, "HEARTBEAT_S", 1.0)
     run = Run(CFG)

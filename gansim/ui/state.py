@@ -7,7 +7,6 @@ gansim/ui/transport.py.
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ..config import DEFAULT, Config
@@ -17,7 +16,7 @@ from . import arena_modes, controls, keys, lesson_panel, runstore, urlstate
 from .keys import (ARENA_MODE, GAME, LESSON_PICKER, NOTICE, RESEED, RUN, RUN_TOKEN,
                    URL_WARNINGS, VIEW)
 from .session import Run
-from .transport import change_config, run, stop
+from .transport import change_config, run, session_alive, stop
 
 
 def init() -> None:
@@ -40,7 +39,7 @@ def init() -> None:
 def _resume(parsed: urlstate.Parsed) -> bool:
     """Take back the run this tab's link names (gansim/ui/runstore.py), if it is kept.
     A lesson link always opens its step afresh: the step's settings are its start."""
-    kept = runstore.STORE.take(parsed.run, _session_id(), _session_alive)
+    kept = runstore.STORE.take(parsed.run, _session_id(), session_alive)
     if kept is None:
         return False
     _start(kept, parsed.run, notice=("info", f"Your run continues at step {kept.step:,}."))
@@ -62,11 +61,6 @@ def _start(the_run: Run, token: str, warnings: list[str] | None = None,
 def _session_id() -> str:
     ctx = get_script_run_ctx(suppress_warning=True)
     return ctx.session_id if ctx else ""
-
-
-def _session_alive(session_id: str) -> bool:
-    """Whether a session's page is still open (a reload closes the old one first)."""
-    return Runtime.exists() and Runtime.instance().is_active_session(session_id)
 
 
 def _runnable(cfg: Config, warnings: list[str]) -> Config:

@@ -7,6 +7,9 @@ re-seeds the widgets, so it must run in a callback or before the sidebar is draw
 """
 from __future__ import annotations
 
+import functools
+
+from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from ..config import Config
@@ -39,6 +42,20 @@ def timer_frame() -> bool:
     """Whether this script run is a fragment's timer frame (not a click's full run)."""
     ctx = get_script_run_ctx(suppress_warning=True)
     return bool(ctx and ctx.fragment_ids_this_run)
+
+
+def session_alive(session_id: str) -> bool:
+    """Whether a session's page is still open (a reload closes the old one first)."""
+    return Runtime.exists() and Runtime.instance().is_active_session(session_id)
+
+
+def tab_connected():
+    """For this page's worker: a check of whether the tab is still connected, or None
+    outside a server (AppTest)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not Runtime.exists():
+        return None
+    return functools.partial(session_alive, ctx.session_id)
 
 
 def yield_to_clicks() -> None:
@@ -119,6 +136,7 @@ def follow(the_run: Run) -> bool:
     step, or a divergence): the caller reruns the page, since the frame timer lives there."""
     w = the_run.worker
     w.beat()
+    w.connected = tab_connected()
     w.set_speed(*SPEEDS.get(SPEED.get(), SPEEDS[SPEED.default]))
     if TRAIN_LEFT.get():
         TRAIN_LEFT.set(w.left or 0)

@@ -13,7 +13,10 @@ a snapshot needs no pickling. The worker checks its stop flag between two update
 Pause, a Reset or a live setting acts within one update; it stops by itself when a
 lesson run has trained its N steps (exactly N: each turn trains at most what is left),
 when the run diverges, and when the page has not drawn for HEARTBEAT_S (the tab closed or
-the session ended: no orphan thread).
+the session ended: no orphan thread). A page whose tab is still connected but that has
+not drawn (a browser too busy to ask for frames, as ten live pages sharing one core in
+bench/bench_class.py were; a hidden tab) keeps its run training for up to STARVED_S:
+stopping it at 4 s there cost a session up to half its steps against its classmates'.
 No streamlit import: testable without a page.
 """
 from __future__ import annotations
@@ -22,8 +25,10 @@ import atexit
 import threading
 import time
 import weakref
+from typing import Callable
 
-HEARTBEAT_S = 4.0  # the page draws ~10×/s while playing; 4 s of silence: nobody watches
+HEARTBEAT_S = 4.0  # the page draws ~5×/s while playing; 4 s of silence: nobody watches
+STARVED_S = 30.0  # ... unless its tab is still connected: then this long
 # The page sends a snapshot this often while playing (the film eases between them, so
 # more would cost the browser more React work for no smoother motion); a slow speed's
 # steps are spread over ticks this long. Measured against 0.1 s: docs/benchmarks.md.
@@ -63,6 +68,9 @@ class Worker:
         self.per_tick: int | None = None  # a slow speed: at most this many steps per TICK_S
         self.turn_s = 0.065  # seconds of training per fair turn (transport.SPEEDS)
         self.beat_at = time.monotonic()
+        # Whether the page's tab is still connected (set by the page, which can ask the
+        # server; None where nobody can say, as in tests without one).
+        self.connected: Callable[[], bool] | None = None
         self.ended = ""  # why the thread last ended: pause, done, error, heartbeat
 
     # --- the page's side ---------------------------------------------------------------
@@ -114,6 +122,15 @@ class Worker:
             thread.join(JOIN_S)
 
     # --- the thread's side ---------------------------------------------------------------
+    def _unwatched(self) -> bool:
+        """Nobody watches: no drawing for HEARTBEAT_S, or STARVED_S while the tab is
+        still connected."""
+        quiet = time.monotonic() - self.beat_at
+        if quiet <= HEARTBEAT_S:
+            return False
+        connected = self.connected
+        return quiet > STARVED_S or connected is None or not connected()
+
     def _stopping(self) -> bool:
         return self._stop.is_set()
 
@@ -124,7 +141,7 @@ class Worker:
     def _loop(self) -> None:
         try:
             while not self._stop.is_set():
-                if time.monotonic() - self.beat_at > HEARTBEAT_S:
+                if self._unwatched():
                     self.ended = "heartbeat"
                     return
                 started = time.monotonic()
