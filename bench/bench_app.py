@@ -13,6 +13,8 @@
    Pause: page-side (the press as the page received it → the step counter's last change,
    on the page's clock) and server-side (press → the callback → worker stopped → page
    redrawn, from the server's GANSIM_CLICK_LOG, on the same machine's clock).
+3. The browser's floor, the plain reference for its CPU: the app's page closed, a bare
+   page with one canvas of the arena's size, every pixel repainted at each display frame.
 
 Goals (2 cores, browser on the same machine): arena ≥ 30 distinct frames/s, browser
 ≤ 0.5 core; page ≥ 1.0× textbook (≥ 0.7× engine alone); Pause ≤ 0.2 s page-side.
@@ -175,10 +177,47 @@ def page(seconds: float) -> dict:
         first = {e: t for t, e in reversed(events)}
         out.update(pause_callback_s=first.get("pause"), pause_stilled_s=first.get("stilled"),
                    pause_drawn_s=first.get("drawn"))
+        size = pg.locator(bh.ARENA).first.evaluate("c => [c.clientWidth, c.clientHeight]")
         context.close()
+        out.update(floor(browser, size, seconds, me, proc.pid))
         browser.close()
     os.environ.pop("GANSIM_CLICK_LOG", None)
     return out
+
+
+# The browser's floor: a page with nothing but a canvas of the arena's size whose every
+# pixel changes at each display frame. What this Chromium spends on that (compositing and
+# rasterising in software with --disable-gpu) is spent by any film at the display's rate,
+# whatever it draws; the page's browser CPU is read against it.
+FLOOR_HTML = """<!doctype html><body style="margin:0"><canvas></canvas><script>
+const c = document.querySelector('canvas'), dpr = window.devicePixelRatio || 1;
+c.style.width = '{w}px'; c.style.height = '{h}px';
+c.width = Math.round({w} * dpr); c.height = Math.round({h} * dpr);
+const g = c.getContext('2d', {{alpha: false}});
+window.__frames = 0;
+const tick = () => {{
+  g.fillStyle = `hsl(${{window.__frames % 360}}, 60%, 70%)`;
+  g.fillRect(0, 0, c.width, c.height);
+  window.__frames++;
+  requestAnimationFrame(tick);
+}};
+requestAnimationFrame(tick);
+</script>"""
+
+
+def floor(browser, size: list[int], seconds: float, me: int, server: int) -> dict:
+    """The browser's CPU and frames/s for FLOOR_HTML with the arena's canvas size, alone
+    in the browser (the app's page closed)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    pg = context.new_page()
+    pg.set_content(FLOOR_HTML.format(w=size[0], h=size[1]))
+    time.sleep(2.0)
+    f0, b0, t0 = pg.evaluate("() => window.__frames"), _tree_cpu(me, server), time.perf_counter()
+    time.sleep(seconds)
+    f1, b1, t1 = pg.evaluate("() => window.__frames"), _tree_cpu(me, server), time.perf_counter()
+    context.close()
+    return {"floor_size": size, "floor_fps": (f1 - f0) / (t1 - t0),
+            "floor_cores": (b1 - b0) / (t1 - t0)}
 
 
 def main() -> None:
@@ -213,7 +252,9 @@ def main() -> None:
           f"from {b['payloads_per_s']:.1f} payloads/s); screencast {b['screencast_fps']:.1f} "
           f"distinct/s of {b['screencast_sent']:.1f} sent")
     print(f"CPU: browser {b['browser_cores']:.2f} core [goal ≤ 0.5], server "
-          f"{b['server_cores']:.2f} core")
+          f"{b['server_cores']:.2f} core; the browser's floor: {b['floor_cores']:.2f} core for "
+          f"a bare {b['floor_size'][0]}×{b['floor_size'][1]} canvas repainted at each display "
+          f"frame ({b['floor_fps']:.1f} frames/s)")
     fmt = lambda v: "?" if v is None else f"{v:.3f} s"  # noqa: E731
     print(f"Pause: page-side {b['pause_page_s']:.3f} s [goal ≤ 0.2] (step counter's last "
           f"change); server: callback at {fmt(b['pause_callback_s'])}, worker stopped at "
