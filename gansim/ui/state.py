@@ -7,7 +7,6 @@ gansim/ui/transport.py.
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ..config import DEFAULT, Config
 from ..game_config import GAME_FIELDS, GameConfig
@@ -16,7 +15,7 @@ from . import arena_modes, controls, keys, lesson_panel, runstore, urlstate
 from .keys import (ARENA_MODE, GAME, LESSON_PICKER, NOTICE, RESEED, RUN, RUN_TOKEN,
                    URL_WARNINGS, VIEW)
 from .session import Run
-from .transport import change_config, run, session_alive, stop
+from .transport import change_config, run, session_alive, session_id, stop
 
 
 def init() -> None:
@@ -31,7 +30,7 @@ def init() -> None:
         return
     _start(Run(_runnable(parsed.config, parsed.warnings)), runstore.new_token(),
            warnings=parsed.warnings)
-    runstore.STORE.put(RUN_TOKEN.get(), run(), _session_id())
+    runstore.STORE.put(RUN_TOKEN.get(), run(), session_id())
     if parsed.lesson:
         _open_lesson_from_link(parsed)
 
@@ -39,7 +38,7 @@ def init() -> None:
 def _resume(parsed: urlstate.Parsed) -> bool:
     """Take back the run this tab's link names (gansim/ui/runstore.py), if it is kept.
     A lesson link always opens its step afresh: the step's settings are its start."""
-    kept = runstore.STORE.take(parsed.run, _session_id(), session_alive)
+    kept = runstore.STORE.take(parsed.run, session_id(), session_alive)
     if kept is None:
         return False
     _start(kept, parsed.run, notice=("info", f"Your run continues at step {kept.step:,}."))
@@ -56,11 +55,6 @@ def _start(the_run: Run, token: str, warnings: list[str] | None = None,
     URL_WARNINGS.set(warnings or [])
     NOTICE.set(notice)
     controls.seed_widgets(the_run.cfg)
-
-
-def _session_id() -> str:
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return ctx.session_id if ctx else ""
 
 
 def _runnable(cfg: Config, warnings: list[str]) -> Config:

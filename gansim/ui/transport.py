@@ -44,18 +44,24 @@ def timer_frame() -> bool:
     return bool(ctx and ctx.fragment_ids_this_run)
 
 
-def session_alive(session_id: str) -> bool:
+def session_id() -> str:
+    """This page's session ("" outside a script run)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx else ""
+
+
+def session_alive(sid: str) -> bool:
     """Whether a session's page is still open (a reload closes the old one first)."""
-    return Runtime.exists() and Runtime.instance().is_active_session(session_id)
+    return Runtime.exists() and Runtime.instance().is_active_session(sid)
 
 
 def tab_connected():
     """For this page's worker: a check of whether the tab is still connected, or None
     outside a server (AppTest)."""
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is None or not Runtime.exists():
+    sid = session_id()
+    if not sid or not Runtime.exists():
         return None
-    return functools.partial(session_alive, ctx.session_id)
+    return functools.partial(session_alive, sid)
 
 
 def yield_to_clicks() -> None:
