@@ -173,8 +173,8 @@ def _collapsed(run: Run) -> Diagnosis | None:
              else f"near {held} of the {run.n_modes} real clusters")
     return Diagnosis(
         "mode_collapse", "Mode collapse",
-        f"Nearly all of G's samples sit {where}, and G {how}: the fakes are (almost) all "
-        f"one colour and the other black clusters get none.",
+        f"Nearly all of G's samples sit {where}{_on_them(run, held)}, and G {how}: the "
+        f"other black clusters get none.",
         # Lesson 7's packing run, measured on the ring8 defaults (the cure restarts, so
         # from fresh networks): PacGAN2 with both players at one fast rate and the rates
         # decaying over steps 700-2,000 ends on 7-8 modes covered, HQ 57-83 %, healthy,
@@ -183,6 +183,20 @@ def _collapsed(run: Run) -> Diagnosis | None:
         PACKING_CURE,
         "Let D judge pairs of samples (packing), both players at one fast, decaying "
         "rate (lesson 7). This starts a new run.")
+
+
+def _on_them(run: Run, held: int) -> str:
+    """Whether the fakes sit on the clusters named, with the counters' figures.
+
+    G's mass is near `held` clusters (each fake counts for its nearest), while the
+    counters count only fakes within 3σ of one: a collapsed patch beside a mode is "near
+    2 of the 8" here and 0/8 there, so the banner says both, and how they fit."""
+    modes = run.median("modes")
+    if math.isnan(modes) or math.isnan(run.median("hq")):
+        return ""
+    fit = (" but not on " + ("it" if held <= 1 else "them") if modes < 1 else
+           f", sharply on only {modes:.0f}" if modes < held else "")
+    return f"{fit} ({_counted(run)})"
 
 
 def _collapse_limit(n_modes: int) -> int:

@@ -72,6 +72,26 @@ def test_collapse_is_read_off_the_mass_not_the_sample_quality():
     assert diagnose(h, n_modes=0).kind != "mode_collapse"  # no modes known
 
 
+def test_a_collapse_quotes_the_counters_and_says_how_they_fit():
+    # The patch is nearest to 2 modes but within 3σ of none: the counters say 0/8, and
+    # the banner says so beside its "near 2 of the 8".
+    def collapse(modes, hq, held=2.0):
+        d = diagnose(hist(modes=np.full(N, modes), hq=np.full(N, hq),
+                          mass_modes=np.full(N, held)), n_modes=8)
+        assert d.kind == "mode_collapse"
+        return d.explanation
+
+    beside = collapse(0.0, 0.0)
+    assert "near 2 of the 8 real clusters but not on them " \
+           "(modes covered 0/8, high quality 0 %)" in beside
+    assert "near one of the 8 real clusters but not on it (modes covered 0/8" in \
+        collapse(0.0, 0.01, held=1.0)
+    assert "near 3 of the 8 real clusters, sharply on only 1 (modes covered 1/8" in \
+        collapse(1.0, 0.2, held=3.0)
+    on = collapse(2.0, 0.9)
+    assert "near 2 of the 8 real clusters (modes covered 2/8, high quality 90 %)" in on
+
+
 def test_off_the_data_blurry_and_healthy_are_told_apart():
     far = np.linspace(2.0, 1.5, N)
     assert diagnose(hist(distance=far, hq=np.zeros(N)), n_modes=8).kind == "off_data"
