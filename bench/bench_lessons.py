@@ -74,7 +74,8 @@ def play_run(run: Run, step, max_seconds: float) -> dict:
     """Play one lesson run frame by frame; seconds until each claim first holds."""
     # The speed the lesson panel plays this run at: the default, or fewer frames when
     # the step asks for them.
-    max_steps, frame_s = transport.SPEEDS[lesson_panel.speed_for(step, keys.SPEED.default)]
+    speed = transport.SPEEDS[lesson_panel.speed_for(step, keys.SPEED.default)]
+    max_steps, frame_s = speed.steps, speed.turn_s
     tracker, story_at = Tracker(), [0.0]
     first = {i: None for i in range(len(step.expect))}
     left, start = step.train, time.perf_counter()

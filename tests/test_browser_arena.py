@@ -6,6 +6,7 @@ GANSIM_REQUIRE_BROWSER=1."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -89,6 +90,61 @@ def test_points_move_between_payloads_and_an_idle_arena_paints_nothing(browser, 
         later = page.evaluate(STATS)
         assert later["payloads"] == still["payloads"] and later["step"] == still["step"]
         assert later["frames"] == still["frames"], "an idle arena kept painting"
+
+
+# The film's own easing code (arena_canvas.js), run in the page on a clock of its own:
+# payloads every 400 ± 60 ms (a fixed pseudo-random jitter), a display frame every
+# 16.7 ms, fake 0 moving one unit per payload, in a straight line or a random walk. The
+# text of the module, with its export made a plain function, is evaluated as a
+# function body; nothing outside the functions used here is touched.
+EASE_SIM = """([src, walk]) => {
+  const body = src.replace('export default function', 'function mount') +
+    '\\nreturn { receive, step };';
+  const film = new Function('window', 'requestAnimationFrame', body)({}, () => 1);
+  const s = { draw: { payload() {}, frame() {}, size() {} }, p: null, sig: '', from: null,
+              to: null, cur: null, v0: null, t0: 0, dur: 250, arrived: 0, gap: null,
+              raf: 0, armed: false, size: { width: 1 }, root: { clientWidth: 0 } };
+  const payload = (x) => ({ box: [-9, 9, -9, 9], real: [], fake: [x, 0], arrows: [],
+                            manifold: { xy: [] }, d: {} });
+  let seed = 7, x = 0, lo = 0, hi = 0, t = 1000, next = 1000, last = null;
+  const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const speeds = [], drawn = [];
+  for (let f = 0; f < 900; f++) {
+    t += 1000 / 60;
+    if (t >= next && f < 840) {
+      x += walk ? (rand() < 0.5 ? -1 : 1) : 1;
+      lo = Math.min(lo, x); hi = Math.max(hi, x);
+      film.receive(s, payload(x), t);
+      next += 400 + (rand() - 0.5) * 120;
+    }
+    film.step(s, t);
+    const at = s.cur.fake[0];
+    if (last !== null && f > 60 && f < 840) speeds.push((at - last) * 60 * 0.4);
+    drawn.push(at); last = at;
+  }
+  return { speeds, lo, hi, drawn_lo: Math.min(...drawn), drawn_hi: Math.max(...drawn),
+           end: last, target: x };
+}"""
+
+
+def test_points_glide_without_stopping_at_each_payload(browser):
+    """At 2.5 payloads a second a point keeps moving through each payload (it carries
+    its speed into the next easing) and never overshoots the places it is sent to."""
+    src = (Path(__file__).resolve().parents[1] / "gansim/ui/arena_canvas.js").read_text()
+    page = browser.new_page()
+    try:
+        line = page.evaluate(EASE_SIM, [src, False])
+        walk = page.evaluate(EASE_SIM, [src, True])
+    finally:
+        page.close()
+    speeds = line["speeds"]  # units per payload gap: 1 on average
+    # Smoothstep from rest at each payload (the old film) gives 0 at every payload and
+    # peaks at 1.75; the carried speed keeps it within 0.66-1.29 here.
+    assert min(speeds) > 0.4 and max(speeds) < 1.5, (min(speeds), max(speeds))
+    assert line["end"] == pytest.approx(line["target"]), "the last easing must land"
+    assert walk["lo"] - 1e-9 <= walk["drawn_lo"] and walk["drawn_hi"] <= walk["hi"] + 1e-9, \
+        "a point swung past the places it was sent to"
+    assert walk["end"] == pytest.approx(walk["target"])
 
 
 def test_hovering_a_point_shows_its_coordinates_and_d(browser, url):

@@ -1,10 +1,15 @@
 // The arena film (gansim/ui/arena_canvas.py): Python sends a payload per snapshot; this
 // keeps its state on the mounted element, eases every point from where it is drawn to
-// its new place over about the time between payloads, cross-fades D's landscape, and
-// asks for no frame once nothing moves (an idle arena costs no CPU). The painter
-// (arena_paint.js) draws each frame.
+// its new place over a little more than the time between payloads, cross-fades D's
+// landscape, and asks for no frame once nothing moves (an idle arena costs no CPU).
+// The painter (arena_paint.js) draws each frame.
 
 const FIRST_MS = 250, MIN_MS = 60, MAX_MS = 1000;  // an easing's duration bounds
+// An easing lasts this many gaps between payloads, so the next one arrives while the
+// points still move and they carry their speed into it: motion with no stop at each
+// payload (a stop-and-go at 2.5 payloads a second reads as pulsing), and a late payload
+// only lets the points settle.
+const LEAD = 1.5;
 const REACH_PX = 8;  // hover or click within this of a point picks it
 const STATS = (window.__gansimArena = window.__gansimArena || { frames: 0, payloads: 0 });
 
@@ -22,7 +27,7 @@ function create(root) {
   const canvas = root.querySelector("canvas");
   return {
     root, canvas, tip: root.querySelector(".tip"), draw: painter(canvas),
-    p: null, sig: "", from: null, to: null, cur: null, t0: 0, dur: FIRST_MS,
+    p: null, sig: "", from: null, to: null, cur: null, v0: null, t0: 0, dur: FIRST_MS,
     arrived: 0, gap: null, raf: 0, armed: false,
     size: null, mouse: null, handlers: null, observer: null,
   };
@@ -79,14 +84,17 @@ function receive(s, p, now) {
   else s.gap = null;
   const sameBox = s.p && s.p.box.every((v, i) => v === p.box[i]);
   const to = arrays(p);
-  s.from = sameBox && s.to ? startFrom(s.cur || s.to, to) : to;
+  const goesOn = sameBox && s.to;
+  if (goesOn) step(s, now);  // where the points are now, not at the last painted frame
+  s.v0 = goesOn ? velocity(s, now, to) : zeros(to);  // before the old easing is replaced
+  s.from = goesOn ? startFrom(s.cur, to) : to;
   // The landscape fades on from where the last fade got (sameBox), else shows anew.
   s.draw.payload(p, Boolean(sameBox), s.p ? ease(progress(s, now)) : 1);
   s.to = to;
   s.cur = cloneArrays(s.from);
   s.p = p;
   s.t0 = now;
-  s.dur = Math.min(MAX_MS, Math.max(MIN_MS, s.gap === null ? FIRST_MS : s.gap));
+  s.dur = Math.min(MAX_MS, Math.max(MIN_MS, s.gap === null ? FIRST_MS : LEAD * s.gap));
   if (heightChanged || !s.size) resize(s);
   paintSoon(s);
 }
@@ -119,21 +127,48 @@ function startFrom(drawn, to) {
   return out;
 }
 
+function zeros(to) {
+  const out = {};
+  for (const k in to) out[k] = new Float64Array(to[k].length);
+  return out;
+}
+
+// Each coordinate's speed now (box units per ms) on the easing under way; a layer whose
+// length changed, or a point not drawn, starts from rest.
+function velocity(s, now, to) {
+  const t = progress(s, now), out = {};
+  // The derivatives of the cubic Hermite basis (ends: from with speed v0, to at rest).
+  const dFrom = 6 * t * t - 6 * t, dV0 = (3 * t * t - 4 * t + 1) * s.dur;
+  for (const k in to) {
+    const a = s.from[k], b = s.to[k], v = s.v0 && s.v0[k], n = to[k].length;
+    const o = out[k] = new Float64Array(n);
+    if (!a || !b || !v || b.length !== n) continue;
+    for (let i = 0; i < n; i++) {
+      const w = (dFrom * (a[i] - b[i]) + dV0 * v[i]) / s.dur;
+      o[i] = Number.isFinite(w) ? w : 0;
+    }
+  }
+  return out;
+}
+
 function progress(s, now) {
   return Math.min(1, Math.max(0, (now - s.t0) / s.dur));
 }
 
-function ease(t) {  // smoothstep: starts and lands gently
+function ease(t) {  // smoothstep: starts and lands gently (the landscape's cross-fade)
   return t * t * (3 - 2 * t);
 }
 
+// A point moves on a cubic from where it was drawn, with the speed it had, to its new
+// place, where it arrives at rest (a cubic Hermite curve).
 function step(s, now) {
-  const k = ease(progress(s, now));
+  const t = progress(s, now), t2 = t * t, t3 = t2 * t;
+  const hFrom = 2 * t3 - 3 * t2 + 1, hV0 = (t3 - 2 * t2 + t) * s.dur, hTo = 3 * t2 - 2 * t3;
   for (const key in s.to) {
-    const a = s.from[key], b = s.to[key], c = s.cur[key];
-    for (let i = 0; i < b.length; i++) c[i] = a[i] + (b[i] - a[i]) * k;
+    const a = s.from[key], b = s.to[key], c = s.cur[key], v = s.v0[key];
+    for (let i = 0; i < b.length; i++) c[i] = hFrom * a[i] + hV0 * v[i] + hTo * b[i];
   }
-  return k;
+  return ease(t);
 }
 
 // --- size ---------------------------------------------------------------------------

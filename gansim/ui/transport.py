@@ -17,16 +17,21 @@ from . import controls, fair, worker
 from .keys import (CMP_PLAYING, NOTICE, PLAYING, RESEED, RUN, SPEED, TRAIN_LEFT,
                    TRAIN_PHASE)
 from .session import Run
+from .worker import Speed
 
-SPEEDS = {  # label → (max G steps per tick, the worker's fair turn in seconds)
-    "One step a frame": (1, 1.0),  # not "slow motion": that is the narrated iteration
-    "Slow: 5 steps a frame": (5, 1.0),
-    "Normal": (None, 0.065),  # a turn this long keeps a class's round near fair.ROUND_S
-    "Fast (fewer frames)": (None, 0.25),  # longer turns: on a busy server, fewer switches
+# At full speed a snapshot every 0.4 s, not 0.2 s: each is a rerun of the live fragment,
+# and on a 2-core machine the reruns, not the film's painting, took the browser's core
+# and the server's training time (measured: docs/benchmarks.md, "Fewer reruns"). The
+# film eases between snapshots at the display's rate either way. The slow speeds keep
+# 0.2 s: there a snapshot is the point (one or five steps each).
+SPEEDS = {
+    "One step a frame": Speed(1, 1.0, 0.2),  # not "slow motion": that is the narrated iteration
+    "Slow: 5 steps a frame": Speed(5, 1.0, 0.2),
+    "Normal": worker.NORMAL,  # a turn of 0.065 s keeps a class's round near fair.ROUND_S
+    "Fast (fewer frames)": Speed(None, 0.25, 0.4),  # longer turns: on a busy server, fewer switches
 }
 assert SPEED.default in SPEEDS, "the speed control's default must be one of SPEEDS"
 TICK_S = 0.1  # the compare panes' frames (they still train in their frames)
-LIVE_TICK_S = worker.TICK_S  # the live page sends a new snapshot this often while playing
 # On a class server each playing session's frames (snapshot, payload, story) share the
 # process with the workers: at 10 sessions × 5 frames/s drawing took most of the server's
 # core (bench_class), so frames thin out with the class; the film eases between them.
@@ -70,9 +75,14 @@ def yield_to_clicks() -> None:
         fair.CLICKS.wait_for_others(run().lock)
 
 
+def speed() -> Speed:
+    """The speed control's choice."""
+    return SPEEDS.get(SPEED.get(), SPEEDS[SPEED.default])
+
+
 def live_tick() -> float:
     """Seconds between two snapshots of the live page while it plays."""
-    return max(LIVE_TICK_S, CLASS_TICK_S * fair.TURNSTILE.playing())
+    return max(speed().frame_s, CLASS_TICK_S * fair.TURNSTILE.playing())
 
 
 def play() -> None:
@@ -82,7 +92,7 @@ def play() -> None:
 
 def _start(left: int | None, phase: str) -> None:
     the_run = run()
-    the_run.worker.set_speed(*SPEEDS.get(SPEED.get(), SPEEDS[SPEED.default]))
+    the_run.worker.set_speed(speed())
     the_run.worker.play(left, phase)
 
 
@@ -143,7 +153,7 @@ def follow(the_run: Run) -> bool:
     w = the_run.worker
     w.beat()
     w.connected = tab_connected()
-    w.set_speed(*SPEEDS.get(SPEED.get(), SPEEDS[SPEED.default]))
+    w.set_speed(speed())
     if TRAIN_LEFT.get():
         TRAIN_LEFT.set(w.left or 0)
     if the_run.error or w.finished:

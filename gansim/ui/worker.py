@@ -25,16 +25,22 @@ import atexit
 import threading
 import time
 import weakref
-from typing import Callable
+from typing import Callable, NamedTuple
 
-HEARTBEAT_S = 4.0  # the page draws ~5×/s while playing; 4 s of silence: nobody watches
+HEARTBEAT_S = 4.0  # the page draws 2.5–5×/s while playing; 4 s of silence: nobody watches
 STARVED_S = 30.0  # ... unless its tab is still connected: then this long
-# The page sends a snapshot this often while playing (the film eases between them, so
-# more would cost the browser more React work for no smoother motion); a slow speed's
-# steps are spread over ticks this long. Measured against 0.1 s: docs/benchmarks.md.
-TICK_S = 0.2
 JOIN_S = 1.0  # how long a pause waits for the thread to end (it ends at once)
 WAIT_S = 0.05  # nothing to train (a step compiling): look again this often
+
+
+class Speed(NamedTuple):
+    """How a worker paces its run (the page's speed control, gansim/ui/transport.SPEEDS)."""
+    steps: int | None  # at most this many G steps per frame_s (None: all it can train)
+    turn_s: float  # seconds of training per fair turn (gansim/ui/fair.py)
+    frame_s: float  # seconds between two snapshots the page draws while it plays
+
+
+NORMAL = Speed(None, 0.065, 0.4)  # the speed control's default, and a worker's until set
 
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # every worker of this process
@@ -65,8 +71,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         self.left: int | None = None  # updates a lesson run still trains (None: until paused)
         self.phase = "both"  # what a lesson run trains: "both", "d" or "g"
-        self.per_tick: int | None = None  # a slow speed: at most this many steps per TICK_S
-        self.turn_s = 0.065  # seconds of training per fair turn (transport.SPEEDS)
+        self.speed = NORMAL
         self.beat_at = time.monotonic()
         # Whether the page's tab is still connected (set by the page, which can ask the
         # server; None where nobody can say, as in tests without one).
@@ -94,8 +99,8 @@ class Worker:
         with self._plan:
             self.left, self.phase = None, "both"
 
-    def set_speed(self, per_tick: int | None, turn_s: float) -> None:
-        self.per_tick, self.turn_s = per_tick, turn_s
+    def set_speed(self, speed: Speed) -> None:
+        self.speed = speed
 
     def beat(self) -> None:
         """The page drew: someone is watching."""
@@ -147,8 +152,9 @@ class Worker:
                 started = time.monotonic()
                 with self._plan:
                     left, phase = self.left, self.phase
-                want = left if self.per_tick is None else min(self.per_tick, left or self.per_tick)
-                done = self.run.train_for(self.turn_s, want, phase, stop=self._stopping,
+                speed = self.speed
+                want = left if speed.steps is None else min(speed.steps, left or speed.steps)
+                done = self.run.train_for(speed.turn_s, want, phase, stop=self._stopping,
                                           yield_check=self._yield_check)
                 with self._plan:
                     if self.left is not None and self.phase == phase:
@@ -157,8 +163,8 @@ class Worker:
                 if self.run.error or left == 0:
                     self.ended = "error" if self.run.error else "done"
                     return
-                if self.per_tick is not None:  # a slow speed: the rest of the tick idles
-                    self._stop.wait(max(0.0, TICK_S - (time.monotonic() - started)))
+                if speed.steps is not None:  # a slow speed: the rest of the frame idles
+                    self._stop.wait(max(0.0, speed.frame_s - (time.monotonic() - started)))
                 elif done == 0 and self.run.trainer.compiling:  # training waits for it
                     self._stop.wait(WAIT_S)
             self.ended = "pause"
