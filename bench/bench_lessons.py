@@ -75,13 +75,13 @@ def play_run(run: Run, step, max_seconds: float) -> dict:
     # The speed the lesson panel plays this run at: the default, or fewer frames when
     # the step asks for them.
     speed = transport.SPEEDS[lesson_panel.speed_for(step, keys.SPEED.default)]
-    max_steps, frame_s = speed.steps, speed.turn_s
+    max_steps, turn_s = speed.steps, speed.turn_s
     tracker, story_at = Tracker(), [0.0]
     first = {i: None for i in range(len(step.expect))}
     left, start = step.train, time.perf_counter()
     while left and not run.error:
         frame_start = time.perf_counter()
-        left -= run.train_for(frame_s, left if max_steps is None else min(max_steps, left),
+        left -= run.train_for(turn_s, left if max_steps is None else min(max_steps, left),
                               step.phase)
         draw(run, tracker, story_at)
         idle = transport.TICK_S - (time.perf_counter() - frame_start)

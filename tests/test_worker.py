@@ -48,7 +48,8 @@ def test_pause_stills_the_step_counter_within_0_2_s():
 def test_a_lesson_run_stops_at_exactly_n_with_the_numbers_of_trainer_train():
     """Many short turns (chunks) must train exactly what one Trainer.train(N) trains."""
     run = Run(CFG)
-    run.worker.set_speed(worker.Speed(None, 0.002, 0.4))  # turns of ~one step: the most chunking there is
+    # Turns of ~one step: the most chunking there is.
+    run.worker.set_speed(worker.Speed(None, 0.002, 0.4))
     run.worker.play(left=137)
     _wait(lambda: not run.worker.alive)
     assert run.worker.ended == "done" and run.worker.finished
