@@ -164,6 +164,7 @@ def page(seconds: float) -> dict:
         out.update(steps_per_s=(s1 - s0) / span,
                    painted_fps=(a1["frames"] - a0["frames"]) / span,
                    payloads_per_s=(a1["payloads"] - a0["payloads"]) / span,
+                   fetched_per_s=(a1.get("fetched", 0) - a0.get("fetched", 0)) / span,
                    browser_cores=(b1 - b0) / span, server_cores=(c1 - c0) / span)
         t0 = time.perf_counter()
         sampled = pg.locator(bh.ARENA).evaluate(bh.SAMPLE_FRAMES, seconds * 1000)
@@ -249,7 +250,8 @@ def main() -> None:
           f"[goal ≥ 0.7]")
     print(f"arena: {b['changed_fps']:.1f} changed frames/s in the page [goal ≥ 30] "
           f"({b['display_fps']:.1f} display frames/s; the film painted {b['painted_fps']:.1f}/s "
-          f"from {b['payloads_per_s']:.1f} payloads/s); screencast {b['screencast_fps']:.1f} "
+          f"from {b['payloads_per_s']:.1f} payloads/s, {b['fetched_per_s']:.1f}/s of them "
+          f"fetched from the film's route); screencast {b['screencast_fps']:.1f} "
           f"distinct/s of {b['screencast_sent']:.1f} sent")
     print(f"CPU: browser {b['browser_cores']:.2f} core [goal ≤ 0.5], server "
           f"{b['server_cores']:.2f} core; the browser's floor: {b['floor_cores']:.2f} core for "

@@ -13,7 +13,7 @@ TIMEOUT = 60
 
 
 def app(**params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "page.py"), default_timeout=TIMEOUT)
     at.query_params.update(params)
     return at.run()
 

@@ -52,7 +52,7 @@ ARENA_JS = ("(() => { const h = [...document.querySelectorAll('.st-key-arena *')
             " return h ? h.shadowRoot.querySelector('canvas') : null; })()")
 # Frames the film painted (its own counter, arena_canvas.js).
 ARENA_FRAMES = "() => (window.__gansimArena || {frames: 0}).frames"
-ARENA_STATS = "() => window.__gansimArena || {frames: 0, payloads: 0}"
+ARENA_STATS = "() => window.__gansimArena || {frames: 0, payloads: 0, fetched: 0}"
 
 
 def require_chromium() -> None:

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from gansim.config import DEFAULT, Config
 from gansim.trainer import Diverged, Trainer
-from gansim.ui import charts, export, urlstate
+from gansim.ui import charts, export, urlstate, worker
 
 from apphelpers import (FIXTURE_LESSONS, app, arena_of, query, run_of, spec_json, step_shown,
                         until_trained)
@@ -114,17 +114,24 @@ def test_bad_url_parameters_give_a_message_and_defaults():
 
 def test_frames_send_new_points_and_the_same_story_spec():
     """While playing, each frame sends the arena film the newest fakes (the worker trains
-    between frames) and the story chart the same spec (the browser updates in place)."""
+    between frames) and the story chart the same spec (the browser updates in place).
+    A frame within one film tick of the last snapshot reuses it (Run.snapshot's
+    max_age_s), so the second frame comes a tick later, as the page's timer asks."""
     at = app()
     at.button(key="play").click().run()
     first, arena0 = charts_of(at), arena_of(at)
     until_trained(at, arena0["step"] + 5)
+    time.sleep(worker.NORMAL.frame_s)  # the film tick at "Normal" with one page
     at.run()
     second, arena1 = charts_of(at), arena_of(at)
     assert arena1["step"] > arena0["step"] and arena1["fake"] != arena0["fake"]
     assert first[0].spec == second[0].spec
+    # Between the frames the film fetches newer payloads from its route (film.py).
+    token = at.session_state["film"].token
+    assert arena1["film"] == {"url": f"/gansim/film/{token}", "every_ms": 400}
     at.button(key="pause").click().run()
     assert not at.session_state["playing"] and not run_of(at).worker.alive
+    assert arena_of(at)["film"] is None  # paused: nothing to fetch
 
 
 def test_apply_cure_changes_the_run():

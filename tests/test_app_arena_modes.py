@@ -21,7 +21,7 @@ SMALL = dict(g_hidden="32", d_hidden="32", batch="64")
 
 
 def app(**params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "page.py"), default_timeout=TIMEOUT)
     at.query_params.update(params)
     return at.run()
 

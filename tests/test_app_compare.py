@@ -23,7 +23,7 @@ def fixture_lessons(monkeypatch):
 
 
 def app(**params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "page.py"), default_timeout=60)
     at.query_params.update({**TINY, **params})
     return at.run()
 

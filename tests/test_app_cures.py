@@ -30,8 +30,8 @@ def offer(monkeypatch):
         diag = Diagnosis("oscillation", "Forced", "A test forces this verdict.", cure, "Try it.")
         real = session.Run.snapshot
 
-        def snapshot(self):
-            return dataclasses.replace(real(self), diagnosis=diag)
+        def snapshot(self, max_age_s: float = 0.0):
+            return dataclasses.replace(real(self, max_age_s), diagnosis=diag)
 
         monkeypatch.setattr(session.Run, "snapshot", snapshot)
     return force

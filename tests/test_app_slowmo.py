@@ -33,7 +33,7 @@ def _lit(at: AppTest) -> set[str]:
 
 @pytest.mark.parametrize("d_steps", [1, 2])
 def test_step_through_one_iteration_forward_and_back(d_steps):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "page.py"), default_timeout=60)
     at.query_params.update(SMALL, d_steps=str(d_steps))
     at.run()
     trainer = at.session_state["run"].trainer
@@ -72,7 +72,7 @@ def test_step_through_one_iteration_forward_and_back(d_steps):
 
 
 def test_play_ends_slow_motion_and_the_live_arena_returns():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "page.py"), default_timeout=60)
     at.query_params.update(SMALL)
     at.run()
     at.toggle(key="slowmo").set_value(True).run()

@@ -97,13 +97,15 @@ def test_points_move_between_payloads_and_an_idle_arena_paints_nothing(browser, 
 # 16.7 ms, fake 0 moving one unit per payload, in a straight line or a random walk. The
 # text of the module, with its export made a plain function, is evaluated as a
 # function body; nothing outside the functions used here is touched.
-EASE_SIM = """([src, walk]) => {
+FILM_MODULE = """
   const body = src.replace('export default function', 'function mount') +
     '\\nreturn { receive, step };';
   const film = new Function('window', 'requestAnimationFrame', body)({}, () => 1);
   const s = { draw: { payload() {}, frame() {}, size() {} }, p: null, sig: '', from: null,
               to: null, cur: null, v0: null, t0: 0, dur: 250, arrived: 0, gap: null,
               raf: 0, armed: false, size: { width: 1 }, root: { clientWidth: 0 } };
+"""
+EASE_SIM = "([src, walk]) => {" + FILM_MODULE + """
   const payload = (x) => ({ box: [-9, 9, -9, 9], real: [], fake: [x, 0], arrows: [],
                             manifold: { xy: [] }, d: {} });
   let seed = 7, x = 0, lo = 0, hi = 0, t = 1000, next = 1000, last = null;
@@ -145,6 +147,31 @@ def test_points_glide_without_stopping_at_each_payload(browser):
     assert walk["lo"] - 1e-9 <= walk["drawn_lo"] and walk["drawn_hi"] <= walk["hi"] + 1e-9, \
         "a point swung past the places it was sent to"
     assert walk["end"] == pytest.approx(walk["target"])
+
+
+# The film's receive() on (line, step) payloads while it fetches from its route: which
+# ones it takes. Same harness as EASE_SIM: the module's own code, no page around it.
+ORDER_SIM = "([src, seq]) => {" + FILM_MODULE + """
+  s.filmUrl = '/gansim/film/t';  // fetching from its route
+  return seq.map(([line, step], i) => {
+    film.receive(s, { box: [-9, 9, -9, 9], real: [], fake: [step, 0], arrows: [],
+                      manifold: { xy: [] }, d: {}, line, step }, 1000 + 400 * i);
+    return [s.p.line, s.p.step];
+  });
+}"""
+
+
+def test_the_film_never_eases_back_to_an_older_snapshot(browser):
+    """A rerun's payload older than the last fetched one, or a fetch answered before a
+    Reset that arrives after it, is dropped: the film only moves forward in a run."""
+    src = (Path(__file__).resolve().parents[1] / "gansim/ui/arena_canvas.js").read_text()
+    sent = [[0, 5], [0, 3], [0, 5], [0, 8], [1, 0], [0, 9], [1, 4], [2, 0]]
+    page = browser.new_page()
+    try:
+        shown = page.evaluate(ORDER_SIM, [src, sent])
+    finally:
+        page.close()
+    assert shown == [[0, 5], [0, 5], [0, 5], [0, 8], [1, 0], [1, 0], [1, 4], [2, 0]]
 
 
 def test_hovering_a_point_shows_its_coordinates_and_d(browser, url):

@@ -9,6 +9,8 @@ import csv
 import io
 import os
 import time
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from browserhelpers import (ARENA, ARENA_STATS, SAMPLE_FRAMES, glides, open_page
                             pause_latency, run_lesson_step, step_of, wait_for)
 from gansim.lessons import load_all
 from gansim.trainer import Trainer
+from gansim.ui import film
 
 pytestmark = pytest.mark.browser
 
@@ -35,9 +38,15 @@ def test_playing_paints_a_film_and_pause_stills_it(server, browser):
         wait_for(lambda: step_of(page) >= 30, 30, "the step counter to pass 30")
         seconds, before = 2.0, page.evaluate(ARENA_STATS)
         sampled = page.locator(ARENA).evaluate(SAMPLE_FRAMES, seconds * 1000)
-        payloads = page.evaluate(ARENA_STATS)["payloads"] - before["payloads"]
+        after = page.evaluate(ARENA_STATS)
+        payloads = after["payloads"] - before["payloads"]
+        fetched = after["fetched"] - before["fetched"]
         fps = sampled["changed"] / seconds
         assert payloads > 0, "no snapshot arrived while playing"
+        # The film's snapshots come from its own route (gansim/ui/film.py), not from the
+        # page's reruns (one a second, and their snapshot is the film's last one).
+        assert fetched >= 0.8 * payloads, \
+            f"{fetched} of {payloads} payloads were fetched from the film's route"
         # A slideshow changes once per snapshot; a film changes at the display's rate,
         # which a loaded machine slows (11.5 display frames/s seen at load 8 on 2 cores,
         # so no absolute floor here: bench/bench_app.py measures the rate).
@@ -57,6 +66,15 @@ def test_playing_paints_a_film_and_pause_stills_it(server, browser):
         assert proc.poll() is None
     finally:
         context.close()
+
+
+def test_the_film_route_answers_only_a_live_tabs_token(server):
+    """A token no tab holds (or not of the token's form) gets a 404, not someone's run."""
+    url, _ = server
+    for token in ("A" * 22, "not.a.token", "x"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{url}{film.PATH}/{token}", timeout=10)
+        assert err.value.code == 404
 
 
 def _fakes_of_the_download(page) -> np.ndarray:

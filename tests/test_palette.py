@@ -37,12 +37,12 @@ def _strings(value) -> list[str]:
 
 
 def _guide() -> str:
-    """app.py's GUIDE constant, read without running the app."""
-    tree = ast.parse((ROOT / "app.py").read_text())
+    """page.py's GUIDE constant, read without running the app."""
+    tree = ast.parse((ROOT / "page.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "GUIDE" for t in node.targets):
             return ast.literal_eval(node.value)
-    raise AssertionError("app.py has no GUIDE")
+    raise AssertionError("page.py has no GUIDE")
 
 
 def _legends() -> list[str]:
@@ -55,7 +55,7 @@ def _texts() -> list[tuple[str, str]]:
     out = [(f.name, "\n".join(_strings(tomllib.loads(f.read_text())))) for f in LESSONS]
     slowmo = ROOT / "gansim" / "ui" / "slowmo.toml"  # slow motion's narration
     out.append((slowmo.name, "\n".join(_strings(tomllib.loads(slowmo.read_text())))))
-    out.append(("app.py GUIDE", _guide()))
+    out.append(("page.py GUIDE", _guide()))
     out.append(("arena legends", "\n".join(_legends())))
     return out
 

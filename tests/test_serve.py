@@ -125,6 +125,8 @@ def test_two_workers_two_browsers_sessions_stick(tmp_path):
         assert seen[cookie] == {cookie}, f"requests of one browser reached {seen[cookie]}"
     log = (tmp_path / "access.log").read_text()
     assert log.count('"GET /_stcore/stream HTTP/1.1" 101') >= 4  # 2 pages + 2 reloads
+    # The films fetched their payloads through nginx, from their own workers (above).
+    assert re.search(r'"GET /gansim/film/[A-Za-z0-9_-]{22} HTTP/1.1" 200', log)
 
 
 def test_sigterm_stops_nginx_and_every_worker(tmp_path):

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from gansim.ui import keys
 
 ROOT = Path(__file__).resolve().parents[1]
-UI_FILES = sorted((ROOT / "gansim" / "ui").glob("*.py")) + [ROOT / "app.py"]
+UI_FILES = sorted((ROOT / "gansim" / "ui").glob("*.py")) + [ROOT / "app.py",
+                                                               ROOT / "page.py"]
 MOVED_BY_TRANSPORT = {"PLAYING", "TRAIN_LEFT", "CMP_PLAYING"}
 
 
@@ -87,7 +88,7 @@ def _declared_pattern() -> re.Pattern:
 @pytest.fixture(scope="module")
 def page_keys() -> set[str]:
     """Every session key the page holds after visiting each view and playing a little."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "page.py"), default_timeout=120).run()
     seen = set(at.session_state.keys())
     at.button(key="play").click().run()
     at.button(key="pause").click().run()
@@ -107,7 +108,7 @@ def test_every_key_the_page_holds_is_declared(page_keys):
 
 
 def test_the_one_pause_stops_the_run_and_the_panes_from_every_caller():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "page.py"), default_timeout=120).run()
     at.button(key="play").click().run()
     assert at.session_state["playing"]
     at.radio(key="view").set_value("Compare").run()  # a view switch pauses

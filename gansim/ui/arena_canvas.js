@@ -11,14 +11,20 @@ const FIRST_MS = 250, MIN_MS = 60, MAX_MS = 1000;  // an easing's duration bound
 // only lets the points settle.
 const LEAD = 1.5;
 const REACH_PX = 8;  // hover or click within this of a point picks it
-const STATS = (window.__gansimArena = window.__gansimArena || { frames: 0, payloads: 0 });
+// A film whose route fails this many times in a row stops asking: the page was served
+// without it (`streamlit run page.py`), and its reruns still bring a payload a second.
+const FILM_TRIES = 3;
+const STATS = (window.__gansimArena = window.__gansimArena ||
+               { frames: 0, payloads: 0, fetched: 0 });
 
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   const root = parentElement.querySelector(".gansim-arena");
   const s = root.__arena || (root.__arena = create(root));
   s.trigger = setTriggerValue;
+  s.data = data;
   arm(s);
+  film(s, data && data.film);
   receive(s, data, performance.now());
   return () => disarm(s);
 }
@@ -30,6 +36,7 @@ function create(root) {
     p: null, sig: "", from: null, to: null, cur: null, v0: null, t0: 0, dur: FIRST_MS,
     arrived: 0, gap: null, raf: 0, armed: false,
     size: null, mouse: null, handlers: null, observer: null,
+    data: null, filmUrl: null, filmEvery: 0, filmGen: 0, filmTimer: 0, filmFails: 0,
   };
 }
 
@@ -66,10 +73,56 @@ function local(s, e) {
   return { x: e.clientX - r.left, y: e.clientY - r.top };
 }
 
+// --- the film's own route (gansim/ui/film.py) ------------------------------------------
+
+// While the run plays, the page sends where to fetch newer payloads and how often; the
+// page's reruns (once a second) keep bringing one too. No film: stop asking.
+function film(s, f) {
+  const url = (f && f.url) || null;
+  s.filmEvery = f ? f.every_ms : 0;
+  if (url === s.filmUrl) return;
+  s.filmUrl = url;
+  s.filmGen += 1;  // an answer to an older round is dropped
+  s.filmFails = 0;
+  clearTimeout(s.filmTimer);
+  if (url) fetchPayload(s, s.filmGen);
+}
+
+async function fetchPayload(s, gen) {
+  const started = performance.now();
+  let ok = false;
+  try {
+    const answer = await fetch(s.filmUrl, { cache: "no-store", credentials: "same-origin" });
+    if (answer.ok) {
+      const p = await answer.json();
+      ok = true;
+      if (gen === s.filmGen) {
+        STATS.fetched += 1;
+        receive(s, { ...s.data, ...p }, performance.now());
+      }
+    }
+  } catch (e) { /* the server is restarting or gone: counted as a failure below */ }
+  // Stop when the film stopped, or the arena left the page (unmounted).
+  if (gen !== s.filmGen || !s.root.isConnected) return;
+  s.filmFails = ok ? 0 : s.filmFails + 1;
+  if (s.filmFails >= FILM_TRIES) return;
+  const wait = Math.max(0, s.filmEvery - (performance.now() - started));
+  s.filmTimer = setTimeout(() => fetchPayload(s, gen), wait);
+}
+
+// While the film fetches, a payload no newer than the one drawn brings nothing: a rerun's
+// payload may be older than the last fetched, and a fetch answered just before a Reset
+// may arrive after it. A run's lines only grow (Run.line: a reset or a rewind starts one).
+function stale(s, p) {
+  if (!s.filmUrl || !s.p) return false;
+  return p.line < s.p.line || (p.line === s.p.line && p.step <= s.p.step);
+}
+
 // --- payloads -----------------------------------------------------------------------
 
 function receive(s, p, now) {
   if (!p || !p.box) return;
+  if (stale(s, p)) { s.p = { ...s.p, ...layoutOf(p) }; resize(s); return; }
   const sig = JSON.stringify(p);
   if (sig === s.sig) { paintSoon(s); return; }  // a rerun that changed nothing
   const heightChanged = s.p && (s.p.height !== p.height || s.p.leave_px !== p.leave_px ||
@@ -89,7 +142,8 @@ function receive(s, p, now) {
   s.v0 = goesOn ? velocity(s, now, to) : zeros(to);  // before the old easing is replaced
   s.from = goesOn ? startFrom(s.cur, to) : to;
   // The landscape fades on from where the last fade got (sameBox), else shows anew.
-  s.draw.payload(p, Boolean(sameBox), s.p ? ease(progress(s, now)) : 1);
+  s.draw.payload(p, Boolean(sameBox), s.p ? ease(progress(s, now)) : 1,
+                 same(s.from.real, to.real));
   s.to = to;
   s.cur = cloneArrays(s.from);
   s.p = p;
@@ -97,6 +151,12 @@ function receive(s, p, now) {
   s.dur = Math.min(MAX_MS, Math.max(MIN_MS, s.gap === null ? FIRST_MS : LEAD * s.gap));
   if (heightChanged || !s.size) resize(s);
   paintSoon(s);
+}
+
+// What the page says about the canvas's size and clicks, not about the run.
+function layoutOf(p) {
+  const { height, leave_px, min_fit, max_side, clickable, film } = p;
+  return { height, leave_px, min_fit, max_side, clickable, film };
 }
 
 function floats(list) {
@@ -125,6 +185,12 @@ function startFrom(drawn, to) {
       (Number.isFinite(v) ? v : to[k][i])) : Float64Array.from(to[k]);
   }
   return out;
+}
+
+function same(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function zeros(to) {

@@ -33,7 +33,8 @@ MIN_FIT = 280  # px: the least a window-fitted arena shrinks to (layout.py's CSS
 
 
 def draw(payload: dict, *, key: str, height: int | None = None, leave_px: int | None = None,
-         max_side: int | None = None, on_click: Callable[[], None] | None = None):
+         max_side: int | None = None, on_click: Callable[[], None] | None = None,
+         film: dict | None = None):
     """Mount (or update) the arena film; it fills its column's width.
 
     height: the canvas's height in CSS pixels (None: the plot is square, as tall as wide,
@@ -43,6 +44,8 @@ def draw(payload: dict, *, key: str, height: int | None = None, leave_px: int | 
     on_click: called when a person clicks the plot; the result's `click` then holds
     {"x", "y": box coordinates, "kind": "fake" | "real" | None, "index": the nearest
     point within reach, or None}.
+    film: while the run plays, {"url", "every_ms"}: the film fetches newer payloads there
+    that often (film.py), between the reruns that send `payload`.
     """
     if height is not None and height < MIN_HEIGHT:
         raise ValueError(f"height must be at least {MIN_HEIGHT} px (or None for a square "
@@ -53,6 +56,6 @@ def draw(payload: dict, *, key: str, height: int | None = None, leave_px: int | 
     if max_side is not None and max_side < MIN_SIDE:
         raise ValueError(f"max_side must be at least {MIN_SIDE} px, got {max_side}")
     data = {**payload, "height": height, "leave_px": leave_px, "min_fit": MIN_FIT,
-            "max_side": max_side, "clickable": on_click is not None}
+            "max_side": max_side, "clickable": on_click is not None, "film": film}
     callbacks = {"on_click_change": on_click} if on_click is not None else {}
     return _COMPONENT(key=key, data=data, width="stretch", height="content", **callbacks)

@@ -32,8 +32,9 @@ function rampAt(ramp, t) {
 // --- layers -----------------------------------------------------------------------
 
 // The landscape at the plot's size in device pixels: scaled once (smoothed, grid values
-// on the box's edges as pixel centres) with the Vega image's opacity on white applied.
-function bakeLandscape(p, small, side, dpr) {
+// on the box's edges as pixel centres) with the Vega image's opacity on white applied,
+// then `marks(g)` on it (what stays put through the payload: rings, still real dots).
+function bakeLandscape(p, small, side, dpr, marks) {
   const n = Math.max(1, Math.round(side * dpr)), [ny, nx] = p.d.shape, [x0, x1, y0, y1] = p.box;
   const c = newCanvas(n, n);
   const g = c.getContext("2d", { alpha: false });  // opaque: a frame copies it, no blending
@@ -46,6 +47,8 @@ function bakeLandscape(p, small, side, dpr) {
   g.globalAlpha = 1 - p.opacity.landscape;
   g.fillStyle = "#fff";
   g.fillRect(0, 0, side, side);
+  g.globalAlpha = 1;
+  marks(g);
   return c;
 }
 
@@ -211,8 +214,8 @@ function drawAxes(ctx, box, view) {
   ctx.stroke();
 }
 
-// The two axis lines on the plot's edges, drawn each frame: the landscape covers half
-// of their width.
+// The two axis lines on the plot's edges: the backdrop has them, and each frame draws
+// them again inside the plot's clip, where the landscape covered their inner halves.
 function drawAxisLines(ctx, side) {
   const bottom = MARGIN.top + side;
   ctx.strokeStyle = "#888";
@@ -238,6 +241,7 @@ function backdrop(p, view, width, height, dpr) {
   g.fillRect(0, 0, c.width, c.height);
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   drawAxes(g, p.box, view);
+  drawAxisLines(g, view.side);  // their outer halves stay; each frame redraws the inner
   drawLegend(g, p, view, width, dotScale(view.side));
   return c;
 }

@@ -29,19 +29,22 @@ function makeView(box, side) {
 
 function painter(canvas) {
   const s = { canvas, ctx: canvas.getContext("2d", { alpha: false }), p: null, size: null,
-              landOld: null, landNew: null, layers: null };
+              landOld: null, landNew: null, layers: null, still: false, shown: null };
   return {
     // {width, height, side} in CSS px, dpr the device pixel ratio
     size(size) {
       s.size = size;
       canvas.width = Math.round(size.width * size.dpr);
       canvas.height = Math.round(size.height * size.dpr);
+      s.shown = null;  // a new size clears the canvas: the backdrop goes on again
     },
-    // fade: cross-fade from what shows, which is k of the way through the last fade
-    payload(p, fade, k) {
+    // fade: cross-fade from what shows, which is k of the way through the last fade;
+    // still: the real dots stay where they are during this payload's easing
+    payload(p, fade, k, still) {
       s.landOld = fade && s.landNew ? blendAt(s, k) : null;
       s.landNew = landscape(p);
       s.p = p;
+      s.still = still;
     },
     // cur: the points where they are now; k: the landscape fade's share
     frame(cur, k) {
@@ -50,6 +53,12 @@ function painter(canvas) {
   };
 }
 
+// Only the plot changes from frame to frame: the backdrop around it (white, ticks,
+// legend, the axis lines' outer halves) goes on once per size and looks, and every mark
+// of a frame is clipped to the plot. The rings, and the real dots while they stand
+// still, are part of the landscape's image (baked once per payload); what a frame draws
+// is the landscape, the moving marks and the axis lines' inner halves. Painting the
+// whole canvas each frame cost most of the browser's core (docs/benchmarks.md).
 function paint(s, cur, k) {
   const { ctx, p } = s, { side, dpr } = s.size;
   const view = makeView(p.box, side);
@@ -57,21 +66,23 @@ function paint(s, cur, k) {
   // Device pixels for the copies of baked layers (one pixel per pixel: no filtering).
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.globalAlpha = 1;
-  ctx.drawImage(L.backdrop, 0, 0);  // white, ticks and legend, drawn once per size and looks
+  if (s.shown !== L.backdrop) {
+    ctx.drawImage(L.backdrop, 0, 0);
+    s.shown = L.backdrop;
+  }
   drawLandscape(s, L, k);
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.save();
   ctx.beginPath();
   ctx.rect(MARGIN.left, MARGIN.top, side, side);
   ctx.clip();  // a fake that wanders off the fixed box is not drawn over the axes
-  drawRings(ctx, p, view);
   drawManifold(ctx, p, cur.manifold, view);
   const real = L.dots.real;
-  drawDots(ctx, cur.real, view, L.dots.half.real, () => real);
+  if (!L.realBaked) drawDots(ctx, cur.real, view, L.dots.half.real, () => real);
   drawArrows(ctx, p, cur, view);
   drawDots(ctx, cur.fake, view, L.dots.half.fake, (i) => L.dots.fake[i]);
-  ctx.restore();
   drawAxisLines(ctx, side);
+  ctx.restore();
 }
 
 // The landscape as it shows k of the way through a fade: the next fade's starting image.
@@ -101,6 +112,11 @@ function layers(s) {
     L.dots = stamps(s.p, side, dpr);
     L.payload = s.p;
   }
+  // The real dots go into the landscape's image while they stand still, and sit under
+  // G's manifold as they always do (so not with the manifold on, which is drawn between).
+  const realBaked = s.still && !s.p.manifold.lines;
+  if (L.realBaked !== realBaked) L.land.clear();
+  L.realBaked = realBaked;
   for (const small of L.land.keys()) {  // only the fade's two ends are kept
     if (small !== s.landOld && small !== s.landNew) L.land.delete(small);
   }
@@ -110,7 +126,12 @@ function layers(s) {
 function baked(s, L, small) {
   let c = L.land.get(small);
   if (!c) {
-    c = bakeLandscape(s.p, small, s.size.side, s.size.dpr);
+    const { side, dpr } = s.size, view = makeView(s.p.box, side);
+    c = bakeLandscape(s.p, small, side, dpr, (g) => {
+      g.translate(-MARGIN.left, -MARGIN.top);  // the plot's corner: marks in canvas CSS px
+      drawRings(g, s.p, view);
+      if (L.realBaked) drawDots(g, floats(s.p.real), view, L.dots.half.real, () => L.dots.real);
+    });
     L.land.set(small, c);
   }
   return c;

@@ -160,6 +160,8 @@ SWEEP_ERROR = Key("sweep_error", None, "why the last sweep stopped")
 # --- the live arena film (issue 22) ----------------------------------------------------
 ARENA_FILM = Key("arena", UNSET, "the live arena film's component state (arena_canvas.py)",
                  WIDGET)
+FILM = Key("film", None, "this tab's film.Source: the token the film fetches payloads with "
+                         "while playing, and the display toggles it draws them with")
 
 # --- buttons (Streamlit keeps a click here for one run; it cannot be set) ----------------
 _BUTTONS = {

@@ -1,8 +1,10 @@
 """The live view: one frame = the run's newest snapshot, drawn (the worker trains).
 
-`frame()` is the body of the app's `@st.fragment(run_every=...)`: while playing, the
-browser's timer reruns only this part of the page, so the sidebar is not redrawn. The
-arena is a client-side film (arena_canvas.py) that eases between the snapshots sent.
+`frame()` is the body of the page's `@st.fragment(run_every=...)`: while playing, the
+browser's timer reruns only this part of the page (once a second: transport.page_tick),
+so the sidebar is not redrawn. The arena is a client-side film (arena_canvas.py) that
+eases between snapshots; while playing it fetches them from its own route (film.py)
+every transport.live_tick(), between the reruns.
 """
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ import streamlit as st
 
 from ..diagnosis import EVALS, settled
 from ..tracker import Tracker
-from . import arena_canvas, charts, fair, generator_view, layout, transport
-from .arena_payload import arena_payload
-from .keys import (ARENA_FILM, ARENA_MODE, DIAGNOSIS, PLAYING, SHOW_ARROWS, SHOW_CIRCLES,
-                   SHOW_MANIFOLD, STORY_CACHE, button)
+from streamlit import config
+
+from . import arena_canvas, charts, fair, film, generator_view, layout, transport
+from .keys import (ARENA_FILM, ARENA_MODE, DIAGNOSIS, FILM, PLAYING, SHOW_ARROWS,
+                   SHOW_CIRCLES, SHOW_MANIFOLD, STORY_CACHE, button)
 
 STORY_EVERY_S = 0.5
 BANNER = {"healthy": st.success, "warming_up": st.info, "diverged": st.error}
@@ -37,7 +40,8 @@ def frame() -> None:
 
 def _frame(run) -> None:
     """Counters, diagnosis, arena and story of the run's newest snapshot."""
-    snap = run.snapshot()
+    # While playing, the film's route may have just taken one: the same state, shared.
+    snap = run.snapshot(max_age_s=transport.live_tick() if PLAYING.get() else 0.0)
     _counters(run, snap)
     # A fixed container keeps the charts at the same place in the page tree whether or
     # not an error or a cure button shows, so the browser updates them instead of
@@ -50,14 +54,34 @@ def _frame(run) -> None:
         if ARENA_MODE.get() == generator_view.MODE:
             generator_view.draw(run, snap)
         else:
-            # The film (arena_canvas.js) eases between these payloads in the browser.
-            arena_canvas.draw(arena_payload(snap, show_arrows=SHOW_ARROWS.get(),
-                                            show_manifold=SHOW_MANIFOLD.get(),
-                                            show_rings=SHOW_CIRCLES.get()),
-                              key=ARENA_FILM.name, leave_px=layout.ABOVE_ARENA_PX)
+            # The film (arena_canvas.js) eases between these payloads in the browser,
+            # and while playing between those it fetches from its route.
+            source = _film_source(run)
+            arena_canvas.draw(film.payload(run, snap, source.options), key=ARENA_FILM.name,
+                              leave_px=layout.ABOVE_ARENA_PX, film=_film(source))
             st.caption(_legend(snap) + generator_view.manifold_note(
                 snap, SHOW_MANIFOLD.get()))
     st.vega_lite_chart(_story(snap), theme=None, width="content", key="story")
+
+
+def _film_source(run) -> film.Source:
+    """This tab's film source (film.py), with the display toggles as they are now."""
+    options = {"show_arrows": SHOW_ARROWS.get(), "show_manifold": SHOW_MANIFOLD.get(),
+               "show_rings": SHOW_CIRCLES.get()}
+    source = FILM.get()
+    if source is None or source.run is not run:
+        source = film.register(run, options)
+        FILM.set(source)
+    source.show(options)
+    return source
+
+
+def _film(source: film.Source) -> dict | None:
+    """While playing: where and how often the film fetches its payloads."""
+    if not PLAYING.get():
+        return None
+    return {"url": film.url(config.get_option("server.baseUrlPath"), source.token),
+            "every_ms": round(1000 * transport.live_tick())}
 
 
 def _story(snap) -> dict:

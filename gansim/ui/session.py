@@ -40,6 +40,10 @@ class Run:
         self._d_done = 0  # D updates of the current step done so far (steps span frames)
         self.unit_s = fair.PLAIN_STEP_S  # seconds per default-step unit, measured here
         self.worker = Worker(self)  # trains while the page plays (worker.py)
+        # The run's line: a reset or a rewind starts a new one (its steps go back), so the
+        # film knows an older step of the same line from a new start (film.py).
+        self.line = 0
+        self._last: tuple | None = None  # (time, line, snapshot) of the newest snapshot
 
     @property
     def cfg(self) -> Config:
@@ -180,6 +184,7 @@ class Run:
         trainer.ready()  # start compiling now, before Play
         with self.lock:
             self.trainer = trainer
+            self.line += 1
             self._d_done = 0
             self.frames.clear()
             self._ticks.clear()
@@ -189,6 +194,7 @@ class Run:
         """Back to the newest checkpoint at or before `step`; returns the step reached."""
         with self.lock:
             reached = self.trainer.rewind(step)
+            self.line += 1
             self._d_done = 0
             self.frames = deque((f for f in self.frames if f[0] <= reached), maxlen=GIF_FRAMES)
             self._ticks.clear()
@@ -200,9 +206,16 @@ class Run:
             return [s for s, _ in self.trainer.checkpoints]
 
     # --- reading ------------------------------------------------------------------
-    def snapshot(self):
+    def snapshot(self, max_age_s: float = 0.0):
+        """The run's state now, or one taken at most `max_age_s` ago on the same line: while
+        playing, the page's frame and the film's route (film.py) share one instead of
+        each taking its own."""
+        last = self._last
+        if last and last[1] == self.line and time.monotonic() - last[0] <= max_age_s:
+            return last[2]
         with self.lock:
-            snap = self.trainer.snapshot()
+            snap, line = self.trainer.snapshot(), self.line
+        self._last = (time.monotonic(), line, snap)
         self._record(snap)
         return snap
 

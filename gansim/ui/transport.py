@@ -36,6 +36,7 @@ TICK_S = 0.1  # the compare panes' frames (they still train in their frames)
 # process with the workers: at 10 sessions × 5 frames/s drawing took most of the server's
 # core (bench_class), so frames thin out with the class; the film eases between them.
 CLASS_TICK_S = 0.05  # seconds between a session's snapshots, per playing session
+PAGE_TICK_S = 1.0  # the live fragment's reruns while playing: words and story, not the film
 STEPS = {"d": Run.step_d, "g": Run.step_g, "both": Run.step_both}  # the Step buttons
 
 
@@ -81,8 +82,16 @@ def speed() -> Speed:
 
 
 def live_tick() -> float:
-    """Seconds between two snapshots of the live page while it plays."""
+    """Seconds between two snapshots of the live page while it plays: the film's payloads
+    (gansim/ui/film.py)."""
     return max(speed().frame_s, CLASS_TICK_S * fair.TURNSTILE.playing())
+
+
+def page_tick() -> float:
+    """Seconds between two reruns of the live fragment while it plays: the counters, the
+    banner and the story. The film's payloads come on their own route, every live_tick():
+    each rerun costs the browser far more than a payload (docs/benchmarks.md)."""
+    return max(PAGE_TICK_S, live_tick())
 
 
 def play() -> None:

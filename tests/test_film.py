@@ -1,0 +1,75 @@
+"""The film's route (gansim/ui/film.py): tokens, what it answers, and the snapshot it shares
+with the page's frame (Run.snapshot's max_age_s, Run.line)."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+
+from starlette.requests import Request
+
+from gansim.config import Config
+from gansim.ui import film
+from gansim.ui.arena_payload import arena_payload
+from gansim.ui.session import Run
+
+OPTIONS = {"show_arrows": True, "show_manifold": False, "show_rings": True}
+
+
+def _get(token: str):
+    scope = {"type": "http", "method": "GET", "path": f"{film.PATH}/{token}", "headers": [],
+             "query_string": b"", "path_params": {"token": token}}
+    return asyncio.run(film.serve(Request(scope)))
+
+
+def test_a_registered_tab_gets_its_runs_newest_arena():
+    run = Run(Config(seed=3))
+    source = film.register(run, OPTIONS)
+    with run.lock:
+        run.trainer.train(4)
+    answer = _get(source.token)
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    body = json.loads(answer.body)
+    assert body["step"] == 4 and body["line"] == run.line
+    # The same fields as the page's own payload: one builder for both.
+    assert body.keys() == {**arena_payload(run.snapshot(), **OPTIONS), "line": 0}.keys()
+
+
+def test_display_toggles_reach_the_route():
+    run = Run(Config(seed=3))
+    source = film.register(run, OPTIONS)
+    assert json.loads(_get(source.token).body)["arrows"]
+    source.show({**OPTIONS, "show_arrows": False})
+    assert json.loads(_get(source.token).body)["arrows"] == []
+
+
+def test_unknown_malformed_and_closed_tabs_get_404():
+    assert _get("A" * 22).status_code == 404
+    assert _get("short").status_code == 404
+    source = film.register(Run(Config(seed=1)), OPTIONS)
+    token = source.token
+    assert film.TOKEN.fullmatch(token) and film.find(token) is source
+    del source  # the session's state let go of it: the tab is gone
+    gc.collect()
+    assert film.find(token) is None and _get(token).status_code == 404
+
+
+def test_the_address_follows_the_servers_base_path():
+    assert film.url("", "t") == "/gansim/film/t"
+    assert film.url("/class/", "t") == "/class/gansim/film/t"
+    assert [r.path for r in film.routes("class")] == ["/class/gansim/film/{token}"]
+
+
+def test_a_recent_snapshot_is_shared_until_the_line_changes():
+    run = Run(Config(seed=2))
+    first = run.snapshot()
+    assert run.snapshot(max_age_s=60.0) is first  # the film's route just took one
+    assert run.snapshot() is not first  # max_age_s 0: always fresh (a paused page)
+    line = run.line
+    run.reset()
+    assert run.line == line + 1 and run.snapshot(max_age_s=60.0).step == 0
+    with run.lock:
+        run.trainer.train(3)
+    run.snapshot()
+    run.rewind(0)  # a rewind starts a new line too: its steps go back
+    assert run.line == line + 2
