@@ -9,7 +9,7 @@ import json
 from starlette.requests import Request
 
 from gansim.config import Config
-from gansim.ui import film
+from gansim.ui import fair, film, transport
 from gansim.ui.arena_payload import arena_payload
 from gansim.ui.session import Run
 
@@ -73,3 +73,17 @@ def test_a_recent_snapshot_is_shared_until_the_line_changes():
     run.snapshot()
     run.rewind(0)  # a rewind starts a new line too: its steps go back
     assert run.line == line + 2
+
+
+def test_the_page_reruns_once_a_second_beside_the_film_but_each_slow_step(monkeypatch):
+    """At full speed the film's payloads come every live_tick() and the page's words once
+    a second; at a slow speed the step counter follows every snapshot (one or five
+    steps), so the page reruns with the film."""
+    monkeypatch.setattr(fair.TURNSTILE, "playing", lambda: 1)
+    for label, speed in transport.SPEEDS.items():
+        monkeypatch.setattr(transport, "speed", lambda speed=speed: speed)
+        assert transport.live_tick() == speed.frame_s, label
+        want = speed.frame_s if speed.steps is not None else transport.PAGE_TICK_S
+        assert transport.page_tick() == want, label
+    monkeypatch.setattr(fair.TURNSTILE, "playing", lambda: 30)  # a class: 1.5 s each
+    assert transport.page_tick() == transport.live_tick() == 30 * transport.CLASS_TICK_S

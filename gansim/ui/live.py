@@ -12,11 +12,10 @@ import math
 import time
 
 import streamlit as st
+from streamlit import config
 
 from ..diagnosis import EVALS, settled
 from ..tracker import Tracker
-from streamlit import config
-
 from . import arena_canvas, charts, fair, film, generator_view, layout, transport
 from .keys import (ARENA_FILM, ARENA_MODE, DIAGNOSIS, FILM, PLAYING, SHOW_ARROWS,
                    SHOW_CIRCLES, SHOW_MANIFOLD, STORY_CACHE, button)

@@ -90,7 +90,10 @@ def live_tick() -> float:
 def page_tick() -> float:
     """Seconds between two reruns of the live fragment while it plays: the counters, the
     banner and the story. The film's payloads come on their own route, every live_tick():
-    each rerun costs the browser far more than a payload (docs/benchmarks.md)."""
+    each rerun costs the browser far more than a payload (docs/benchmarks.md). At the
+    slow speeds each snapshot is one or five steps, and the step counter says which."""
+    if speed().steps is not None:
+        return live_tick()
     return max(PAGE_TICK_S, live_tick())
 
 
