@@ -3,8 +3,8 @@
 While the page plays, the film (arena_canvas.js) asks `GET <base>/gansim/film/<token>`
 every `transport.live_tick()` seconds and eases to each answer. Before, every payload
 was a rerun of the live fragment: the browser rebuilt the counters, the banner and the
-story 2.5 times a second to move the points, and that, not the painting, was most of
-its core (docs/benchmarks.md, "The film's own route"). Now the fragment reruns once a
+story 2.5 times a second to move the points, about a seventh of its core beside the
+painting (docs/benchmarks.md, "The film's own route"). Now the fragment reruns once a
 second for the words and the story, and the points come here.
 
 `streamlit run app.py` serves the route (app.py is an `st.App` with these routes). A
