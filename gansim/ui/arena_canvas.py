@@ -3,8 +3,8 @@
 Python sends one payload per snapshot (arena_payload.py); the browser keeps the canvas,
 eases the points from where they were to where they are and cross-fades D's landscape
 at the display's rate, and stops drawing when nothing moves. The script (arena_canvas.js,
-arena_marks.js) and its styles are inline files beside this one: no build step, nothing
-fetched from the internet.
+arena_paint.js, arena_marks.js, arena_pixels.js) and its styles are inline files beside
+this one: no build step, nothing fetched from the internet.
 """
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from .arena_payload import arena_payload  # noqa: F401  (the API: build, then dr
 
 HERE = Path(__file__).parent
 HTML = '<div class="gansim-arena"><canvas></canvas><div class="tip" hidden></div></div>'
-# One inline module from three files split by idea: the film (easing, size, hover), its
-# painter, the marks.
+# One inline module from four files split by idea: the film (easing, size, hover), its
+# painter, the marks, and the pixels a frame's marks are drawn in.
 JS = "\n".join((HERE / name).read_text(encoding="utf-8")
-                for name in ("arena_canvas.js", "arena_paint.js", "arena_marks.js"))
+                for name in ("arena_canvas.js", "arena_paint.js", "arena_marks.js", "arena_pixels.js"))
 # Registered once at import: a second registration under one name replaces the first.
 _COMPONENT = st.components.v2.component(
     "gansim.arena_canvas", html=HTML, js=JS,

@@ -31,13 +31,14 @@ function rampAt(ramp, t) {
 
 // --- layers -----------------------------------------------------------------------
 
-// The landscape at the plot's size in device pixels: scaled once (smoothed, grid values
-// on the box's edges as pixel centres) with the Vega image's opacity on white applied,
-// then `marks(g)` on it (what stays put through the payload: rings, still real dots).
-function bakeLandscape(p, small, side, dpr, marks) {
+// The landscape at the plot's size in device pixels, as Uint32 pixels: scaled once
+// (smoothed, grid values on the box's edges as pixel centres) with the Vega image's
+// opacity on white applied, then `marks(g)` drawn on it and `dots(frame)` put in it
+// (what stays put through the payload: rings, still real dots).
+function bakeLandscape(p, small, side, dpr, marks, dots) {
   const n = Math.max(1, Math.round(side * dpr)), [ny, nx] = p.d.shape, [x0, x1, y0, y1] = p.box;
   const c = newCanvas(n, n);
-  const g = c.getContext("2d", { alpha: false });  // opaque: a frame copies it, no blending
+  const g = c.getContext("2d", { alpha: false, willReadFrequently: true });
   g.setTransform(n / side, 0, 0, n / side, 0, 0);  // the plot's CSS pixels
   const cx = (x1 - x0) / (nx - 1), cy = (y1 - y0) / (ny - 1);
   const perX = side / (x1 - x0), perY = side / (y1 - y0);
@@ -49,19 +50,21 @@ function bakeLandscape(p, small, side, dpr, marks) {
   g.fillRect(0, 0, side, side);
   g.globalAlpha = 1;
   marks(g);
-  return c;
+  const f = pixelFrame(n);
+  f.d.set(g.getImageData(0, 0, n, n).data);
+  dots(f);
+  return f.u32;
 }
 
-// The cross-fade: the old picture, the new one over it at the easing's share (device px).
-function drawLandscape(s, L, k) {
-  const { ctx } = s, dpr = s.size.dpr;
-  const x = Math.round(MARGIN.left * dpr), y = Math.round(MARGIN.top * dpr);
-  if (s.landOld && k < 1) {
-    ctx.drawImage(baked(s, L, s.landOld), x, y);
-    ctx.globalAlpha = k;
-  }
-  ctx.drawImage(baked(s, L, s.landNew), x, y);
-  ctx.globalAlpha = 1;
+// A frame's plot: the cross-fade (the new picture over the old at the easing's share),
+// then the moving marks in their order: manifold, real dots, arrows, G's dots on top.
+function plotInto(f, s, L, cur, k, at) {
+  const p = s.p, looks = L.dots;
+  fadeInto(f.u32, s.landOld && k < 1 ? baked(s, L, s.landOld) : null, baked(s, L, s.landNew), k);
+  manifoldInto(f, p, cur.manifold, at);
+  if (!L.realBaked) dotsInto(f, cur.real, at, looks.r.real, () => looks.real);
+  arrowsInto(f, p, cur, at);
+  dotsInto(f, cur.fake, at, looks.r.fake, (i) => looks.fake[i]);
 }
 
 function drawRings(ctx, p, view) {
@@ -81,52 +84,24 @@ function drawRings(ctx, p, view) {
   ctx.setLineDash([]);
 }
 
-function drawManifold(ctx, p, xy, view) {
+// Where a point in box units lands in a frame's pixels (device px from the plot's
+// corner, where the frame is put: drawLandscape).
+function pixelView(view, dpr) {
+  const ox = Math.round(MARGIN.left * dpr), oy = Math.round(MARGIN.top * dpr);
+  return { x: (x) => view.px(x) * dpr - ox, y: (y) => view.py(y) * dpr - oy, dpr };
+}
+
+function manifoldInto(f, p, xy, at) {
   const lines = p.manifold.lines;
   if (!lines || !xy.length) return;
-  const points = xy.length / 2 / lines;
-  ctx.strokeStyle = p.colours.manifold;
-  ctx.globalAlpha = p.opacity.manifold;
-  ctx.lineWidth = 0.6;
-  for (let l = 0; l < lines; l++) {  // one stroke per line, as Vega's
-    ctx.beginPath();
-    for (let i = 0; i < points; i++) {
-      const o = 2 * (l * points + i), x = view.px(xy[o]), y = view.py(xy[o + 1]);
-      if (!Number.isFinite(x + y)) continue;
-      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+  const points = xy.length / 2 / lines, rgb = rgbOf(p.colours.manifold);
+  for (let l = 0; l < lines; l++) {
+    for (let i = 1; i < points; i++) {
+      const o = 2 * (l * points + i);
+      const ax = at.x(xy[o - 2]), ay = at.y(xy[o - 1]), bx = at.x(xy[o]), by = at.y(xy[o + 1]);
+      if (Number.isFinite(ax + ay + bx + by)) lineInto(f, ax, ay, bx, by, 0.6 * at.dpr, rgb, p.opacity.manifold);
     }
-    ctx.stroke();
   }
-  ctx.globalAlpha = 1;
-}
-
-function fakeStyle(p, i) {
-  const c = p.fake_colour[i];
-  const colour = c < 0 ? p.colours.no_modes : p.palette[c % p.palette.length];
-  return [colour, p.fake_far[i] ? p.opacity.far : p.opacity.hq];
-}
-
-// Each dot its own translucent stamp, as Vega draws marks: where dots pile up the colour
-// deepens (one path per colour would fill their union once and look pale). A stamp is
-// a small pre-drawn circle per colour, opacity, size and pixel ratio.
-const SPRITES = new Map();
-
-function sprite(colour, alpha, radius, dpr) {
-  const key = [colour, alpha, radius.toFixed(2), dpr].join("|");
-  let c = SPRITES.get(key);
-  if (!c) {
-    if (SPRITES.size > 256) SPRITES.clear();  // sizes seen while a window was resized
-    const side = Math.ceil((2 * radius + 2) * dpr);
-    c = newCanvas(side, side);
-    const g = c.getContext("2d");
-    g.fillStyle = colour;
-    g.globalAlpha = alpha;
-    g.beginPath();
-    g.arc(side / 2, side / 2, radius * dpr, 0, 2 * Math.PI);
-    g.fill();
-    SPRITES.set(key, c);
-  }
-  return c;
 }
 
 // Dot radii in CSS px, the Vega arena's at VEGA_PX; the arena's dots and the legend's.
@@ -136,39 +111,37 @@ function dotScale(side) {  // dots grow a little with the arena
   return Math.sqrt(Math.max(1, side / VEGA_PX));
 }
 
-// The stamps of a payload at a size: one for the real dots, one per fake (its mode's
-// colour, faint beyond 3σ), and each stamp's half width in CSS px.
-function stamps(p, side, dpr) {
-  const rReal = DOT_R.real * dotScale(side), rFake = DOT_R.fake * dotScale(side);
-  const fake = p.fake_colour.map((_, i) => sprite(...fakeStyle(p, i), rFake, dpr));
-  return { real: sprite(p.colours.real, p.opacity.real, rReal, dpr), fake,
-           half: { real: rReal + 1, fake: rFake + 1 } };
+// The looks of a payload's dots at a size: the real dots' colour, each fake's (its
+// mode's colour, faint beyond 3σ), and the radii in CSS px.
+function dotLooks(p, side) {
+  const scale = dotScale(side);
+  const fake = p.fake_colour.map((c, i) => ({
+    rgb: rgbOf(c < 0 ? p.colours.no_modes : p.palette[c % p.palette.length]),
+    alpha: p.fake_far[i] ? p.opacity.far : p.opacity.hq }));
+  return { real: { rgb: rgbOf(p.colours.real), alpha: p.opacity.real }, fake,
+           r: { real: DOT_R.real * scale, fake: DOT_R.fake * scale } };
 }
 
-function drawDots(ctx, xy, view, half, stampOf) {
+// Each dot its own translucent mark, as Vega draws them: where dots pile up the colour
+// deepens (one path per colour would fill their union once and look pale).
+function dotsInto(f, xy, at, r, lookOf) {
   for (let i = 0; i < xy.length / 2; i++) {
-    const x = view.px(xy[2 * i]), y = view.py(xy[2 * i + 1]);
+    const x = at.x(xy[2 * i]), y = at.y(xy[2 * i + 1]);
     if (!Number.isFinite(x + y)) continue;
-    ctx.drawImage(stampOf(i), x - half, y - half, 2 * half, 2 * half);
+    const look = lookOf(i);
+    dotInto(f, x, y, r * at.dpr, look.rgb, look.alpha);
   }
 }
 
-function drawArrows(ctx, p, cur, view) {
-  const v = cur.arrows, f = cur.fake;
+function arrowsInto(f, p, cur, at) {
+  const v = cur.arrows, xy = cur.fake;
   if (!v.length) return;
-  ctx.strokeStyle = p.colours.arrows;
-  ctx.globalAlpha = p.opacity.arrows;
-  ctx.lineWidth = 1;
+  const rgb = rgbOf(p.colours.arrows);
   for (let i = 0; i < v.length / 2; i++) {
-    const x = f[2 * i], y = f[2 * i + 1];
-    const a = view.px(x), b = view.py(y), c = view.px(x + v[2 * i]), d = view.py(y + v[2 * i + 1]);
-    if (!Number.isFinite(a + b + c + d)) continue;
-    ctx.beginPath();  // one stroke per arrow: where they cross the colour deepens
-    ctx.moveTo(a, b);
-    ctx.lineTo(c, d);
-    ctx.stroke();
+    const x = xy[2 * i], y = xy[2 * i + 1];
+    const a = at.x(x), b = at.y(y), c = at.x(x + v[2 * i]), d = at.y(y + v[2 * i + 1]);
+    if (Number.isFinite(a + b + c + d)) lineInto(f, a, b, c, d, at.dpr, rgb, p.opacity.arrows);
   }
-  ctx.globalAlpha = 1;
 }
 
 // --- axes, legend -------------------------------------------------------------------

@@ -54,33 +54,29 @@ function painter(canvas) {
 }
 
 // Only the plot changes from frame to frame: the backdrop around it (white, ticks,
-// legend, the axis lines' outer halves) goes on once per size and looks, and every mark
-// of a frame is clipped to the plot. The rings, and the real dots while they stand
-// still, are part of the landscape's image (baked once per payload); what a frame draws
-// is the landscape, the moving marks and the axis lines' inner halves. Painting the
-// whole canvas each frame cost most of the browser's core (docs/benchmarks.md).
+// legend, the axis lines' outer halves) goes on once per size and looks. A frame's plot
+// is computed in pixels (arena_pixels.js) and put in one call: the landscape, which
+// carries the rings and, while they stand still, the real dots (baked once per
+// payload), and the moving marks over it; then the axis lines' inner halves. Painting
+// the whole canvas each frame, and then each mark with the canvas's own calls, cost
+// most of the browser's core (docs/benchmarks.md).
 function paint(s, cur, k) {
   const { ctx, p } = s, { side, dpr } = s.size;
   const view = makeView(p.box, side);
   const L = layers(s);
-  // Device pixels for the copies of baked layers (one pixel per pixel: no filtering).
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.setTransform(1, 0, 0, 1, 0, 0);  // device pixels: the copies are one to one
   ctx.globalAlpha = 1;
   if (s.shown !== L.backdrop) {
     ctx.drawImage(L.backdrop, 0, 0);
     s.shown = L.backdrop;
   }
-  drawLandscape(s, L, k);
+  plotInto(L.frame, s, L, cur, k, pixelView(view, dpr));
+  ctx.putImageData(L.frame.img, Math.round(MARGIN.left * dpr), Math.round(MARGIN.top * dpr));
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.save();
   ctx.beginPath();
   ctx.rect(MARGIN.left, MARGIN.top, side, side);
-  ctx.clip();  // a fake that wanders off the fixed box is not drawn over the axes
-  drawManifold(ctx, p, cur.manifold, view);
-  const real = L.dots.real;
-  if (!L.realBaked) drawDots(ctx, cur.real, view, L.dots.half.real, () => real);
-  drawArrows(ctx, p, cur, view);
-  drawDots(ctx, cur.fake, view, L.dots.half.fake, (i) => L.dots.fake[i]);
+  ctx.clip();
   drawAxisLines(ctx, side);
   ctx.restore();
 }
@@ -97,19 +93,23 @@ function blendAt(s, k) {
 
 // --- layers drawn once, copied every frame -----------------------------------------
 
-// What changes only with the canvas's size or a payload: D's landscape scaled and veiled,
-// the backdrop (white, ticks, legend), each dot's stamp. Painting them afresh at the display's rate cost
-// most of a core in a software-raster browser (bench/bench_app.py); a copy costs little.
+// What changes only with the canvas's size or a payload: D's landscape scaled and veiled
+// (in pixels), the backdrop (white, ticks, legend), the dots' looks, the frame's pixels.
+// Painting them afresh at the display's rate cost most of a core in a software-raster
+// browser (bench/bench_app.py); a copy costs little.
 function layers(s) {
   const { width, height, side, dpr } = s.size;
   const key = [width, height, side, dpr].join("|");
   let L = s.layers;
-  if (!L || L.key !== key) L = s.layers = { key, land: new Map(), backdrop: null, sig: "", payload: null };
-  if (L.payload !== s.p) {  // a new payload (or size): its stamps, and the backdrop if its looks changed
+  if (!L || L.key !== key) {
+    L = s.layers = { key, land: new Map(), backdrop: null, sig: "", payload: null,
+                     frame: pixelFrame(Math.max(1, Math.round(side * dpr))) };
+  }
+  if (L.payload !== s.p) {  // a new payload (or size): its dots' looks, and the backdrop if its looks changed
     const sig = backdropSig(s.p);
     if (L.sig !== sig) L.backdrop = backdrop(s.p, makeView(s.p.box, side), width, height, dpr);
     L.sig = sig;
-    L.dots = stamps(s.p, side, dpr);
+    L.dots = dotLooks(s.p, side);
     L.payload = s.p;
   }
   // The real dots go into the landscape's image while they stand still, and sit under
@@ -127,11 +127,11 @@ function baked(s, L, small) {
   let c = L.land.get(small);
   if (!c) {
     const { side, dpr } = s.size, view = makeView(s.p.box, side);
+    const looks = L.dots, still = L.realBaked ? floats(s.p.real) : [];
     c = bakeLandscape(s.p, small, side, dpr, (g) => {
       g.translate(-MARGIN.left, -MARGIN.top);  // the plot's corner: marks in canvas CSS px
       drawRings(g, s.p, view);
-      if (L.realBaked) drawDots(g, floats(s.p.real), view, L.dots.half.real, () => L.dots.real);
-    });
+    }, (f) => dotsInto(f, still, pixelView(view, dpr), looks.r.real, () => looks.real));
     L.land.set(small, c);
   }
   return c;
