@@ -86,8 +86,9 @@ def view_switch() -> tuple[str, str | None]:
     return view, mode
 
 
-def settings_sidebar() -> None:
-    """Lesson picker, the settings groups, display toggles, data upload, exports, rewind."""
+def settings_sidebar(problem: str | None) -> None:
+    """Lesson picker, the settings groups, display toggles, data upload, exports, rewind;
+    under them, what is wrong with the settings as typed (`problem`), if anything."""
     st.sidebar.title("gansim")  # in the sidebar: the main column's height is for the arena
     note = SIDEBAR_NOTES.get(VIEW.get())
     if note:
@@ -111,6 +112,8 @@ def settings_sidebar() -> None:
             sidebar.rewind()
         with st.expander("Export"):
             sidebar.exports()
+        if problem:
+            st.error(f"{problem}. The run keeps its last good settings until you fix it.")
 
 
 def single_page(mode: str) -> None:
@@ -169,12 +172,6 @@ def open_page() -> None:
     lesson_panel.apply_speed()
 
 
-def take_settings() -> None:
-    """The sidebar is drawn, then the run takes what its widgets say (live when allowed)."""
-    settings_sidebar()
-    state.apply_widgets()
-
-
 def publish() -> None:
     """The link and the messages describe the settings the run has now."""
     state.sync_url()
@@ -184,10 +181,17 @@ def publish() -> None:
 def main() -> None:
     open_page()
     with fair.CLICKS.running(transport.run().lock):  # other pages' frames wait for it
-        take_settings()
+        problem = state.apply_widgets()
         publish()
         view, mode = view_switch()
-        PAGES[view](mode)
+        try:
+            PAGES[view](mode)
+        finally:
+            # The sidebar goes last: its ~40 widgets take Streamlit 0.07-0.1 s of a full
+            # rerun, and the main area (the counters a Pause stills) reaches the browser
+            # before them. The run has already taken their values: a widget's value is in
+            # the session state before the script runs (state.apply_widgets).
+            settings_sidebar(problem)
 
 
 main()

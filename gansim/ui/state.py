@@ -112,26 +112,28 @@ def _open_lesson_from_link(parsed: urlstate.Parsed) -> None:
         GAME.set(GAME.get().replace(**game))
 
 
-def apply_widgets() -> None:
-    """After the sidebar is drawn: apply what the widgets now say (live when allowed)."""
+def apply_widgets() -> str | None:
+    """Apply what the settings widgets say (live when allowed), before the page draws
+    them: their values are in the session state before the script runs (a field never
+    drawn reads as the run's own value). Returns what is wrong with them, if anything."""
     r = run()
     cfg, error = controls.read_config(r.cfg)
     if error:
-        st.sidebar.error(f"{error}. The run keeps its last good settings until you fix it.")
-        return
+        return error
     if cfg == r.cfg:
-        return
+        return None
     try:
         blocked = r.apply(cfg)
     except ValueError as err:
-        # The widgets are already drawn this run: re-seed them on the next one.
+        # Not drawn yet this run: the widgets go back to the run's settings at once.
         NOTICE.set(("error", f"{err}. The run keeps its previous settings."))
-        RESEED.set(True)
-        st.rerun()
+        controls.seed_widgets(r.cfg)
+        return None
     URL_WARNINGS.set([])
     if blocked:
         NOTICE.set(("info", f"Changing {', '.join(blocked)} started a new run "
                             f"(these settings need fresh networks)."))
+    return None
 
 
 def reseed_if_asked() -> None:
