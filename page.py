@@ -7,7 +7,7 @@ import torch
 
 from gansim.ui import (arena_modes, compare_view, controls, fair, layout, lesson_panel, live,
                        sidebar, slowmo_view, state, sweep_panel, transport)
-from gansim.ui.keys import PLAYING, SPEED, VIEW, button
+from gansim.ui.keys import PAGE_TICK, PLAYING, SPEED, VIEW, button
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
 # from intra-op threads (they only add contention).
@@ -133,8 +133,11 @@ def arena(mode: str, slow: bool) -> None:
         slowmo_view.panel()
     elif arena_modes.is_live(mode):
         # The timer that asks for frames is set here, so a change of `playing` made
-        # inside the fragment needs a full rerun (transport.follow says when).
-        st.fragment(live.frame, run_every=transport.page_tick() if PLAYING.get() else None)()
+        # inside the fragment, or a class that grew, needs a full rerun (transport.follow
+        # and transport.retick say when).
+        tick = transport.page_tick() if PLAYING.get() else None
+        PAGE_TICK.set(tick)
+        st.fragment(live.frame, run_every=tick)()
     else:
         arena_modes.body(mode)
 

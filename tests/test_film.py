@@ -85,5 +85,37 @@ def test_the_page_reruns_once_a_second_beside_the_film_but_each_slow_step(monkey
         assert transport.live_tick() == speed.frame_s, label
         want = speed.frame_s if speed.steps is not None else transport.PAGE_TICK_S
         assert transport.page_tick() == want, label
-    monkeypatch.setattr(fair.TURNSTILE, "playing", lambda: 30)  # a class: 1.5 s each
-    assert transport.page_tick() == transport.live_tick() == 30 * transport.CLASS_TICK_S
+    # A class: each snapshot 0.05 s × 30, each rerun 0.25 s × 30 (4 reruns a second in all).
+    monkeypatch.setattr(fair.TURNSTILE, "playing", lambda: 30)
+    assert transport.live_tick() == 30 * transport.CLASS_TICK_S
+    assert transport.page_tick() == 30 * transport.CLASS_PAGE_TICK_S
+
+
+class _Tick:  # the PAGE_TICK key, as the page set it
+    def __init__(self, value):
+        self.value = value
+
+    def get(self):
+        return self.value
+
+
+def test_a_class_that_grows_resets_the_page_timer(monkeypatch):
+    """The fragment's timer is set when the page is drawn; a class that grew from one
+    session to ten since then asks for a full rerun (a 1 s timer would rerun 10 times a
+    second in all), a small change or a paused page does not."""
+    monkeypatch.setattr(transport, "speed", lambda: transport.SPEEDS["Normal"])
+    playing = {"n": 1}
+    monkeypatch.setattr(fair.TURNSTILE, "playing", lambda: playing["n"])
+    monkeypatch.setattr(transport, "PAGE_TICK", _Tick(transport.page_tick()))
+    assert not transport.retick()
+    playing["n"] = 4  # still 1 s each
+    assert not transport.retick()
+    playing["n"] = 10
+    assert transport.page_tick() == 2.5 and transport.retick()
+    monkeypatch.setattr(transport, "PAGE_TICK", _Tick(2.5))
+    playing["n"] = 11  # 2.75 s: within RETICK of the timer
+    assert not transport.retick()
+    playing["n"] = 1
+    assert transport.retick()
+    monkeypatch.setattr(transport, "PAGE_TICK", _Tick(None))  # no timer: paused
+    assert not transport.retick()

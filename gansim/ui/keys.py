@@ -162,6 +162,8 @@ ARENA_FILM = Key("arena", UNSET, "the live arena film's component state (arena_c
                  WIDGET)
 FILM = Key("film", None, "this tab's film.Source: the token the film fetches payloads with "
                          "while playing, and the display toggles it draws them with")
+PAGE_TICK = Key("page_tick", None, "seconds the live fragment's timer was set to (None: no "
+                                   "timer); transport.retick compares the class's tick with it")
 
 # --- buttons (Streamlit keeps a click here for one run; it cannot be set) ----------------
 _BUTTONS = {

@@ -30,8 +30,8 @@ def frame() -> None:
     watches and ends the play when the worker has finished a lesson run or diverged."""
     run = transport.run()
     transport.yield_to_clicks()
-    if PLAYING.get() and transport.follow(run):
-        st.rerun(scope="app")  # training stopped: the frame timer lives in the page
+    if PLAYING.get() and (transport.follow(run) or transport.retick()):
+        st.rerun(scope="app")  # training stopped, or the class resized: the timer is the page's
     _frame(run)
     if not transport.timer_frame():  # a full rerun (a click), not the timer's
         fair.note("drawn")

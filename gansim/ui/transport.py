@@ -14,7 +14,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 from ..config import Config
 from . import controls, fair, worker
-from .keys import (CMP_PLAYING, NOTICE, PLAYING, RESEED, RUN, SPEED, TRAIN_LEFT,
+from .keys import (CMP_PLAYING, NOTICE, PAGE_TICK, PLAYING, RESEED, RUN, SPEED, TRAIN_LEFT,
                    TRAIN_PHASE)
 from .session import Run
 from .worker import Speed
@@ -37,6 +37,10 @@ TICK_S = 0.1  # the compare panes' frames (they still train in their frames)
 # core (bench_class), so frames thin out with the class; the film eases between them.
 CLASS_TICK_S = 0.05  # seconds between a session's snapshots, per playing session
 PAGE_TICK_S = 1.0  # the live fragment's reruns while playing: words and story, not the film
+# A rerun costs the server ~25 ms (counters, story tables, the film's payload): a class's
+# reruns together stay near 4 a second, so ten sessions rerun every 2.5 s (bench_class).
+CLASS_PAGE_TICK_S = 0.25  # seconds between a session's reruns, per playing session
+RETICK = 1.2  # the fragment's timer is set anew when the class moves the tick this much
 STEPS = {"d": Run.step_d, "g": Run.step_g, "both": Run.step_both}  # the Step buttons
 
 
@@ -94,7 +98,18 @@ def page_tick() -> float:
     slow speeds each snapshot is one or five steps, and the step counter says which."""
     if speed().steps is not None:
         return live_tick()
-    return max(PAGE_TICK_S, live_tick())
+    return max(PAGE_TICK_S, live_tick(), CLASS_PAGE_TICK_S * fair.TURNSTILE.playing())
+
+
+def retick() -> bool:
+    """True when the class has grown or shrunk enough since the live fragment's timer was
+    set (PAGE_TICK) that it should be set again: the timer lives in the page, so the
+    caller reruns the whole page."""
+    set_at = PAGE_TICK.get()
+    if not set_at:
+        return False
+    now = page_tick()
+    return max(now, set_at) / min(now, set_at) >= RETICK
 
 
 def play() -> None:
