@@ -1,17 +1,18 @@
-"""Time to insight: each lesson run replayed in the app's own live loop, without a browser.
+"""Time to insight: each lesson run replayed as the live page plays it, without a browser.
 
     python bench/bench_lessons.py [--lesson ID] [--seed 0] [--max-seconds 90]
 
 A lesson run is played as the app plays it at "Normal" speed (gansim/ui/transport.py), or
-with fewer frames when the lesson's step asks for them (frames = "fewer"): the
-step's settings go through the Run as the lesson panel sends them, then frame after
-frame the Run trains for the frame's budget in its fair turn, takes a snapshot, follows
-the diagnosis, builds the arena's and the time charts' specs (the time charts at most
-every STORY_EVERY_S, as live.py does) and serialises them as st.vega_lite_chart would.
-A frame never takes less than the browser's tick (transport.TICK_S). After each frame every
-claim of the run is evaluated on the history, and the live seconds until it first
-holds are recorded ("-": not within the run). Claims judge the run's end in the lesson
-check, so the last column says whether each still holds when the run ends.
+with fewer frames when the lesson's step asks for them (frames = "fewer"): the step's
+settings go through the Run as the lesson panel sends them, and the Run's own worker
+(gansim/ui/worker.py) trains the run's N steps in its thread. Beside it, as the browser
+would, the film takes a snapshot and serialises its payload every live tick
+(gansim/ui/film.py), and the page's frame every page tick follows the diagnosis on the
+film's snapshot and serialises the story's tables as st.vega_lite_chart would
+(gansim/ui/live.py). At each page tick every claim of the run is evaluated on the
+history, and the live seconds until it first holds are recorded ("-": not within the
+run). Claims judge the run's end in the lesson check, so the last column says whether
+each still holds when the run ends.
 
 The textbook non-saturating loop of bench/bench_engine.py is timed in the same process
 (before the lessons, and again after them to show drift; wall clock, like the lessons),
@@ -38,7 +39,7 @@ from gansim import ahead  # noqa: E402
 from gansim.config import restart_fields_changed  # noqa: E402
 from gansim.tracker import Tracker  # noqa: E402
 from gansim.lessons import Lesson, load_all  # noqa: E402
-from gansim.ui import charts, keys, lesson_panel, live, transport  # noqa: E402
+from gansim.ui import charts, film, keys, lesson_panel, transport  # noqa: E402
 from gansim.ui.session import Run  # noqa: E402
 
 REFERENCE_RATE = 200.0  # textbook steps/s of the machine the budget is stated on
@@ -53,48 +54,67 @@ def textbook_rate(steps: int = 200, repeats: int = 3) -> float:
     return statistics.median(bench_engine.rate(loop, steps) for _ in range(repeats))
 
 
-def draw(run: Run, tracker: Tracker, story_at: list) -> None:
-    """The live frame's work after training: snapshot, diagnosis, both charts, sent."""
+OPTIONS = {"show_arrows": True, "show_manifold": False, "show_rings": True}  # the defaults
+
+
+def ticks(speed) -> tuple[float, float]:
+    """(live tick, page tick) of one playing page at `speed`, as transport computes them."""
+    live_s = max(speed.frame_s, transport.CLASS_TICK_S)
+    page_s = live_s if speed.steps is not None else max(transport.PAGE_TICK_S, live_s)
+    return live_s, page_s
+
+
+def film_frame(run: Run) -> None:
+    """What the film's route does for each fetch: a snapshot, its payload as JSON."""
+    json.dumps(film.payload(run, run.snapshot(), OPTIONS), separators=(",", ":"))
+
+
+def page_frame(run: Run, tracker: Tracker, live_s: float) -> None:
+    """The live fragment's rerun: the film's snapshot, the diagnosis, the story sent."""
     from streamlit import dataframe_util
 
-    snap = run.snapshot()
+    snap = run.snapshot(max_age_s=live_s)
     tracker.follow(snap)
-    specs = [charts.arena(snap)]
-    if time.perf_counter() - story_at[0] >= live.STORY_EVERY_S:
-        specs.append(charts.story(snap))
-        story_at[0] = time.perf_counter()
-    for spec in specs:
-        data = spec.pop("datasets")
-        json.dumps(spec)
-        for table in data.values():
-            dataframe_util.convert_anything_to_arrow_bytes(table)
+    for table in charts.story(snap)["datasets"].values():
+        dataframe_util.convert_anything_to_arrow_bytes(table)
 
 
 def play_run(run: Run, step, max_seconds: float) -> dict:
-    """Play one lesson run frame by frame; seconds until each claim first holds."""
+    """Play one lesson run as the page does; seconds until each claim first holds."""
     # The speed the lesson panel plays this run at: the default, or fewer frames when
     # the step asks for them.
     speed = transport.SPEEDS[lesson_panel.speed_for(step, keys.SPEED.default)]
-    max_steps, turn_s = speed.steps, speed.turn_s
-    tracker, story_at = Tracker(), [0.0]
-    first = {i: None for i in range(len(step.expect))}
-    left, start = step.train, time.perf_counter()
-    while left and not run.error:
-        frame_start = time.perf_counter()
-        left -= run.train_for(turn_s, left if max_steps is None else min(max_steps, left),
-                              step.phase)
-        draw(run, tracker, story_at)
-        idle = transport.TICK_S - (time.perf_counter() - frame_start)
-        if idle > 0:
-            time.sleep(idle)  # the browser asks for the next frame only on its tick
-        now = time.perf_counter() - start
-        for i, claim in enumerate(step.expect):
-            if first[i] is None and claim.holds(run.trainer.history.rows)[0]:
-                first[i] = now
-        if now > max_seconds:
-            break
+    live_s, page_s = ticks(speed)
+    tracker, first = Tracker(), {i: None for i in range(len(step.expect))}
+    w = run.worker
+    w.connected = lambda: True  # the tab stays open
+    w.set_speed(speed)
+    start = time.perf_counter()
+    next_page = start
+    w.play(step.train, step.phase)
+    try:
+        while True:
+            tick = time.perf_counter()
+            w.beat()
+            film_frame(run)
+            if tick >= next_page:
+                page_frame(run, tracker, live_s)
+                next_page += page_s
+                now = time.perf_counter() - start
+                for i, claim in enumerate(step.expect):
+                    if first[i] is None and claim.holds(run.trainer.history.rows)[0]:
+                        first[i] = now
+            if w.finished or run.error or not w.alive or tick - start > max_seconds:
+                break
+            time.sleep(max(0.0, live_s - (time.perf_counter() - tick)))
+    finally:
+        w.pause()
+    seconds = time.perf_counter() - start
     rows = run.trainer.history.rows
-    return {"seconds": time.perf_counter() - start, "trained": step.train - left,
+    for i, claim in enumerate(step.expect):  # the page's last frame shows the run's end
+        if first[i] is None and claim.holds(rows)[0]:
+            first[i] = seconds
+    return {"seconds": seconds, "trained": step.train - (w.left or 0),
             "first": first, "at_end": [c.holds(rows)[0] for c in step.expect],
             "error": run.error}
 

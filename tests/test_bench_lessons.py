@@ -1,5 +1,6 @@
-"""bench/bench_lessons.py: a lesson run replayed frame by frame records when each claim
-first holds, and a bounded run stops at its bound. Tiny networks, a second or two."""
+"""bench/bench_lessons.py: a lesson run played by its worker, watched as the page watches
+it, records when each claim first holds, and a bounded run stops at its bound. Tiny
+networks, a second or two."""
 import sys
 from pathlib import Path
 
@@ -42,14 +43,15 @@ def tiny(tmp_path, train: int):
 def test_a_replayed_run_records_when_each_claim_first_holds(tmp_path):
     ((index, step, _cfg, r),) = list(bench_lessons.play_lesson(tiny(tmp_path, 20), 0, 300.0))
     assert index == 1 and step.label == "run" and r["trained"] == 20 and r["error"] is None
-    # A gradient norm is never negative: the first claim holds from the first frame that
-    # logged one, the second never; at least one browser tick has passed by then.
-    assert bench_lessons.transport.TICK_S <= r["first"][0] <= r["seconds"]
+    # A gradient norm is never negative: the first claim holds from the first page frame
+    # that shows a logged one, the second never.
+    assert 0 <= r["first"][0] <= r["seconds"]
     assert r["first"][1] is None
     assert r["at_end"] == [True, False]
 
 
 def test_a_run_stops_at_its_time_bound(tmp_path):
     ((_i, _step, _cfg, r),) = list(bench_lessons.play_lesson(tiny(tmp_path, 100_000), 0, 1.0))
-    assert r["trained"] < 100_000
-    assert 1.0 <= r["seconds"] < 10  # stopped after the frame that crossed the bound
+    assert 0 < r["trained"] < 100_000
+    assert 1.0 <= r["seconds"] < 10  # stopped after the tick that crossed the bound
+    assert not r["error"]
