@@ -85,7 +85,7 @@ function drawRings(ctx, p, view) {
 }
 
 // Where a point in box units lands in a frame's pixels (device px from the plot's
-// corner, where the frame is put: drawLandscape).
+// corner, where paint() puts the frame). A mark off the plot is cut at its edge.
 function pixelView(view, dpr) {
   const ox = Math.round(MARGIN.left * dpr), oy = Math.round(MARGIN.top * dpr);
   return { x: (x) => view.px(x) * dpr - ox, y: (y) => view.py(y) * dpr - oy, dpr };

@@ -76,7 +76,7 @@ function paint(s, cur, k) {
   ctx.save();
   ctx.beginPath();
   ctx.rect(MARGIN.left, MARGIN.top, side, side);
-  ctx.clip();
+  ctx.clip();  // the axis lines' inner halves, over the plot's pixels
   drawAxisLines(ctx, side);
   ctx.restore();
 }
