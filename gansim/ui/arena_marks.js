@@ -50,8 +50,7 @@ function bakeLandscape(p, small, side, dpr, marks, dots) {
   g.fillRect(0, 0, side, side);
   g.globalAlpha = 1;
   marks(g);
-  const f = pixelFrame(n);
-  f.d.set(g.getImageData(0, 0, n, n).data);
+  const f = pixelFrame(n, g.getImageData(0, 0, n, n));
   dots(f);
   return f.u32;
 }

@@ -5,9 +5,9 @@
 // and stroke calls a frame cost several times this; a frame's plot is a few hundred
 // thousand pixels and a mark a few dozen (docs/benchmarks.md, "Painting in pixels").
 
-// A frame's pixels: an ImageData the plot's size in device px, with a 32-bit view.
-function pixelFrame(n) {
-  const img = new ImageData(n, n);
+// A frame's pixels: an ImageData the plot's size in device px (new, or one read off a
+// canvas), with a 32-bit view.
+function pixelFrame(n, img = new ImageData(n, n)) {
   return { n, img, d: img.data, u32: new Uint32Array(img.data.buffer) };
 }
 
