@@ -166,13 +166,15 @@ def open_page() -> None:
     """The page and its state: every key's default, and on a first visit the Run from the
     link (or this tab's kept run). Requests made where the page could not act on them
     (a re-seed of the widgets, a lesson's speed) are honoured here, before any widget
-    they touch is drawn: Streamlit forbids setting a widget's value after it."""
+    they touch is drawn: Streamlit forbids setting a widget's value after it. So is a
+    widget's value the browser never received (state.resend_unseen)."""
     st.set_page_config(page_title="gansim: a GAN you can watch", layout="wide")
     layout.apply()
     state.init()
     lesson_panel.compile_ahead()  # once per process; nothing when steps are cached or eager
     state.reseed_if_asked()
     lesson_panel.apply_speed()
+    state.resend_unseen()
 
 
 def publish() -> None:

@@ -196,6 +196,19 @@ def _sidebar_settings(page) -> list[str]:
     return page.evaluate(SIDEBAR_VALUES)
 
 
+def _settled(page, within_s: float = 20.0) -> list[str]:
+    """The sidebar's settings once two readings half a second apart agree: the sidebar
+    is drawn last, so a reading taken as the counters change may catch it half sent, and
+    a number box Streamlit mounts shows its default for a moment before its value."""
+    deadline, last = time.monotonic() + within_s, None
+    while True:
+        now = _sidebar_settings(page)
+        if now == last or time.monotonic() > deadline:
+            return now
+        last = now
+        time.sleep(0.5)
+
+
 def test_a_cure_applied_while_playing_sticks_through_play_and_reload(server, browser):
     """Lesson 2's D-dominates run (minimax, fast D) offers a live cure within a second of
     play; before the fix, the browser's next request carried the old widget values and
@@ -212,8 +225,10 @@ def test_a_cure_applied_while_playing_sticks_through_play_and_reload(server, bro
         before, sidebar_before = _location(page), _sidebar_settings(page)
         cure.click()
         wait_for(lambda: _location(page) != before, 20, "the link to take the cure")
-        cured, sidebar = _location(page), _sidebar_settings(page)
-        assert sidebar != sidebar_before, "the sidebar still shows the settings before the cure"
+        # The sidebar is drawn after the counters and the link (page.py): wait for it.
+        wait_for(lambda: _sidebar_settings(page) != sidebar_before, 20,
+                 "the sidebar to show the cure")
+        cured, sidebar = _location(page), _settled(page)
         time.sleep(3)  # several frames of play: nothing may undo the cure
         page.get_by_role("button", name="Pause").click()
         page.get_by_role("button", name="Play").click()
@@ -222,11 +237,11 @@ def test_a_cure_applied_while_playing_sticks_through_play_and_reload(server, bro
         page.get_by_role("button", name="Reset").click()
         wait_for(lambda: step_of(page) == 0, 20, "Reset to bring the step back to 0")
         assert _location(page) == cured, "Play or Reset undid the cure in the link"
-        assert _sidebar_settings(page) == sidebar, "Play or Reset undid the cure in the sidebar"
+        assert _settled(page) == sidebar, "Play or Reset undid the cure in the sidebar"
         page.reload(wait_until="commit")
         wait_loaded(page)
         assert _location(page) == cured, "the reloaded page lost the cure"
-        assert _sidebar_settings(page) == sidebar, "the reloaded sidebar lost the cure"
+        assert _settled(page) == sidebar, "the reloaded sidebar lost the cure"
         page.screenshot(path=str(ARTIFACTS / "browser-cure-after-reload.png"))
         assert proc.poll() is None
     finally:

@@ -79,6 +79,16 @@ def access_by_cookie(tmp: Path) -> dict[str, set[str]]:
     return seen
 
 
+def shows_seed(page, seed: int) -> None:
+    """The Seed box shows the session's own seed (a widget the page seeded from the link
+    or the kept run). Within seconds: the sidebar is drawn after the counters, and a
+    number box Streamlit mounts shows its default for a moment before its value."""
+    from playwright.sync_api import expect
+
+    box = page.locator('input[aria-label="Seed ↺"]').first
+    expect(box, "a session shows another's seed").to_have_value(str(seed), timeout=5_000)
+
+
 def test_two_workers_two_browsers_sessions_stick(tmp_path):
     require("nginx", have_nginx(), "apt-get install -y nginx")
     require("chromium", Path(CHROMIUM).exists(), "apt-get install -y chromium")
@@ -103,15 +113,14 @@ def test_two_workers_two_browsers_sessions_stick(tmp_path):
                     time.sleep(0.3)
                 assert steps(page) >= 20, f"session seed={seed} did not train through nginx"
             for seed, lr_d, _, page in pages:
-                seed_box = page.locator('input[aria-label="Seed ↺"]').first
-                assert seed_box.input_value() == str(seed), "a session shows another's seed"
+                shows_seed(page, seed)
                 assert f"lr_d={lr_d}" in page.url
             pages[0][3].screenshot(path=str(tmp_path / "serve.png"))
             for seed, lr_d, _, page in pages:  # a reload comes back to the same worker
                 before = steps(page)  # and to the same run (gansim/ui/runstore.py)
                 page.reload()
                 page.wait_for_selector(METRIC, timeout=90_000)
-                assert page.locator('input[aria-label="Seed ↺"]').first.input_value() == str(seed)
+                shows_seed(page, seed)
                 assert steps(page) >= before >= 20, "the reload started a fresh run"
             cookies = [c["value"] for _, _, ctx, _ in pages for c in ctx.cookies()
                        if c["name"] == serve.COOKIE]

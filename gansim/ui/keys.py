@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ..game_config import GameConfig
 
@@ -77,6 +78,32 @@ def has(name: str) -> bool:
 
 def drop(name: str) -> None:
     st.session_state.pop(name, None)
+
+
+def resend_unseen(names: Iterable[str]) -> None:
+    """Write these widget keys' values again where the browser did not report the widget
+    with this run's request, so that the run sends each one with its value. Call before
+    any of them is drawn.
+
+    Why: a widget whose value the page set (a link's seed) carries that value to the
+    browser once, in the run that first draws it. When the next run starts before those
+    messages left (a click on Play while the sidebar, drawn last, is still on its way),
+    Streamlit drops them; the next run draws the widget as one the browser knows, without
+    its value, and the browser shows the widget's default (seed 0 beside a run of seed 2).
+    A widget the browser has is reported with every request, so this writes nothing then:
+    a value being typed is never overwritten."""
+    reported, widget_id = _browser_widgets()
+    for name in names:
+        if has(name) and widget_id(name) not in reported:
+            write(name, read(name))
+
+
+def _browser_widgets() -> tuple[Any, Any]:
+    """(the widget ids the browser reported with this run's request, key → widget id).
+    Streamlit has no public call for these; tests/test_ui_keys.py checks them on the
+    pinned version."""
+    state = get_script_run_ctx().session_state._state
+    return state._new_widget_state.states, state._key_id_mapper.get_id_from_key
 
 
 # --- the single run ----------------------------------------------------------------
@@ -200,6 +227,12 @@ GAME_SPECTRUM = Key("game_spectrum_result", None, "(run step, spectrum.Spectrum 
                                                   "of the live run's game, once asked for")
 BUTTONS["game_spectrum"] = Key("game_spectrum", UNSET, "compute the live run's game spectrum",
                                BUTTON)
+
+
+# Widgets whose value the page sets before the widget is drawn (a link, a lesson, a
+# default that is not the widget's own): each run sends them again while the browser
+# lacks them (resend_unseen). The settings widgets (CFG) are named by the page.
+PAGE_SET = (SPEED, VIEW, ARENA_MODE, LESSON_PICKER, SHOW_ARROWS, SHOW_MANIFOLD, SHOW_CIRCLES)
 
 
 def button(name: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..config import DEFAULT, Config
+from ..config import DEFAULT, FIELD_NAMES, Config
 from ..game_config import GAME_FIELDS, GameConfig
 from ..trainer import resolve_device
 from . import arena_modes, controls, keys, lesson_panel, runstore, urlstate
@@ -139,6 +139,13 @@ def apply_widgets() -> str | None:
 def reseed_if_asked() -> None:
     if RESEED.pop():
         controls.seed_widgets(run().cfg)
+
+
+def resend_unseen() -> None:
+    """The widgets whose values the page sets (the settings, the speed, the lesson picker,
+    the view and display switches) go out with their values again while the browser lacks
+    them: a run cut short by a click may not have delivered them (keys.resend_unseen)."""
+    keys.resend_unseen([controls.key(f) for f in FIELD_NAMES] + [k.name for k in keys.PAGE_SET])
 
 
 def sync_url() -> None:
