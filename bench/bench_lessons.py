@@ -57,13 +57,6 @@ def textbook_rate(steps: int = 200, repeats: int = 3) -> float:
 OPTIONS = {"show_arrows": True, "show_manifold": False, "show_rings": True}  # the defaults
 
 
-def ticks(speed) -> tuple[float, float]:
-    """(live tick, page tick) of one playing page at `speed`, as transport computes them."""
-    live_s = max(speed.frame_s, transport.CLASS_TICK_S)
-    page_s = live_s if speed.steps is not None else max(transport.PAGE_TICK_S, live_s)
-    return live_s, page_s
-
-
 def film_frame(run: Run) -> None:
     """What the film's route does for each fetch: a snapshot, its payload as JSON."""
     json.dumps(film.payload(run, run.snapshot(), OPTIONS), separators=(",", ":"))
@@ -84,7 +77,7 @@ def play_run(run: Run, step, max_seconds: float) -> dict:
     # The speed the lesson panel plays this run at: the default, or fewer frames when
     # the step asks for them.
     speed = transport.SPEEDS[lesson_panel.speed_for(step, keys.SPEED.default)]
-    live_s, page_s = ticks(speed)
+    live_s, page_s = transport.ticks(speed, playing=1)  # one page, playing alone
     tracker, first = Tracker(), {i: None for i in range(len(step.expect))}
     w = run.worker
     w.connected = lambda: True  # the tab stays open

@@ -85,10 +85,19 @@ def speed() -> Speed:
     return SPEEDS.get(SPEED.get(), SPEEDS[SPEED.default])
 
 
+def ticks(at: Speed, playing: int) -> tuple[float, float]:
+    """(live tick, page tick) in seconds of a page playing at speed `at` while `playing`
+    sessions of this server play (live_tick, page_tick; bench/bench_lessons.py)."""
+    live = max(at.frame_s, CLASS_TICK_S * playing)
+    if at.steps is not None:
+        return live, live
+    return live, max(PAGE_TICK_S, live, CLASS_PAGE_TICK_S * playing)
+
+
 def live_tick() -> float:
     """Seconds between two snapshots of the live page while it plays: the film's payloads
     (gansim/ui/film.py)."""
-    return max(speed().frame_s, CLASS_TICK_S * fair.TURNSTILE.playing())
+    return ticks(speed(), fair.TURNSTILE.playing())[0]
 
 
 def page_tick() -> float:
@@ -96,9 +105,7 @@ def page_tick() -> float:
     banner and the story. The film's payloads come on their own route, every live_tick():
     each rerun costs the browser far more than a payload (docs/benchmarks.md). At the
     slow speeds each snapshot is one or five steps, and the step counter says which."""
-    if speed().steps is not None:
-        return live_tick()
-    return max(PAGE_TICK_S, live_tick(), CLASS_PAGE_TICK_S * fair.TURNSTILE.playing())
+    return ticks(speed(), fair.TURNSTILE.playing())[1]
 
 
 def retick() -> bool:
