@@ -27,6 +27,8 @@ import time
 import weakref
 from typing import Callable, NamedTuple
 
+from . import heap
+
 HEARTBEAT_S = 4.0  # the page draws 2.5–5×/s while playing; 4 s of silence: nobody watches
 STARVED_S = 30.0  # ... unless its tab is still connected: then this long
 JOIN_S = 1.0  # how long a pause waits for the thread to end (it ends at once)
@@ -163,6 +165,7 @@ class Worker:
                 if self.run.error or left == 0:
                     self.ended = "error" if self.run.error else "done"
                     return
+                heap.now_and_then()  # a long play keeps a flat resident size
                 if speed.steps is not None:  # a slow speed: the rest of the frame idles
                     self._stop.wait(max(0.0, speed.frame_s - (time.monotonic() - started)))
                 elif done == 0 and self.run.trainer.compiling:  # training waits for it
