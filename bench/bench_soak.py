@@ -2,15 +2,20 @@
 
 `streamlit run app.py` on loopback, headless Chromium opens the page and presses Play,
 then the server's resident memory (the Streamlit process, RSS from /proc) is sampled
-every --every seconds while it trains. Reported: RSS at the start and end, the growth
-per hour fitted (least squares) over the samples after the first tenth of the run (the
-first minutes fill caches, the JIT and the run's bounded buffers), steps trained, and
-whether the server stayed up. Stops by itself after M minutes.
+every --sample seconds while it trains (a line printed every --every seconds). Reported:
+RSS at the start and end, the growth per hour fitted (least squares) over the samples
+after the first tenth of the run (the first minutes fill caches, the JIT and the run's
+bounded buffers), the median of each 5-minute window and the growth fitted over those
+medians, steps trained, and whether the server stayed up. Stops by itself after M minutes.
+
+Why medians: a single RSS reading swings by ±15 MiB with the payloads being built at
+that instant, so a fit over sparse readings follows the swings; a window's median does
+not.
 
 Then the tab closes without a Pause: the server's thread count before and after
 the worker's heartbeat (gansim/ui/worker.py) says whether the session's worker ended.
 Target (issue 13): memory flat over a long play; (issue 22) no worker outlives its tab.
-Run:  python bench/bench_soak.py --minutes 60 [--every 30]
+Run:  python bench/bench_soak.py --minutes 60 [--every 30] [--sample 2]
 """
 from __future__ import annotations
 
@@ -50,7 +55,22 @@ def slope_per_hour(samples: list[tuple[float, float]]) -> float:
     return cov / var * 3600 if var else float("nan")
 
 
-def soak(minutes: float, every: float) -> dict:
+WINDOW_S = 300.0  # the median's window: 5 minutes
+
+
+def window_medians(samples: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(window centre in seconds, median MiB) of each full WINDOW_S window of samples."""
+    out = []
+    start = 0.0
+    while start + WINDOW_S <= samples[-1][0] + 1e-9:
+        inside = sorted(m for t, m in samples if start <= t < start + WINDOW_S)
+        if inside:
+            out.append((start + WINDOW_S / 2, inside[len(inside) // 2]))
+        start += WINDOW_S
+    return out
+
+
+def soak(minutes: float, every: float, sample: float) -> dict:
     import browserhelpers as tb  # the server and page helpers the browser tests use
     from playwright.sync_api import sync_playwright
 
@@ -63,15 +83,18 @@ def soak(minutes: float, every: float) -> dict:
         tb.wait_for(lambda: tb.step_of(page) > 0, 60, "training to start")
         t0 = time.monotonic()
         end = t0 + minutes * 60
+        printed = -every
         while True:
             now = time.monotonic()
             samples.append((now - t0, rss_mib(proc.pid)))
-            step = tb.step_of(page)
-            print(f"{(now - t0) / 60:6.1f} min  step {step:>9,}  server RSS "
-                  f"{samples[-1][1]:7.1f} MiB  threads {threads(proc.pid)}", flush=True)
+            if now >= end or proc.poll() is not None or now - t0 >= printed + every:
+                printed = now - t0
+                step = tb.step_of(page)
+                print(f"{(now - t0) / 60:6.1f} min  step {step:>9,}  server RSS "
+                      f"{samples[-1][1]:7.1f} MiB  threads {threads(proc.pid)}", flush=True)
             if now >= end or proc.poll() is not None:
                 break
-            time.sleep(min(every, max(0.0, end - now)))
+            time.sleep(min(sample, max(0.0, end - now)))
         alive = proc.poll() is None
         page.screenshot(path=str(tb.ARTIFACTS / "bench-soak.png"))
         playing_threads = threads(proc.pid)
@@ -80,23 +103,29 @@ def soak(minutes: float, every: float) -> dict:
         closed_threads = threads(proc.pid) if alive else 0
         browser.close()
     settled = [s for s in samples if s[0] >= 0.1 * minutes * 60]
+    medians = window_medians(samples)
     return {"start": samples[0][1], "end": samples[-1][1], "peak": max(m for _, m in samples),
-            "per_hour": slope_per_hour(settled), "steps": step, "alive": alive,
+            "per_hour": slope_per_hour(settled), "medians": medians,
+            "medians_per_hour": slope_per_hour(medians[1:]), "steps": step, "alive": alive,
             "minutes": samples[-1][0] / 60, "threads": (playing_threads, closed_threads)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="how long to play")
-    ap.add_argument("--every", type=float, default=30.0, help="seconds between samples")
+    ap.add_argument("--every", type=float, default=30.0, help="seconds between printed lines")
+    ap.add_argument("--sample", type=float, default=2.0, help="seconds between RSS readings")
     args = ap.parse_args()
-    r = soak(args.minutes, args.every)
+    r = soak(args.minutes, args.every, args.sample)
     print(f"soak: {r['minutes']:.1f} min, {r['steps']:,} steps; server RSS "
           f"{r['start']:.0f} → {r['end']:.0f} MiB (peak {r['peak']:.0f}); growth "
           f"{r['per_hour']:+.1f} MiB/hour (fit after the first tenth); server "
           f"{'up' if r['alive'] else 'DIED'}; server threads while playing "
           f"{r['threads'][0]}, {worker.HEARTBEAT_S + 2:.0f} s after the tab closed "
           f"{r['threads'][1]}")
+    print("5-minute medians (MiB): " + ", ".join(f"{m:.0f}" for _, m in r["medians"])
+          + f"; growth fitted over the medians after the first: "
+          f"{r['medians_per_hour']:+.1f} MiB/hour")
 
 
 if __name__ == "__main__":
