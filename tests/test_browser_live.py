@@ -78,10 +78,17 @@ def test_the_film_route_answers_only_a_live_tabs_token(server):
 
 
 def _fakes_of_the_download(page) -> np.ndarray:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.locator('[data-testid="stSidebar"] summary').filter(has_text="Export").click()
-    with page.expect_download() as info:
-        page.get_by_role("button", name="Samples (CSV)").click()
-    rows = list(csv.reader(io.StringIO(open(info.value.path()).read())))
+    try:
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Samples (CSV)").click()
+        path = info.value.path()
+    except PlaywrightTimeout:
+        errors = page.locator('[data-testid="stDownloadButtonError"]').all_inner_texts()
+        raise AssertionError(f"no download; under the buttons: {errors}") from None
+    rows = list(csv.reader(io.StringIO(open(path).read())))
     return np.array([[float(r[1]), float(r[2])] for r in rows[1:] if r[0] == "fake"])
 
 

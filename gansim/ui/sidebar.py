@@ -39,18 +39,24 @@ def _uploaded() -> None:
 def exports() -> None:
     """Downloads; each file is made only when its button is pressed."""
     run = transport.run()
-    st.download_button("Config (TOML)", data=lambda: export.config_toml(run.cfg),
-                       file_name="gansim-config.toml", mime="application/toml",
-                       help="Every setting, readable by python -m gansim --config.")
-    st.download_button("Config (JSON)", data=lambda: export.config_json(run.cfg),
-                       file_name="gansim-config.json", mime="application/json",
-                       help="Every setting as JSON.")
-    st.download_button("Samples (CSV)", data=lambda: export.samples_csv(run.snapshot()),
-                       file_name="gansim-samples.csv", mime="text/csv",
-                       help="The real points and G's current samples, with each fake's mode.")
-    st.download_button("Animation (GIF)", data=lambda: _gif(run), file_name="gansim-run.gif",
-                       mime="image/gif",
-                       help="G's samples over the run so far (the most recent frames).")
+    _download("Config (TOML)", lambda: export.config_toml(run.cfg), "gansim-config.toml",
+              "application/toml", "Every setting, readable by python -m gansim --config.")
+    _download("Config (JSON)", lambda: export.config_json(run.cfg), "gansim-config.json",
+              "application/json", "Every setting as JSON.")
+    _download("Samples (CSV)", lambda: export.samples_csv(run.snapshot()),
+              "gansim-samples.csv", "text/csv",
+              "The real points and G's current samples, with each fake's mode.")
+    _download("Animation (GIF)", lambda: _gif(run), "gansim-run.gif", "image/gif",
+              "G's samples over the run so far (the most recent frames).")
+
+
+def _download(label: str, make, file_name: str, mime: str, words: str) -> None:
+    # on_click="ignore": a download changes nothing on the page, so it must not rerun it.
+    # A full rerun also replaces every download's file id (Streamlit makes a new one per
+    # run and drops the old ones when the run ends), so a click that reran the page raced
+    # its own request for the file; losing it gives no file, only an error under the button.
+    st.download_button(label, data=make, file_name=file_name, mime=mime, help=words,
+                       on_click="ignore")
 
 
 def _gif(run) -> bytes:

@@ -173,4 +173,5 @@ def _results() -> None:
     st.vega_lite_chart(sweep.chart_spec(df), theme=None, key="sweep_chart")
     st.download_button("Runs (CSV)", data=df.to_csv(index=False).encode(),
                        file_name="gansim-sweep-runs.csv", mime="text/csv", key=button("sweep_csv"),
-                       help="One row per run: the setting, the seed and every metric.")
+                       help="One row per run: the setting, the seed and every metric.",
+                       on_click="ignore")  # a download changes nothing on the page
