@@ -244,7 +244,9 @@ function drawLegend(ctx, p, view, width, scale) {
   };
   const L = p.legend, width_ = (words) => ctx.measureText(words).width;
   const rReal = DOT_R.real * scale + 0.5, rFake = DOT_R.fake * scale;
-  if (place(width_(L.real) + 2 * rReal + 3)) { dot(p.colours.real, p.opacity.real, rReal); text(L.real); }
+  // The real swatch is opaque: the text (guide, lessons) calls the real data black, and
+  // they read black in the plot where dots pile up; one dot at their 0.55 reads grey.
+  if (place(width_(L.real) + 2 * rReal + 3)) { dot(p.colours.real, 1, rReal); text(L.real); }
   const modes = p.rings.radii.length ? Math.min(3, p.palette.length) : 0;
   if (place(width_(L.fake) + Math.max(1, modes) * (2 * rFake + 3))) {
     if (!modes) dot(p.colours.no_modes, p.opacity.hq, rFake);
