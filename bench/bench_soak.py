@@ -123,9 +123,10 @@ def main() -> None:
           f"{'up' if r['alive'] else 'DIED'}; server threads while playing "
           f"{r['threads'][0]}, {worker.HEARTBEAT_S + 2:.0f} s after the tab closed "
           f"{r['threads'][1]}")
+    growth = (f"{r['medians_per_hour']:+.1f} MiB/hour" if len(r["medians"]) >= 3
+              else "needs three windows (15 minutes) or more")
     print("5-minute medians (MiB): " + ", ".join(f"{m:.0f}" for _, m in r["medians"])
-          + f"; growth fitted over the medians after the first: "
-          f"{r['medians_per_hour']:+.1f} MiB/hour")
+          + f"; growth fitted over the medians after the first: {growth}")
 
 
 if __name__ == "__main__":
