@@ -1,6 +1,8 @@
 """The sidebar beyond the settings table: CSV upload, exports and rewind."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from ..data import MAX_KMEANS, MAX_POINTS, load_points_csv
@@ -50,7 +52,8 @@ def exports() -> None:
               "G's samples over the run so far (the most recent frames).")
 
 
-def _download(label: str, make, file_name: str, mime: str, words: str) -> None:
+def _download(label: str, make: Callable[[], str | bytes], file_name: str, mime: str,
+              words: str) -> None:
     # on_click="ignore": a download changes nothing on the page, so it must not rerun it.
     # A full rerun also replaces every download's file id (Streamlit makes a new one per
     # run and drops the old ones when the run ends), so a click that reran the page raced
