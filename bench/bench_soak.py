@@ -87,12 +87,13 @@ def soak(minutes: float, every: float, sample: float) -> dict:
         while True:
             now = time.monotonic()
             samples.append((now - t0, rss_mib(proc.pid)))
-            if now >= end or proc.poll() is not None or now - t0 >= printed + every:
+            last = now >= end or proc.poll() is not None
+            if last or now - t0 >= printed + every:
                 printed = now - t0
                 step = tb.step_of(page)
                 print(f"{(now - t0) / 60:6.1f} min  step {step:>9,}  server RSS "
                       f"{samples[-1][1]:7.1f} MiB  threads {threads(proc.pid)}", flush=True)
-            if now >= end or proc.poll() is not None:
+            if last:
                 break
             time.sleep(min(sample, max(0.0, end - now)))
         alive = proc.poll() is None
