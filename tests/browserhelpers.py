@@ -206,10 +206,14 @@ def distinct_frames(page, seconds: float, canvas: str = ARENA) -> tuple[int, int
                                            min(box["y"] + box["height"], view["height"])))
     cdp = page.context.new_cdp_session(page)
     frames: list[bytes] = []
+    recording = [True]
 
     def on_frame(event: dict) -> None:
-        frames.append(base64.b64decode(event["data"]))
-        cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]})
+        # A frame delivered after the stop is not acknowledged: the session is going,
+        # and an ack sent to it fails in Playwright's event thread (printed, not raised).
+        if recording[0]:
+            frames.append(base64.b64decode(event["data"]))
+            cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]})
 
     cdp.on("Page.screencastFrame", on_frame)
     cdp.send("Page.startScreencast", {"format": "jpeg", "quality": 40, "everyNthFrame": 1,
@@ -218,6 +222,8 @@ def distinct_frames(page, seconds: float, canvas: str = ARENA) -> tuple[int, int
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         page.wait_for_timeout(50)  # lets playwright deliver the events
+    recording[0] = False
+    cdp.remove_listener("Page.screencastFrame", on_frame)
     cdp.send("Page.stopScreencast")
     cdp.detach()
     hashes = [hashlib.sha1(Image.open(io.BytesIO(f)).crop(crop).tobytes()).digest()
