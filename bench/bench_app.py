@@ -10,8 +10,9 @@
    arena's changed frames/s as the page paints them (a 64×64 copy of the canvas at every
    display frame: the bench's instrument, so kept out of the CPU window), then over a
    shorter one the distinct arena frames the compositor sends (CDP screencast). Then
-   Pause, pressed several times (Play again between): page-side (the press as the page received it → the step counter's last change,
-   on the page's clock) and server-side (press → the callback → worker stopped → page
+   Pause, pressed several times (Play again between; the median and the slowest):
+   page-side (the press as the page received it → the step counter's last change, on
+   the page's clock) and server-side (press → the callback → worker stopped → page
    redrawn, from the server's GANSIM_CLICK_LOG, on the same machine's clock).
 3. The browser's floor, the plain reference for its CPU: the app's page closed, a bare
    page with one canvas of the arena's size, every pixel repainted at each display frame.

@@ -206,12 +206,12 @@ def distinct_frames(page, seconds: float, canvas: str = ARENA) -> tuple[int, int
                                            min(box["y"] + box["height"], view["height"])))
     cdp = page.context.new_cdp_session(page)
     frames: list[bytes] = []
-    recording = [True]
+    recording = True  # read by on_frame when a frame comes (a closure, not a copy)
 
     def on_frame(event: dict) -> None:
         # A frame delivered after the stop is not acknowledged: the session is going,
         # and an ack sent to it fails in Playwright's event thread (printed, not raised).
-        if recording[0]:
+        if recording:
             frames.append(base64.b64decode(event["data"]))
             cdp.send("Page.screencastFrameAck", {"sessionId": event["sessionId"]})
 
@@ -222,7 +222,7 @@ def distinct_frames(page, seconds: float, canvas: str = ARENA) -> tuple[int, int
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         page.wait_for_timeout(50)  # lets playwright deliver the events
-    recording[0] = False
+    recording = False
     cdp.remove_listener("Page.screencastFrame", on_frame)
     cdp.send("Page.stopScreencast")
     cdp.detach()
