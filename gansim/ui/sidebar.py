@@ -41,25 +41,27 @@ def _uploaded() -> None:
 def exports() -> None:
     """Downloads; each file is made only when its button is pressed."""
     run = transport.run()
-    _download("Config (TOML)", lambda: export.config_toml(run.cfg), "gansim-config.toml",
-              "application/toml", "Every setting, readable by python -m gansim --config.")
-    _download("Config (JSON)", lambda: export.config_json(run.cfg), "gansim-config.json",
-              "application/json", "Every setting as JSON.")
-    _download("Samples (CSV)", lambda: export.samples_csv(run.snapshot()),
-              "gansim-samples.csv", "text/csv",
-              "The real points and G's current samples, with each fake's mode.")
-    _download("Animation (GIF)", lambda: _gif(run), "gansim-run.gif", "image/gif",
-              "G's samples over the run so far (the most recent frames).")
+    download("Config (TOML)", lambda: export.config_toml(run.cfg), "gansim-config.toml",
+             "application/toml", "Every setting, readable by python -m gansim --config.")
+    download("Config (JSON)", lambda: export.config_json(run.cfg), "gansim-config.json",
+             "application/json", "Every setting as JSON.")
+    download("Samples (CSV)", lambda: export.samples_csv(run.snapshot()),
+             "gansim-samples.csv", "text/csv",
+             "The real points and G's current samples, with each fake's mode.")
+    download("Animation (GIF)", lambda: _gif(run), "gansim-run.gif", "image/gif",
+             "G's samples over the run so far (the most recent frames).")
 
 
-def _download(label: str, make: Callable[[], str | bytes], file_name: str, mime: str,
-              words: str) -> None:
+def download(label: str, data: str | bytes | Callable[[], str | bytes], file_name: str,
+             mime: str, words: str, key: str | None = None) -> None:
+    """Every download button of the page (the exports here, the sweep's runs): `data`,
+    or what `data()` makes when the button is pressed."""
     # on_click="ignore": a download changes nothing on the page, so it must not rerun it.
     # A full rerun also replaces every download's file id (Streamlit makes a new one per
     # run and drops the old ones when the run ends), so a click that reran the page raced
     # its own request for the file; losing it gives no file, only an error under the button.
-    st.download_button(label, data=make, file_name=file_name, mime=mime, help=words,
-                       on_click="ignore")
+    st.download_button(label, data=data, file_name=file_name, mime=mime, help=words,
+                       key=key, on_click="ignore")
 
 
 def _gif(run) -> bytes:

@@ -20,6 +20,7 @@ from ..config import Config
 from .compare_view import value_text
 from .keys import (SWEEP_ERROR, SWEEP_GRID, SWEEP_GRID_KEPT, SWEEP_RESULT, SWEEP_SEEDS,
                    SWEEP_STEPS, SWEEP_WORKER, button)
+from .sidebar import download
 
 VIEW = "Sweep"
 MAX_SETTINGS, MAX_SEEDS, MAX_STEPS = 8, 3, 3000  # ≤ 24 short runs: a minute or two here
@@ -171,7 +172,6 @@ def _results() -> None:
         return
     st.markdown(sweep.summary_table(sweep.summarize(df)))
     st.vega_lite_chart(sweep.chart_spec(df), theme=None, key="sweep_chart")
-    st.download_button("Runs (CSV)", data=df.to_csv(index=False).encode(),
-                       file_name="gansim-sweep-runs.csv", mime="text/csv", key=button("sweep_csv"),
-                       help="One row per run: the setting, the seed and every metric.",
-                       on_click="ignore")  # a download changes nothing on the page
+    download("Runs (CSV)", df.to_csv(index=False).encode(), "gansim-sweep-runs.csv",
+             "text/csv", "One row per run: the setting, the seed and every metric.",
+             key=button("sweep_csv"))
