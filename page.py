@@ -6,8 +6,8 @@ import streamlit as st
 import torch
 
 from gansim.ui import (arena_modes, compare_view, controls, fair, layout, lesson_panel, live,
-                       sidebar, slowmo_view, state, sweep_panel, transport)
-from gansim.ui.keys import PAGE_TICK, PLAYING, SPEED, VIEW, button
+                       sidebar, slowmo_view, state, sweep_panel, toolbar, transport)
+from gansim.ui.keys import PAGE_TICK, PLAYING, VIEW, button
 
 # One thread per process: many sessions share the cores, and small MLPs gain nothing
 # from intra-op threads (they only add contention).
@@ -27,32 +27,6 @@ GUIDE = """
 Press **Play**, or step D and G one at a time. Pick a **lesson** in the sidebar for a
 guided tour.
 """
-
-
-def top_bar() -> None:
-    """Play/Pause, Reset, the three step modes and the speed."""
-    cols = st.columns([1, 1, 1, 1, 1, 2.5])
-    if PLAYING.get():
-        cols[0].button("Pause", icon=":material/pause:", on_click=transport.pause,
-                       key=button("pause"), type="primary",
-                       help="Stop training; the page keeps the current state.")
-    else:
-        cols[0].button("Play", icon=":material/play_arrow:", on_click=transport.play,
-                       key=button("play"), type="primary",
-                       help="Train continuously and redraw several times a second.")
-    cols[1].button("Reset", icon=":material/restart_alt:", on_click=transport.reset,
-                   key=button("reset"),
-                   help="Start again from fresh networks with the current settings.")
-    cols[2].button("Step D", on_click=transport.step, args=("d",), key=button("step_d"),
-                   help="One discriminator update alone: watch the landscape move.")
-    cols[3].button("Step G", on_click=transport.step, args=("g",), key=button("step_g"),
-                   help="One generator update alone: watch the samples follow the arrows.")
-    cols[4].button("Step both", on_click=transport.step, args=("both",),
-                   key=button("step_both"),
-                   help="D's updates then one G update: one full training step.")
-    cols[5].selectbox("Speed", list(transport.SPEEDS), key=SPEED.name,
-                      label_visibility="collapsed",
-                      help="How much training happens between two frames.")
 
 
 SINGLE = VIEW.default
@@ -119,9 +93,9 @@ def settings_sidebar(problem: str | None) -> None:
 def single_page(mode: str) -> None:
     """The single run: toolbar, then the arena (live, slow motion or a paused mode)
     beside the lesson, the slow-motion diagram or the reading guide."""
-    top_bar()
-    arena_col, side_col = st.columns([3, 2], gap="large")
     slow = slowmo_view.active()
+    toolbar.draw(show_step=arena_modes.is_live(mode) and not slow)
+    arena_col, side_col = st.columns([3, 2], gap="large")
     with arena_col:
         arena(mode, slow)
     with side_col:

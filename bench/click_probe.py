@@ -4,12 +4,13 @@
 
 bench/bench_class.py starts the app's worker through this launcher. Its click log
 (GANSIM_CLICK_LOG, written by gansim.ui.fair.note) already holds the button's callback
-and the page's redraw; this adds "received", noted when the session takes in a request
-for a full rerun (what a button's click sends; the live film's timer asks for fragment
-reruns, which are not noted). With it the bench splits a click's delay into the
-browser's part (the click until the page's websocket sends it), the way across (until
-the server's session has it), and the server's part (from there until the page is
-redrawn), instead of one figure that holds a starved browser's time as well.
+and the page's redraw; this adds "received", noted when the session takes in a rerun
+request that a person made (a click: a full rerun, or the toolbar's fragment; the
+fragments' timers ask with `is_auto_rerun` and are not noted). With it the bench splits
+a click's delay into the browser's part (the click until the page's websocket sends
+it), the way across (until the server's session has it), and the server's part (from
+there until the click's result is drawn), instead of one figure that holds a starved
+browser's time as well.
 
 Bench-only: the app never imports this, and the patch wraps one Streamlit method without
 changing what it does.
@@ -28,7 +29,7 @@ from gansim.ui import fair  # noqa: E402
 
 def _noting(handle):
     def handle_backmsg(self, msg):
-        if msg.WhichOneof("type") == "rerun_script" and not msg.rerun_script.fragment_id:
+        if msg.WhichOneof("type") == "rerun_script" and not msg.rerun_script.is_auto_rerun:
             fair.note("received")
         return handle(self, msg)
     return handle_backmsg

@@ -118,7 +118,7 @@ def test_frames_send_new_points_and_the_same_story_spec():
     A frame within one film tick of the last snapshot reuses it (Run.snapshot's
     max_age_s), so the second frame comes a tick later, as the page's timer asks."""
     at = app()
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     first, arena0 = charts_of(at), arena_of(at)
     until_trained(at, arena0["step"] + 5)
     time.sleep(worker.NORMAL.frame_s)  # the film tick at "Normal" with one page
@@ -129,7 +129,7 @@ def test_frames_send_new_points_and_the_same_story_spec():
     # Between the frames the film fetches newer payloads from its route (film.py).
     token = at.session_state["film"].token
     assert arena1["film"] == {"url": f"/gansim/film/{token}", "every_ms": 400}
-    at.button(key="pause").click().run()
+    at.button(key="play_pause").click().run()
     assert not at.session_state["playing"] and not run_of(at).worker.alive
     assert arena_of(at)["film"] is None  # paused: nothing to fetch
 
@@ -157,7 +157,7 @@ def test_apply_cure_changes_the_run():
 
 def test_a_diverged_run_shows_its_message_and_stops():
     at = app()
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
 
     def blow_up():
         raise Diverged("Training diverged at step 3: the generator's loss became NaN.")

@@ -81,10 +81,10 @@ def test_clicking_the_chosen_view_again_keeps_it():
 
 def test_drawing_pauses_and_play_returns_to_the_live_arena():
     at = app(**SMALL)
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     switch(at, "Draw data")
     assert not at.session_state["playing"]
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     assert at.session_state["arena_mode"] == "Live" and at.session_state["playing"]
 
 
@@ -115,7 +115,7 @@ def test_scrub_back_replays_without_training_then_branches(frequent_checkpoints)
     run = at.session_state["run"]
     with run.lock:
         run.trainer.train(25)
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     switch(at, "Scrub back")
     assert not at.session_state["playing"]
     live_step = run.step

@@ -52,7 +52,7 @@ def test_a_cure_sticks_through_play_reset_and_reload(offer, name):
     assert (field in RESTART_FIELDS) == name.startswith("restarting")
     offer(cure)
     at = app()
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     assert at.session_state["playing"]
     at.button(key="apply_cure").click().run()  # clicked while playing
     assert_cured(at, cure, kind, key, value)
@@ -60,10 +60,10 @@ def test_a_cure_sticks_through_play_reset_and_reload(offer, name):
         assert any("started a new run" in i.body for i in at.toast)
     else:
         assert any("Cure applied live" in i.body for i in at.toast)
-    at.button(key="pause").click().run()
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
+    at.button(key="play_pause").click().run()
     assert_cured(at, cure, kind, key, value)
-    at.button(key="pause").click().run()
+    at.button(key="play_pause").click().run()
     at.button(key="reset").click().run()
     assert run_of(at).step == 0
     assert_cured(at, cure, kind, key, value)
@@ -83,7 +83,7 @@ def test_a_cure_applied_while_paused_takes_the_same_path(offer, name):
     assert not at.session_state["playing"]
     at.button(key="apply_cure").click().run()
     assert_cured(at, cure, kind, key, value)
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     assert_cured(at, cure, kind, key, value)
 
 

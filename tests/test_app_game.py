@@ -79,11 +79,11 @@ def test_a_link_to_an_unknown_view_says_so_and_shows_the_live_arena():
 
 def test_the_game_view_pauses_training_and_play_returns_to_live():
     at = app(g_hidden="32", d_hidden="32", batch="64")
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     assert at.session_state["playing"]
     switch(at, "Game")
     assert not at.session_state["playing"] and not at.exception
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     assert at.session_state["arena_mode"] == "Live"
 
 

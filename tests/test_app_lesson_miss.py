@@ -40,7 +40,7 @@ def test_a_miss_is_said_only_after_the_run_and_another_seed_replays_it():
     at.button(key="lesson_run").click().run()
     assert at.session_state["train_left"] > 0
     assert MISS not in warnings(at) and not again_buttons(at)  # nothing judged mid-run
-    at.button(key="pause").click().run()  # a run stopped early is not judged either
+    at.button(key="play_pause").click().run()  # a run stopped early is not judged either
     assert run_of(at).step < 20
     assert MISS not in warnings(at) and not again_buttons(at)
     assert any("judged at the end" in c.value for c in at.caption)

@@ -12,9 +12,9 @@ def token_of(at) -> str:
 
 def test_a_reload_takes_the_tabs_run_back():
     at = app(seed="3", lr_d="0.0005")
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     at.run()
-    at.button(key="pause").click().run()
+    at.button(key="play_pause").click().run()
     run, step = run_of(at), run_of(at).step
     assert step > 0
     sent = query(at)  # what a reload sends: the address bar, "engine=eager" included

@@ -77,7 +77,7 @@ def test_play_ends_slow_motion_and_the_live_arena_returns():
     at.run()
     at.toggle(key="slowmo").set_value(True).run()
     assert at.get("graphviz_chart")
-    at.button(key="play").click().run(timeout=60)
+    at.button(key="play_pause").click().run(timeout=60)
     assert not at.session_state["slowmo"] and not at.get("graphviz_chart")
     assert len(at.get("vega_lite_chart")) == 1 and arena_of(at)  # the story, the live film
-    at.button(key="pause").click().run()
+    at.button(key="play_pause").click().run()

@@ -90,8 +90,8 @@ def page_keys() -> set[str]:
     """Every session key the page holds after visiting each view and playing a little."""
     at = AppTest.from_file(str(ROOT / "page.py"), default_timeout=120).run()
     seen = set(at.session_state.keys())
-    at.button(key="play").click().run()
-    at.button(key="pause").click().run()
+    at.button(key="play_pause").click().run()
+    at.button(key="play_pause").click().run()
     seen |= set(at.session_state.keys())
     for view in ("Compare", "Sweep", "Single run"):
         at.radio(key="view").set_value(view).run()
@@ -109,7 +109,7 @@ def test_every_key_the_page_holds_is_declared(page_keys):
 
 def test_the_one_pause_stops_the_run_and_the_panes_from_every_caller():
     at = AppTest.from_file(str(ROOT / "page.py"), default_timeout=120).run()
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     assert at.session_state["playing"]
     at.radio(key="view").set_value("Compare").run()  # a view switch pauses
     assert not at.session_state["playing"] and not at.session_state["train_left"]
@@ -117,6 +117,6 @@ def test_the_one_pause_stops_the_run_and_the_panes_from_every_caller():
     assert at.session_state["cmp_playing"]
     at.radio(key="view").set_value("Single run").run()
     assert not at.session_state["cmp_playing"]
-    at.button(key="play").click().run()
+    at.button(key="play_pause").click().run()
     at.button_group(key="arena_mode").set_value("Scrub back").run()  # a paused arena mode
     assert not at.exception and not at.session_state["playing"]

@@ -114,6 +114,8 @@ PLAYING = Key("playing", False, "whether the single run trains between frames")
 TRAIN_LEFT = Key("train_left", 0, "steps a lesson run still has to train (0: play freely)")
 TRAIN_PHASE = Key("train_phase", "both", "what a lesson run trains: 'both', 'd' or 'g'")
 SPEED = Key("speed", "Normal", "the speed control's label (transport.SPEEDS)", WIDGET)
+BAR_CLICKED = Key("bar_clicked", False, "a control of the toolbar changed in this run: the "
+                  "page reruns after the bar (toolbar.py)")
 RESEED = Key("reseed", False, "re-seed the sidebar's widgets from the run at the next full "
                               "run (a change made where the sidebar is already drawn)")
 NOTICE = Key("notice", None, "(kind, text) to show once: 'error' in the page, else a toast")
@@ -194,7 +196,9 @@ PAGE_TICK = Key("page_tick", None, "seconds the live fragment's timer was set to
 
 # --- buttons (Streamlit keeps a click here for one run; it cannot be set) ----------------
 _BUTTONS = {
-    "play": "Play the single run", "pause": "Pause the single run", "reset": "Reset the run",
+    # One key for Play and Pause: the button keeps its identity when its label changes, so
+    # the toolbar's fragment (toolbar.py) updates it in place instead of adding the other.
+    "play_pause": "Play or pause the single run", "reset": "Reset the run",
     "step_d": "one D update", "step_g": "one G update", "step_both": "one full step",
     "compare_from_here": "branch a comparison from the run",
     "apply_cure": "apply the banner's cure", "rewind_go": "go back to the checkpoint",

@@ -22,6 +22,11 @@ CSS = f"""
 h1 {{ font-size: 1.6rem !important; padding: 0 0 0.25rem 0 !important; }}
 [data-testid="stMetricValue"] {{ font-size: 1.5rem; line-height: 1.2; }}
 [data-testid="stMetric"] {{ padding: 0; }}
+/* The toolbar's step counter (toolbar.py): label and value on one line, so the bar keeps
+   its buttons' height. */
+.st-key-step_now [data-testid="stMetric"] > div {{
+  display: flex; flex-direction: row; align-items: baseline; gap: 0.5rem; }}
+.st-key-step_now [data-testid="stMetricLabel"] {{ margin: 0; }}
 /* The diagnosis banner: a compact box, so a verdict with its cure costs few lines. */
 [data-testid="stAlert"] > div {{ padding: 0.5rem 0.75rem; }}
 [data-testid="stAlert"] p {{ font-size: 0.92rem; line-height: 1.35; }}

@@ -33,7 +33,7 @@ def frame() -> None:
     if PLAYING.get() and (transport.follow(run) or transport.retick()):
         st.rerun(scope="app")  # training stopped, or the class resized: the timer is the page's
     _frame(run)
-    if not transport.timer_frame():  # a full rerun (a click), not the timer's
+    if not transport.fragment_run():  # a full rerun (a click), not the timer's
         fair.note("drawn")
 
 
@@ -100,25 +100,26 @@ def _story(snap) -> dict:
 
 
 def _counters(run, snap) -> None:
+    # The step counter is the toolbar's (toolbar.py): a Pause stills it from there.
     cols = st.columns(4)
-    cols[0].metric("Step", f"{snap.step:,}", help="Generator updates so far.")
     rate_help = "Generator updates per second over the last few seconds."
+    rate = run.steps_per_second() if PLAYING.get() else 0.0  # paused: nothing trains now
     if run.trainer.compiling:  # training waits for it: a run never switches step midway
-        cols[1].metric("Steps/s ⋯ preparing", f"{run.steps_per_second():.0f}",
+        cols[0].metric("Steps/s ⋯ preparing", f"{rate:.0f}",
                        help=f"{rate_help} The compiled training step for these settings is "
                             "being prepared (the first time up to ~40 s, then seconds: it is "
                             "cached); training starts as soon as it is ready.")
     else:
-        cols[1].metric("Steps/s", f"{run.steps_per_second():.0f}", help=rate_help)
+        cols[0].metric("Steps/s", f"{rate:.0f}", help=rate_help)
     # The settled figures (median of the last EVALS evaluations): the banner's verdict
     # is judged on them and quotes them, and lesson claims state them.
     modes, hq = (settled(snap.history, key) for key in ("modes", "hq"))
     n_modes = 0 if snap.centers is None else len(snap.centers)
-    cols[2].metric("Modes covered", "–" if math.isnan(modes) else f"{modes:.0f}/{n_modes}",
+    cols[1].metric("Modes covered", "–" if math.isnan(modes) else f"{modes:.0f}/{n_modes}",
                    help=f"Real modes holding at least 1 % of the fakes within 3 standard "
                         f"deviations (PacGAN's count), median of the last {EVALS} "
                         f"evaluations: the figure the banner and the lessons quote.")
-    cols[3].metric("High quality", "–" if math.isnan(hq) else f"{100 * hq:.0f}%",
+    cols[2].metric("High quality", "–" if math.isnan(hq) else f"{100 * hq:.0f}%",
                    help=f"Share of fakes within 3 standard deviations of a real mode, "
                         f"median of the last {EVALS} evaluations.")
 

@@ -48,8 +48,9 @@ def run() -> Run:
     return RUN.get()
 
 
-def timer_frame() -> bool:
-    """Whether this script run is a fragment's timer frame (not a click's full run)."""
+def fragment_run() -> bool:
+    """Whether this script run reruns only a fragment (its timer, or a click inside it:
+    the toolbar's), not the whole page."""
     ctx = get_script_run_ctx(suppress_warning=True)
     return bool(ctx and ctx.fragment_ids_this_run)
 
@@ -75,8 +76,8 @@ def tab_connected():
 
 
 def yield_to_clicks() -> None:
-    """A timer frame waits while another session's click is being drawn (fair.Clicks)."""
-    if timer_frame():
+    """A fragment's run waits while another session's click is being drawn (fair.Clicks)."""
+    if fragment_run():
         fair.CLICKS.wait_for_others(run().lock)
 
 
