@@ -160,10 +160,11 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float,
     return result
 
 
-# Whether a websocket message is a BackMsg asking for a full rerun (what a click sends):
-# field 11 (rerun_script) holding a ClientState without field 5 (fragment_id). The film's
-# timer sends fragment reruns, and the page heartbeats; neither is the click.
-FULL_RERUN = """const fullRerun = (data) => {
+# Whether a websocket message is a BackMsg asking for a rerun a person made (a click):
+# field 11 (rerun_script) holding a ClientState without field 6 (is_auto_rerun) set. The
+# fragments' timers send auto reruns, and the page heartbeats; neither is the click. (A
+# toolbar click reruns the toolbar's fragment, so field 5, fragment_id, may be set.)
+CLICK_RERUN = """const clickRerun = (data) => {
   const b = data instanceof ArrayBuffer ? new Uint8Array(data)
     : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
   if (!b || b[0] !== 0x5a) return false;
@@ -173,24 +174,23 @@ FULL_RERUN = """const fullRerun = (data) => {
   const end = varint() + i;
   while (i < end) {
     const tag = varint(), wire = tag & 7;
-    if (wire === 0) { varint(); continue; }
+    if (wire === 0) { const v = varint(); if (tag >> 3 === 6 && v !== 0) return false; continue; }
     if (wire !== 2) return false;
-    const n = varint();
-    if (tag >> 3 === 5 && n > 0) return false;
+    const n = varint();  // read before i moves: `i += varint()` would add to the old i
     i += n;
   }
   return true;
 };
 """
 PRESS = """(label) => {
-  """ + FULL_RERUN + """
+  """ + CLICK_RERUN + """
   const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim().endsWith(label));
   const m = document.querySelector('[data-testid="stMetricValue"]');
   window.__before = parseInt(m.innerText.replace(/,/g, ''));
-  if (!window.__probe) {  // the first full rerun request sent after a press is the click's
+  if (!window.__probe) {  // the first click rerun request sent after a press is the click's
     const send = WebSocket.prototype.send;
     WebSocket.prototype.send = function (data) {
-      if (window.__sent === null && fullRerun(data)) window.__sent = Date.now() / 1000;
+      if (window.__sent === null && clickRerun(data)) window.__sent = Date.now() / 1000;
       return send.call(this, data);
     };
     window.__probe = true;

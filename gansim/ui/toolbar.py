@@ -43,9 +43,9 @@ PLAY_PAUSE = {
 def draw(show_step: bool) -> None:
     """The bar; the step counter too where the arena shows the run as it is now
     (`show_step`: not a past frame, a drawing or slow motion's narrated iteration).
-    While playing, the bar reruns with the live fragment's timer (transport.page_tick)."""
+    While playing, the counter reruns with the live fragment's timer (transport.page_tick)."""
     tick = transport.page_tick() if PLAYING.get() else None
-    st.fragment(_bar, run_every=tick)(show_step)
+    st.fragment(_bar)(show_step, tick)
 
 
 def _click(action=None, *args) -> None:
@@ -55,7 +55,7 @@ def _click(action=None, *args) -> None:
         action(*args)
 
 
-def _bar(show_step: bool) -> None:
+def _bar(show_step: bool, tick: float | None) -> None:
     cols = st.columns([1, 1, 1, 1, 1, 1.55, 1.2], vertical_alignment="center")
     label, icon, action, words = PLAY_PAUSE[bool(PLAYING.get())]
     cols[0].button(label, icon=icon, on_click=_click, args=(action,),
@@ -77,8 +77,14 @@ def _bar(show_step: bool) -> None:
                       help="How much training happens between two frames.")
     if show_step:
         with cols[6].container(key="step_now"):  # layout.py sets it on one line
-            st.metric("Step", f"{transport.run().step:,}", help="Generator updates so far.")
+            st.fragment(_step, run_every=tick)()
     _follow()
+
+
+def _step() -> None:
+    """The step counter: a fragment inside the bar's, so while playing its timer redraws
+    the counter alone, not the bar's six controls (a class's ten pages rerun these)."""
+    st.metric("Step", f"{transport.run().step:,}", help="Generator updates so far.")
 
 
 def _follow() -> None:
