@@ -4,9 +4,9 @@ step counter, in a fragment of their own.
 A click on the bar reruns the bar first: the callback acts (a Pause stops the worker),
 the bar draws what it did, with the step counter, and only then does the whole page
 follow. Before, every click reran the whole page, and a Pause stilled the counter only
-once the browser had drawn all of it (sidebar, lesson, story): 0.09–0.25 s page-side,
-about one press in ten over issue 22's 0.2 s. Drawn from the bar, the counter stills in
-~0.07–0.11 s (docs/benchmarks.md, "The toolbar's own fragment").
+once the browser had drawn all of it (sidebar, lesson, story): medians 0.11-0.18 s
+page-side, one press in six over issue 22's 0.2 s. Drawn from the bar, medians
+0.065-0.088 s, one press in forty over (docs/benchmarks.md, "A toolbar of its own").
 
 The bar's run ends in the page's rerun, and Streamlit keeps what that run replaced on
 screen until the page's run is done: an element of the bar must keep its identity (its
