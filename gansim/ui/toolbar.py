@@ -43,7 +43,8 @@ PLAY_PAUSE = {
 def draw(show_step: bool) -> None:
     """The bar; the step counter too where the arena shows the run as it is now
     (`show_step`: not a past frame, a drawing or slow motion's narrated iteration).
-    While playing, the counter reruns with the live fragment's timer (transport.page_tick)."""
+    While playing, the counter reruns on a timer of its own, at the live view's rate
+    (transport.page_tick)."""
     tick = transport.page_tick() if PLAYING.get() else None
     st.fragment(_bar)(show_step, tick)
 
