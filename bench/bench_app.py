@@ -4,9 +4,10 @@
    the engine alone (Trainer.step), and the engine in a session's worker thread with no
    page (gansim/ui/worker.py): steps/s, wall clock.
 2. The page: `streamlit run app.py` on loopback, headless Chromium at 1366×768 presses
-   Play at "Normal" and, over a window: the page's steps/s (the step counter), the
-   film's own counters (frames painted, payloads received), the browser's and the
-   server's CPU (cores, from /proc); then over a second window of the same length the
+   Play at "Normal" and, over a window: the page's steps/s (read off the film: the step
+   of the snapshot it drew last, tests/browserhelpers.FILM_STEP), the film's own
+   counters (frames painted, payloads received), the browser's and the server's CPU
+   (cores, from /proc); then over a second window of the same length the
    arena's changed frames/s as the page paints them (a 64×64 copy of the canvas at every
    display frame: the bench's instrument, so kept out of the CPU window), then over a
    shorter one the distinct arena frames the compositor sends (CDP screencast). Then
@@ -162,10 +163,10 @@ def page(seconds: float, n_pauses: int = PAUSES) -> dict:
         me = os.getpid()
         # The CPU and the steps/s over a window of their own: the frame sampler below is
         # the bench's instrument (a canvas copy per display frame), not the page's cost.
-        s0, a0, t0 = bh.step_of(pg), pg.evaluate(bh.ARENA_STATS), time.perf_counter()
+        s0, a0, t0 = pg.evaluate(bh.FILM_STEP), pg.evaluate(bh.ARENA_STATS), time.perf_counter()
         b0, c0 = _tree_cpu(me, proc.pid), _server_cpu(proc.pid)
         time.sleep(seconds)
-        s1, a1, t1 = bh.step_of(pg), pg.evaluate(bh.ARENA_STATS), time.perf_counter()
+        s1, a1, t1 = pg.evaluate(bh.FILM_STEP), pg.evaluate(bh.ARENA_STATS), time.perf_counter()
         b1, c1 = _tree_cpu(me, proc.pid), _server_cpu(proc.pid)
         span = t1 - t0
         out.update(steps_per_s=(s1 - s0) / span,

@@ -4,9 +4,13 @@ One `streamlit run app.py` worker (what `python -m gansim serve` runs N of) on a
 loopback port, pinned with taskset to one core; headless Chromium pinned to the other
 core opens K sessions (own cookie jars, own seeds; one browser, K pages), loads them
 all, presses Play in each, and counts over a window each session's steps and arena
-frames. Then, in a few sessions while the others keep playing, Reset is pressed (timed
-until the step counter drops) and Pause (timed until the page shows Play again; then
-Play is pressed again, so every click is timed with the same class playing).
+frames. Steps are read off the film (the step of the snapshot it drew last, fetched
+every 0.5 s with ten sessions playing), not off the step counter, which the page redraws
+once per page tick (2.5 s with ten playing): over a 15 s window that tick alone made a
+session's count up to ~15 % off, and the slowest/fastest ratio with it. Then, in a
+few sessions while the others keep playing, Reset is pressed (timed until the step
+counter drops) and Pause (timed until the page shows Play again; then Play is pressed
+again, so every click is timed with the same class playing).
 Errors: exceptions on the page, page errors, a dead server. Server memory: RSS of the
 worker after each K. The first measurement is one session alone, in the same run, and
 every figure is also given as a ratio to it, with the machine's load average.
@@ -125,11 +129,11 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float,
         _phase(k, "every session trains")
         time.sleep(3.0)  # past the first frames
         cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
-        start = [(tb.step_of(p), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
+        start = [(p.evaluate(tb.FILM_STEP), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
                  for _, p in sessions]
         _check(end, seconds)
         time.sleep(seconds)
-        stop = [(tb.step_of(p), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
+        stop = [(p.evaluate(tb.FILM_STEP), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
                 for _, p in sessions]
         cpu1, t1 = cpu_seconds(proc.pid), time.perf_counter()
         busy = [(b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1)]  # server, whole core

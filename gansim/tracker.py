@@ -17,8 +17,11 @@ class Tracker:
     once, and so does any verdict once the run stops training (`settled`): the hold keeps
     a training run's banner from flickering, but a stopped run no longer changes, and a
     held verdict would contradict the counters beside it (a lesson run that sharpens in
-    its last 300 steps ended on "Spread but blurry (HQ 23 %)" beside HQ 68 %). A run that
-    goes back (rewind, restart) starts afresh.
+    its last 300 steps ended on "Spread but blurry (HQ 23 %)" beside HQ 68 %). While a
+    held verdict waits out a new one, it is dated: its figures are those of the
+    evaluation it was judged on, and the counters beside it have moved on (a mode-hopping
+    run's banner read "modes covered 1/8, high quality 10 %" beside counters at 3/8 and
+    14 %). A run that goes back (rewind, restart) starts afresh.
 
     Feed it every frame; it re-judges only when a new evaluation has arrived.
     """
@@ -30,6 +33,7 @@ class Tracker:
         self._candidate: str | None = None
         self._count = 0
         self._last_step = -1.0
+        self._judged = -1.0  # the evaluation step `shown` was judged on
         self._run_key: Any = None
 
     def update(self, hist: dict[str, Any], critic: bool = False, n_modes: int = 0,
@@ -57,14 +61,29 @@ class Tracker:
             self._run_key = run_key
         if (self.shown is None or settled or now.kind == "diverged"
                 or now.kind == self.shown.kind):
-            self.shown, self._candidate, self._count = now, None, 0
+            self._show(now, step)
         elif step > self._last_step:
             self._count = self._count + 1 if now.kind == self._candidate else 1
             self._candidate = now.kind
             if self._count >= self.PERSIST or self.shown.kind == "warming_up":
-                self.shown, self._candidate, self._count = now, None, 0
+                self._show(now, step)
         self._last_step = max(self._last_step, step)
-        return _without_applied_cure(self.shown, config)
+        return _without_applied_cure(self._dated(), config)
+
+    def _show(self, now: Diagnosis, step: float) -> None:
+        self.shown, self._candidate, self._count = now, None, 0
+        self._judged = max(self._judged, step)
+
+    def _dated(self) -> Diagnosis:
+        """The shown verdict, saying which evaluation it was judged on when a newer one
+        judged otherwise: its figures are that evaluation's, not the counters' now."""
+        if self._judged >= self._last_step:
+            return self.shown
+        # Short: the banner sits above the arena, and one more line at 1366×768 would
+        # push the arena's foot below the fold.
+        return replace(self.shown, explanation=(
+            f"{self.shown.explanation} (As of step {self._judged:,.0f}; the counters are "
+            f"newer.)"))
 
 
 def _last_eval_step(hist: dict[str, Any]) -> float:

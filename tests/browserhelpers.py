@@ -53,6 +53,11 @@ ARENA_JS = ("(() => { const h = [...document.querySelectorAll('.st-key-arena *')
 # Frames the film painted (its own counter, arena_canvas.js).
 ARENA_FRAMES = "() => (window.__gansimArena || {frames: 0}).frames"
 ARENA_STATS = "() => window.__gansimArena || {frames: 0, payloads: 0, fetched: 0}"
+# The step of the snapshot the film drew last (-1 before its first frame). While playing
+# it moves with every fetched payload (0.4 s apart at "Normal"), the step counter only
+# with the page's reruns (1 s; 2.5 s with ten sessions playing on one server), so
+# steps/s over a window is counted on it.
+FILM_STEP = "() => { const s = window.__gansimArena; return s && s.step != null ? s.step : -1; }"
 
 
 def require_chromium() -> None:

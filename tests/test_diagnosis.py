@@ -186,6 +186,25 @@ def test_tracker_needs_a_verdict_to_persist_before_showing_it():
     assert 10 + Tracker.PERSIST - 1 <= switch + 5 <= 10 + Tracker.PERSIST + 2
 
 
+def test_a_held_verdict_says_which_evaluation_it_was_judged_on():
+    # Evaluations alternating between healthy (even rows) and blurry (odd): the banner
+    # holds "healthy", and whenever the newest evaluation judged otherwise it names the
+    # step it was judged at, so its figures never pass for the counters' newer ones.
+    hq = np.where(np.arange(N) % 2, 0.05, 0.8)
+    tracker = Tracker()
+    for i in range(5, N + 1):
+        held = tracker.update(_rows(i, hq=hq), n_modes=8)
+        assert held.kind == "healthy"
+        newest_healthy = (i - 1) % 2 == 0
+        if newest_healthy:
+            assert "As of step" not in held.explanation
+        else:
+            assert f"(As of step {10 * (i - 1):,}; the counters are newer.)" in held.explanation
+    # Stopped: the run's own verdict, undated.
+    stopped = tracker.update(_rows(N, hq=hq), n_modes=8, settled=True)
+    assert "As of step" not in stopped.explanation
+
+
 def test_tracker_shows_divergence_at_once_and_starts_afresh_on_a_new_run():
     tracker = Tracker()
     tracker.update(_rows(N), n_modes=8)

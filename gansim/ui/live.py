@@ -20,7 +20,11 @@ from . import arena_canvas, charts, fair, film, generator_view, layout, transpor
 from .keys import (ARENA_FILM, ARENA_MODE, DIAGNOSIS, FILM, PLAYING, SHOW_ARROWS,
                    SHOW_CIRCLES, SHOW_MANIFOLD, STORY_CACHE, button)
 
-STORY_EVERY_S = 0.5
+# The story charts' data change at most this often while playing: every other rerun at
+# "Normal" (transport.PAGE_TICK_S). Each update costs the browser the same whatever
+# changed (Vega re-runs seven panels' dataflow, axes and legends): ~0.1 core once a
+# second on a 2-core AMD EPYC, against ~0.5 core for the whole page (docs/benchmarks.md).
+STORY_EVERY_S = 1.5
 BANNER = {"healthy": st.success, "warming_up": st.info, "diverged": st.error}
 
 
