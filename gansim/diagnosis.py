@@ -22,7 +22,8 @@ gansim/tracker.py holds the banner's verdict steady across evaluations.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -262,8 +263,8 @@ def _blurry(run: Run) -> Diagnosis | None:
     return Diagnosis(
         "blurry", "Spread but blurry",
         f"G's samples reach all around the data (mass near {int(run.median('mass_modes'))} of "
-        f"{run.n_modes} modes) but as a haze around the black clusters, not on them: "
-        f"{_counted(run)}.", cure, text)
+        f"{run.n_modes} modes) but as a haze around the black clusters, not on them "
+        f"({_counted(run)}).", cure, text)
 
 
 def _partial(run: Run) -> Diagnosis | None:
@@ -276,7 +277,7 @@ def _partial(run: Run) -> Diagnosis | None:
     return Diagnosis(
         "partial", "Some modes missed",
         f"G's samples sit sharply on some of the black clusters but leave others (nearly) "
-        f"empty: {_counted(run)}; a cure needs {crisp_limit(run.n_modes)}. Let it train, "
+        f"empty ({_counted(run)}); a cure needs {crisp_limit(run.n_modes)}. Let it train, "
         f"or start again on another seed.")
 
 
@@ -291,6 +292,19 @@ def _counted(run: Run) -> str:
     """The counters' two figures, in the counters' words."""
     return (f"modes covered {run.median('modes'):.0f}/{run.n_modes}, "
             f"high quality {100 * run.median('hq'):.0f} %")
+
+
+_COUNTED = re.compile(r"modes covered \d+/\d+, high quality \d+ %")  # what _counted writes
+
+
+def dated(diag: Diagnosis, step: float) -> Diagnosis:
+    """`diag`, judged on the evaluations up to G step `step`, for a banner whose counters
+    have moved on since (gansim.tracker holds a verdict steady): each quote of the
+    counters' figures becomes the step it was read at. So the banner never quotes
+    figures the counters beside it no longer show, and grows no longer (one more line
+    above the arena at 1366×768 would push the arena's foot below the fold)."""
+    text = _COUNTED.sub(f"as of step {step:,.0f}", diag.explanation)
+    return diag if text == diag.explanation else replace(diag, explanation=text)
 
 
 def _healthy(run: Run) -> Diagnosis:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .config import RESTART_FIELDS
-from .diagnosis import Diagnosis, diagnose
+from .diagnosis import Diagnosis, dated, diagnose
 
 
 class Tracker:
@@ -18,10 +18,10 @@ class Tracker:
     a training run's banner from flickering, but a stopped run no longer changes, and a
     held verdict would contradict the counters beside it (a lesson run that sharpens in
     its last 300 steps ended on "Spread but blurry (HQ 23 %)" beside HQ 68 %). While a
-    held verdict waits out a new one, it is dated: its figures are those of the
-    evaluation it was judged on, and the counters beside it have moved on (a mode-hopping
-    run's banner read "modes covered 1/8, high quality 10 %" beside counters at 3/8 and
-    14 %). A run that goes back (rewind, restart) starts afresh.
+    held verdict waits out a new one, its quotes of the counters' figures name the step
+    they were read at instead: the counters beside it have moved on (a mode-hopping run's
+    banner read "modes covered 1/8, high quality 10 %" beside counters at 3/8 and 14 %).
+    A run that goes back (rewind, restart) starts afresh.
 
     Feed it every frame; it re-judges only when a new evaluation has arrived.
     """
@@ -75,15 +75,9 @@ class Tracker:
         self._judged = max(self._judged, step)
 
     def _dated(self) -> Diagnosis:
-        """The shown verdict, saying which evaluation it was judged on when a newer one
-        judged otherwise: its figures are that evaluation's, not the counters' now."""
-        if self._judged >= self._last_step:
-            return self.shown
-        # Short: the banner sits above the arena, and one more line at 1366×768 would
-        # push the arena's foot below the fold.
-        return replace(self.shown, explanation=(
-            f"{self.shown.explanation} (As of step {self._judged:,.0f}; the counters are "
-            f"newer.)"))
+        """The shown verdict; when a newer evaluation judged otherwise, its quotes of the
+        counters' figures name the step they were read at instead (diagnosis.dated)."""
+        return self.shown if self._judged >= self._last_step else dated(self.shown, self._judged)
 
 
 def _last_eval_step(hist: dict[str, Any]) -> float:

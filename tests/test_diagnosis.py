@@ -188,21 +188,26 @@ def test_tracker_needs_a_verdict_to_persist_before_showing_it():
 
 def test_a_held_verdict_says_which_evaluation_it_was_judged_on():
     # Evaluations alternating between healthy (even rows) and blurry (odd): the banner
-    # holds "healthy", and whenever the newest evaluation judged otherwise it names the
-    # step it was judged at, so its figures never pass for the counters' newer ones.
+    # holds "healthy". Whenever the newest evaluation judged otherwise, the held text
+    # names the step it was judged at instead of its figures, which the counters beside
+    # it (the newest median) no longer show; it grows no longer.
     hq = np.where(np.arange(N) % 2, 0.05, 0.8)
     tracker = Tracker()
     for i in range(5, N + 1):
         held = tracker.update(_rows(i, hq=hq), n_modes=8)
         assert held.kind == "healthy"
-        newest_healthy = (i - 1) % 2 == 0
-        if newest_healthy:
-            assert "As of step" not in held.explanation
+        if (i - 1) % 2 == 0:  # the newest evaluation is a healthy one
+            assert "(modes covered 8/8, high quality 80 %)" in held.explanation
+            assert "as of step" not in held.explanation
+            undated = held.explanation
         else:
-            assert f"(As of step {10 * (i - 1):,}; the counters are newer.)" in held.explanation
-    # Stopped: the run's own verdict, undated.
+            assert "modes covered" not in held.explanation
+            assert f"(as of step {10 * (i - 1):,})" in held.explanation
+            assert len(held.explanation) < len(undated)
+    # Stopped: the run's own verdict and figures at once.
     stopped = tracker.update(_rows(N, hq=hq), n_modes=8, settled=True)
-    assert "As of step" not in stopped.explanation
+    assert stopped.kind == "blurry"
+    assert "(modes covered 8/8, high quality 5 %)" in stopped.explanation
 
 
 def test_tracker_shows_divergence_at_once_and_starts_afresh_on_a_new_run():
