@@ -4,10 +4,11 @@ One `streamlit run app.py` worker (what `python -m gansim serve` runs N of) on a
 loopback port, pinned with taskset to one core; headless Chromium pinned to the other
 core opens K sessions (own cookie jars, own seeds; one browser, K pages), loads them
 all, presses Play in each, and counts over a window each session's steps and arena
-frames. Steps are read off the film (the step of the snapshot it drew last, fetched
-every 0.5 s with ten sessions playing), not off the step counter, which the page redraws
-once per page tick (2.5 s with ten playing): over a 15 s window that tick alone made a
-session's count up to ~15 % off, and the slowest/fastest ratio with it. Then, in a
+frames. Steps are counted on the server: the bench asks each session's film route
+(gansim/ui/film.py) for a fresh snapshot at both ends of the window. Counted off the
+pages (the step counter redraws once per page tick, 2.5 s with ten playing; the film's
+step once per painted frame, 1–2 a second with ten pages on one browser core), a 15 s
+window's count was up to ~15 % off, and the slowest/fastest ratio with it. Then, in a
 few sessions while the others keep playing, Reset is pressed (timed until the step
 counter drops) and Pause (timed until the page shows Play again; then Play is pressed
 again, so every click is timed with the same class playing).
@@ -33,6 +34,7 @@ Loopback only; stops by itself after --budget seconds at most.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import statistics
@@ -40,6 +42,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,16 +132,17 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float,
         _phase(k, "every session trains")
         time.sleep(3.0)  # past the first frames
         cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
-        start = [(p.evaluate(tb.FILM_STEP), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
-                 for _, p in sessions]
+        films = [url + p.evaluate(tb.FILM_URL) for _, p in sessions]
+        start = [(*_server_step(f), p.evaluate(tb.ARENA_FRAMES))
+                 for f, (_, p) in zip(films, sessions)]
         _check(end, seconds)
         time.sleep(seconds)
-        stop = [(p.evaluate(tb.FILM_STEP), p.evaluate(tb.ARENA_FRAMES), time.perf_counter())
-                for _, p in sessions]
+        stop = [(*_server_step(f), p.evaluate(tb.ARENA_FRAMES))
+                for f, (_, p) in zip(films, sessions)]
         cpu1, t1 = cpu_seconds(proc.pid), time.perf_counter()
         busy = [(b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1)]  # server, whole core
-        steps = [(b[0] - a[0]) / (b[2] - a[2]) for a, b in zip(start, stop)]
-        frames = [(b[1] - a[1]) / (b[2] - a[2]) for a, b in zip(start, stop)]
+        steps = [(b[0] - a[0]) / (b[1] - a[1]) for a, b in zip(start, stop)]
+        frames = [(b[2] - a[2]) / (b[1] - a[1]) for a, b in zip(start, stop)]
         # Reset then Pause in a few sessions while the others keep playing.
         resets = [_latency(page, "Reset", RESET_SHOWN) for _, page in sessions[:clicks]]
         pauses = []
@@ -206,6 +210,15 @@ PLAY_SHOWN = """() => [...document.querySelectorAll('button')].some(b => b.inner
 RESET_SHOWN = """() => { const m = document.querySelector('[data-testid="stMetricValue"]');
   return m && parseInt(m.innerText.replace(/,/g, '')) < window.__before
   ? performance.now() - window.__pressed : null; }"""
+
+
+def _server_step(film: str) -> tuple[int, float]:
+    """A session's step now, from its film route (a fresh snapshot: film.Source.body),
+    and when: the middle of the request, on this machine's clock."""
+    before = time.perf_counter()
+    with urllib.request.urlopen(film, timeout=30) as answer:
+        step = json.load(answer)["step"]
+    return step, (before + time.perf_counter()) / 2
 
 
 def _latency(page, label: str, shown: str) -> tuple[float, ...]:

@@ -58,6 +58,7 @@ ARENA_STATS = "() => window.__gansimArena || {frames: 0, payloads: 0, fetched: 0
 # with the page's reruns (1 s; 2.5 s with ten sessions playing on one server), so
 # steps/s over a window is counted on it.
 FILM_STEP = "() => { const s = window.__gansimArena; return s && s.step != null ? s.step : -1; }"
+FILM_URL = "() => (window.__gansimArena || {}).film || null"  # the film's route, while playing
 
 
 def require_chromium() -> None:

@@ -82,6 +82,7 @@ function film(s, f) {
   s.filmEvery = f ? f.every_ms : 0;
   if (url === s.filmUrl) return;
   s.filmUrl = url;
+  STATS.film = url;  // the load test reads each session's step from the server by it
   s.filmGen += 1;  // an answer to an older round is dropped
   s.filmFails = 0;
   clearTimeout(s.filmTimer);
