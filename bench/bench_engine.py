@@ -339,7 +339,8 @@ def main() -> None:
     stacked = set(filter(None, args.stacked.split(",")))
     for name in args.only.split(","):
         kinds = ["textbook"] + args.kinds.split(",")
-        kinds += ["stack8-eager", "stack8"] if name in stacked else []
+        if name in stacked:  # once, even where --kinds names them too
+            kinds += [k for k in ("stack8-eager", "stack8") if k not in kinds]
         if args.baseline:
             kinds += [f"base:{k}" for k in kinds[1:]]
         steps = args.steps // (8 if name.startswith("unroll-5") and "1st" not in name else 1)
