@@ -133,12 +133,10 @@ def measure(browser, url: str, proc, k: int, seconds: float, end: float,
         time.sleep(3.0)  # past the first frames
         cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
         films = [url + p.evaluate(tb.FILM_URL) for _, p in sessions]
-        start = [(*_server_step(f), p.evaluate(tb.ARENA_FRAMES))
-                 for f, (_, p) in zip(films, sessions)]
+        start = _counts(films, sessions)
         _check(end, seconds)
         time.sleep(seconds)
-        stop = [(*_server_step(f), p.evaluate(tb.ARENA_FRAMES))
-                for f, (_, p) in zip(films, sessions)]
+        stop = _counts(films, sessions)
         cpu1, t1 = cpu_seconds(proc.pid), time.perf_counter()
         busy = [(b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1)]  # server, whole core
         steps = [(b[0] - a[0]) / (b[1] - a[1]) for a, b in zip(start, stop)]
@@ -210,6 +208,11 @@ PLAY_SHOWN = """() => [...document.querySelectorAll('button')].some(b => b.inner
 RESET_SHOWN = """() => { const m = document.querySelector('[data-testid="stMetricValue"]');
   return m && parseInt(m.innerText.replace(/,/g, '')) < window.__before
   ? performance.now() - window.__pressed : null; }"""
+
+
+def _counts(films: list[str], sessions) -> list[tuple[int, float, int]]:
+    """Per session: its step on the server, when it was read, and its film's frames."""
+    return [(*_server_step(f), p.evaluate(tb.ARENA_FRAMES)) for f, (_, p) in zip(films, sessions)]
 
 
 def _server_step(film: str) -> tuple[int, float]:
